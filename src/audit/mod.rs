@@ -1,0 +1,194 @@
+//! The audit trail: who changed what, when, with the JSON before and after.
+//! Records are written by the store functions of each domain module inside the
+//! same transaction as the change they describe, so one never exists without
+//! the other.
+
+pub mod routes;
+
+pub use routes::configure;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::schema::audit_log;
+
+/// Who acts: an API key, or an operator at the command line.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub key_id: Option<String>,
+    pub name: String,
+}
+
+impl Actor {
+    pub fn cli() -> Self {
+        Actor {
+            key_id: None,
+            name: "cli".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    Restore,
+    Revoke,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Restore => "restore",
+            Action::Revoke => "revoke",
+        }
+    }
+}
+
+/// One audited change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditRecord {
+    /// Increasing number of the record.
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The API key that made the change; `null` for command-line actions.
+    pub key_id: Option<String>,
+    pub key_name: String,
+    #[schema(example = "update")]
+    pub action: String,
+    #[schema(example = "event")]
+    pub entity: String,
+    pub entity_id: String,
+    /// The entity as it was before the change (`null` on create).
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    /// The entity as it is after the change.
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+struct AuditRow {
+    seq: i64,
+    at: NaiveDateTime,
+    key_id: Option<String>,
+    key_name: String,
+    action: String,
+    entity: String,
+    entity_id: String,
+    before_json: Option<String>,
+    after_json: Option<String>,
+}
+
+impl AuditRow {
+    fn into_record(self) -> AuditRecord {
+        let parse = |json: Option<String>| json.and_then(|s| serde_json::from_str(&s).ok());
+        AuditRecord {
+            id: self.seq,
+            at: self.at.and_utc(),
+            key_id: self.key_id,
+            key_name: self.key_name,
+            action: self.action,
+            entity: self.entity,
+            entity_id: self.entity_id,
+            before: parse(self.before_json),
+            after: parse(self.after_json),
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewAuditRow<'a> {
+    at: NaiveDateTime,
+    key_id: Option<&'a str>,
+    key_name: &'a str,
+    action: &'a str,
+    entity: &'a str,
+    entity_id: &'a str,
+    before_json: Option<String>,
+    after_json: Option<String>,
+}
+
+/// Writes one audit record. Call it inside the transaction of the change.
+pub fn record<B: Serialize, A: Serialize>(
+    conn: &mut DbConn,
+    actor: &Actor,
+    action: Action,
+    entity: &str,
+    entity_id: &str,
+    before: Option<&B>,
+    after: Option<&A>,
+) -> Result<(), AppError> {
+    let row = NewAuditRow {
+        at: crate::db::now(),
+        key_id: actor.key_id.as_deref(),
+        key_name: &actor.name,
+        action: action.as_str(),
+        entity,
+        entity_id,
+        before_json: before.map(serde_json::to_string).transpose()?,
+        after_json: after.map(serde_json::to_string).transpose()?,
+    };
+    diesel::insert_into(audit_log::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What to select from the trail.
+#[derive(Debug, Default)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub key_id: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    /// Oldest first (an entity's history) instead of newest first.
+    pub oldest_first: bool,
+    /// Only records after this `id` in the chosen order.
+    pub after_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// Up to `limit + 1` records, for [`crate::pagination::Page::from_rows`].
+pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRecord>, AppError> {
+    let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
+    if let Some(entity) = &filter.entity {
+        query = query.filter(audit_log::entity.eq(entity.clone()));
+    }
+    if let Some(id) = &filter.entity_id {
+        query = query.filter(audit_log::entity_id.eq(id.clone()));
+    }
+    if let Some(key) = &filter.key_id {
+        query = query.filter(audit_log::key_id.eq(key.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_log::at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_log::at.le(to));
+    }
+    query = match (filter.oldest_first, filter.after_id) {
+        (true, Some(after)) => query.filter(audit_log::seq.gt(after)),
+        (false, Some(after)) => query.filter(audit_log::seq.lt(after)),
+        _ => query,
+    };
+    query = if filter.oldest_first {
+        query.order(audit_log::seq.asc())
+    } else {
+        query.order(audit_log::seq.desc())
+    };
+    let rows = query.limit(filter.limit + 1).load::<AuditRow>(conn)?;
+    Ok(rows.into_iter().map(AuditRow::into_record).collect())
+}

@@ -1,0 +1,62 @@
+//! `GET /api/v1/audit`: the trail, newest first (admin).
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{AuditFilter, AuditRecord};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::http::QueryParams;
+use crate::keys::{Caller, Role};
+use crate::openapi as doc;
+use crate::pagination::{self, Page};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/audit", web::get().to(list_audit));
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// `event` or `api_key`.
+    entity: Option<String>,
+    /// Id of one record of that entity.
+    entity_id: Option<String>,
+    /// Only changes made with this API key.
+    key_id: Option<String>,
+    /// Changes at or after this time (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Changes at or before this time (RFC 3339).
+    to: Option<DateTime<Utc>>,
+    cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+}
+
+/// The audit trail, newest first (admin).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "A page of audit records", body = Page<AuditRecord>),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden))]
+pub async fn list_audit(
+    caller: Caller,
+    db: web::Data<Db>,
+    QueryParams(q): QueryParams<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let filter = AuditFilter {
+        entity: q.entity,
+        entity_id: q.entity_id,
+        key_id: q.key_id,
+        from: q.from.map(|t| t.naive_utc()),
+        to: q.to.map(|t| t.naive_utc()),
+        oldest_first: false,
+        after_id: q.cursor.as_deref().map(pagination::decode).transpose()?,
+        limit: pagination::limit(q.limit)?,
+    };
+    let limit = filter.limit;
+    let rows = db.run(move |conn| super::list(conn, &filter)).await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |r: &AuditRecord| r.id)))
+}

@@ -1,0 +1,267 @@
+//! One connection type over SQLite and PostgreSQL, its pool, migrations and
+//! the few places where the two backends need different SQL.
+//!
+//! The backend is chosen from the URL scheme (`sqlite://` or `postgres://`),
+//! never by trial: diesel's derived `establish` would hide the real error.
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Where the data lives, parsed from `database.url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Sqlite { path: String },
+    Postgres { url: String },
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://vigia.db".into());
+            }
+            if path == ":memory:" || path.starts_with("file::memory:") {
+                return Err(
+                    "in-memory SQLite is not supported (every pooled connection would see its own empty database); use a file path".into(),
+                );
+            }
+            Ok(Target::Sqlite {
+                path: path.to_string(),
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Target::Postgres {
+                url: url.to_string(),
+            })
+        } else {
+            let scheme = url.split("://").next().unwrap_or(url);
+            Err(format!(
+                "unsupported scheme {scheme:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+            ))
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Target::Sqlite { .. })
+    }
+
+    /// The URL with any password hidden, for messages and logs.
+    pub fn display(&self) -> String {
+        match self {
+            Target::Sqlite { path } => format!("sqlite://{path}"),
+            Target::Postgres { url } => redact_password(url),
+        }
+    }
+
+    pub fn connect(&self) -> Result<DbConn, diesel::ConnectionError> {
+        match self {
+            Target::Sqlite { path } => {
+                let mut conn = SqliteConnection::establish(path)?;
+                // WAL lets readers run beside the one writer; FULL makes every
+                // acknowledged commit survive a crash or power cut; the busy
+                // timeout makes a second writer (the CLI, another pool
+                // connection) wait instead of failing.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            Target::Postgres { url } => {
+                let mut conn = PgConnection::establish(url)?;
+                conn.batch_execute("SET TIME ZONE 'UTC'")
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Pg(conn))
+            }
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// r2d2 manager that opens the backend named by the URL and applies the
+/// per-connection settings.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    target: Target,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        self.target
+            .connect()
+            .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// The shared handle every module uses to reach the database.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    target: Target,
+}
+
+impl Db {
+    /// Connects once directly (so the real error reaches the user), then
+    /// builds the pool.
+    pub fn connect(target: Target, pool_size: u32) -> Result<Self, String> {
+        target
+            .connect()
+            .map_err(|e| format!("cannot open {}: {}", target.display(), e))?;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager {
+                target: target.clone(),
+            })
+            .map_err(|e| format!("cannot open {}: {}", target.display(), e))?;
+        Ok(Db { pool, target })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    pub fn get(&self) -> Result<PooledConn, AppError> {
+        self.pool.get().map_err(AppError::from)
+    }
+
+    /// Runs blocking database work on actix's blocking thread pool, off the
+    /// async executor.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    pub fn migrate(&self) -> Result<Vec<String>, String> {
+        let mut conn = self.get().map_err(|e| e.to_string())?;
+        migrate(&mut conn)
+    }
+}
+
+/// Applies the pending migrations of the connection's backend; returns their names.
+pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
+    let applied = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| format!("migration failed: {e}"))?;
+    Ok(applied.iter().map(|m| m.to_string()).collect())
+}
+
+/// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so the
+/// write lock is taken up front and a concurrent writer waits on the busy
+/// timeout instead of failing half-way; on PostgreSQL a plain `BEGIN`.
+pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// The current UTC time at the microsecond precision both databases keep, so
+/// a value reads back exactly as it was written.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_targets() {
+        assert_eq!(
+            Target::parse("sqlite://vigia.db"),
+            Ok(Target::Sqlite {
+                path: "vigia.db".into()
+            })
+        );
+        assert_eq!(
+            Target::parse("sqlite:///var/lib/vigia.db"),
+            Ok(Target::Sqlite {
+                path: "/var/lib/vigia.db".into()
+            })
+        );
+        assert!(Target::parse("postgres://u@h/db").is_ok());
+        assert!(Target::parse("mysql://u@h/db").is_err());
+        assert!(Target::parse("sqlite://").is_err());
+        assert!(Target::parse("sqlite://:memory:").is_err());
+    }
+
+    #[test]
+    fn hides_passwords() {
+        assert_eq!(
+            redact_password("postgres://vigia:s3cret@db:5432/vigia"),
+            "postgres://vigia:***@db:5432/vigia"
+        );
+        assert_eq!(
+            redact_password("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+    }
+}

@@ -1,0 +1,317 @@
+//! `/api/v1/events`: thin handlers that check the role, parse, and hand over
+//! to the store.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::store::{self, EventFilter, Visibility};
+use super::{Event, EventInput, EventType, Verification};
+use crate::audit::{self, AuditFilter, AuditRecord};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
+use crate::keys::{Caller, Role};
+use crate::openapi as doc;
+use crate::pagination::{self, Page};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/v1/events")
+            .route(web::get().to(list_events))
+            .route(web::post().to(create_event)),
+    )
+    .service(
+        web::resource("/api/v1/events/{id}")
+            .route(web::get().to(get_event))
+            .route(web::patch().to(patch_event))
+            .route(web::delete().to(delete_event)),
+    )
+    .route("/api/v1/events/{id}/restore", web::post().to(restore_event))
+    .route("/api/v1/events/{id}/history", web::get().to(event_history));
+}
+
+fn with_etag(mut response: actix_web::HttpResponseBuilder, event: &Event) -> HttpResponse {
+    response
+        .insert_header((header::ETAG, etag(event.version)))
+        .json(event)
+}
+
+/// Log an incident (monitor, admin).
+#[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = EventInput,
+    responses(
+        (status = 201, description = "Logged", body = Event,
+            headers(("Location" = String, description = "URL of the new incident"), ("ETag" = String))),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::PayloadTooLarge,
+        doc::UnsupportedMediaType, doc::Unprocessable))]
+pub async fn create_event(
+    caller: Caller,
+    db: web::Data<Db>,
+    JsonBody(input): JsonBody<EventInput>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Monitor)?;
+    let fields = input.into_fields()?;
+    let actor = caller.actor();
+    let event = db
+        .run(move |conn| store::create(conn, &actor, &fields))
+        .await?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, format!("/api/v1/events/{}", event.id)));
+    Ok(with_etag(response, &event))
+}
+
+/// Read one incident.
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events",
+    params(("id" = String, Path, description = "Incident id")),
+    responses((status = 200, description = "The incident", body = Event, headers(("ETag" = String))),
+        doc::Unauthorized, doc::NotFound))]
+pub async fn get_event(
+    _caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "event")?;
+    let event = db
+        .run(move |conn| store::load(conn, &id, Visibility::Live))
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &event))
+}
+
+/// Change an incident with a JSON Merge Patch (monitor, admin). Send
+/// `If-Match` with the ETag you read to be sure nobody changed it meanwhile.
+#[utoipa::path(patch, path = "/api/v1/events/{id}", tag = "events",
+    params(("id" = String, Path, description = "Incident id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
+    request_body(content = EventInput, content_type = "application/merge-patch+json",
+        description = "Any subset of the fields; null removes an optional field"),
+    responses((status = 200, description = "The changed incident", body = Event, headers(("ETag" = String))),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed,
+        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+pub async fn patch_event(
+    caller: Caller,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    JsonBody(patch): JsonBody<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Monitor)?;
+    let id = parse_id(&id, "event")?;
+    let if_match = IfMatch::from_request(&req);
+    let actor = caller.actor();
+    let event = db
+        .run(move |conn| {
+            store::update(conn, &actor, &id, &if_match, |current| {
+                super::apply_patch(&current.fields, patch)
+            })
+        })
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &event))
+}
+
+/// Delete an incident (monitor, admin). It leaves lists and reads; its
+/// history stays and an admin can restore it.
+#[utoipa::path(delete, path = "/api/v1/events/{id}", tag = "events",
+    params(("id" = String, Path, description = "Incident id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
+    responses((status = 204, description = "Deleted"),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+pub async fn delete_event(
+    caller: Caller,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Monitor)?;
+    let id = parse_id(&id, "event")?;
+    let if_match = IfMatch::from_request(&req);
+    let actor = caller.actor();
+    db.run(move |conn| store::delete(conn, &actor, &id, &if_match))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Bring a deleted incident back (admin).
+#[utoipa::path(post, path = "/api/v1/events/{id}/restore", tag = "events",
+    params(("id" = String, Path, description = "Incident id")),
+    responses((status = 200, description = "The restored incident", body = Event, headers(("ETag" = String))),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict))]
+pub async fn restore_event(
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let id = parse_id(&id, "event")?;
+    let actor = caller.actor();
+    let event = db
+        .run(move |conn| store::restore(conn, &actor, &id))
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &event))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+}
+
+/// The revisions of one incident, oldest first: each audit record holds the
+/// incident before and after the change. A deleted incident's history is
+/// readable by admins only.
+#[utoipa::path(get, path = "/api/v1/events/{id}/history", tag = "events",
+    params(("id" = String, Path, description = "Incident id"), HistoryQuery),
+    responses((status = 200, description = "A page of revisions", body = Page<AuditRecord>),
+        doc::BadRequest, doc::Unauthorized, doc::NotFound))]
+pub async fn event_history(
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    QueryParams(q): QueryParams<HistoryQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "event")?;
+    let visibility = if caller.is(Role::Admin) {
+        Visibility::Any
+    } else {
+        Visibility::Live
+    };
+    let filter = AuditFilter {
+        entity: Some("event".into()),
+        entity_id: Some(id.clone()),
+        oldest_first: true,
+        after_id: q.cursor.as_deref().map(pagination::decode).transpose()?,
+        limit: pagination::limit(q.limit)?,
+        ..Default::default()
+    };
+    let limit = filter.limit;
+    let rows = db
+        .run(move |conn| {
+            store::load(conn, &id, visibility)?;
+            audit::list(conn, &filter)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |r: &AuditRecord| r.id)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventListQuery {
+    /// Incidents on or after this date (YYYY-MM-DD).
+    #[param(value_type = Option<String>, format = Date)]
+    from: Option<NaiveDate>,
+    /// Incidents on or before this date (YYYY-MM-DD).
+    #[param(value_type = Option<String>, format = Date)]
+    to: Option<NaiveDate>,
+    /// Repeat for several types.
+    #[serde(default)]
+    #[param(explode = true)]
+    event_type: Vec<EventType>,
+    verification: Option<Verification>,
+    /// Region name, case- and accent-insensitive (`apurimac` = `Apurímac`).
+    region: Option<String>,
+    province: Option<String>,
+    district: Option<String>,
+    /// Ubigeo prefix: `03` (region), `0304` (province) or `030410` (district).
+    #[param(pattern = "^[0-9]{1,6}$")]
+    ubigeo: Option<String>,
+    /// `minLon,minLat,maxLon,maxLat` in WGS 84 degrees.
+    #[param(example = "-73.5,-14.5,-72.5,-14.0")]
+    bbox: Option<String>,
+    /// Words to find in title, description and place (case- and accent-insensitive).
+    q: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+}
+
+impl EventListQuery {
+    fn into_filter(self) -> Result<EventFilter, AppError> {
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from > to {
+                return Err(AppError::BadRequest(format!(
+                    "from ({from}) is after to ({to})"
+                )));
+            }
+        }
+        if let Some(prefix) = &self.ubigeo {
+            if prefix.is_empty() || prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(AppError::BadRequest("ubigeo must be 1 to 6 digits".into()));
+            }
+        }
+        Ok(EventFilter {
+            from: self.from,
+            to: self.to,
+            event_types: self.event_type,
+            verification: self.verification,
+            region: self.region,
+            province: self.province,
+            district: self.district,
+            ubigeo_prefix: self.ubigeo,
+            bbox: self.bbox.as_deref().map(parse_bbox).transpose()?,
+            words: self
+                .q
+                .as_deref()
+                .map(crate::text::fold)
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
+            after: self.cursor.as_deref().map(pagination::decode).transpose()?,
+            limit: pagination::limit(self.limit)?,
+        })
+    }
+}
+
+fn parse_bbox(text: &str) -> Result<[f64; 4], AppError> {
+    let bad = |why: &str| {
+        AppError::BadRequest(format!(
+            "bbox {text:?}: {why}; expected minLon,minLat,maxLon,maxLat"
+        ))
+    };
+    let numbers: Vec<f64> = text
+        .split(',')
+        .map(|n| n.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("not four numbers"))?;
+    let [min_lon, min_lat, max_lon, max_lat] = numbers[..] else {
+        return Err(bad("not four numbers"));
+    };
+    if numbers.iter().any(|n| !n.is_finite()) {
+        return Err(bad("numbers must be finite"));
+    }
+    if !(-180.0..=180.0).contains(&min_lon) || !(-180.0..=180.0).contains(&max_lon) {
+        return Err(bad("longitudes must be within -180..180"));
+    }
+    if !(-90.0..=90.0).contains(&min_lat) || !(-90.0..=90.0).contains(&max_lat) {
+        return Err(bad("latitudes must be within -90..90"));
+    }
+    if min_lon > max_lon || min_lat > max_lat {
+        return Err(bad("minimum greater than maximum"));
+    }
+    Ok([min_lon, min_lat, max_lon, max_lat])
+}
+
+/// List incidents, newest first, with filters.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventListQuery),
+    responses((status = 200, description = "A page of incidents", body = Page<Event>),
+        doc::BadRequest, doc::Unauthorized))]
+pub async fn list_events(
+    _caller: Caller,
+    db: web::Data<Db>,
+    QueryParams(q): QueryParams<EventListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let filter = q.into_filter()?;
+    let limit = filter.limit;
+    let rows = db.run(move |conn| store::list(conn, &filter)).await?;
+    let page = Page::from_rows(rows, limit, |e: &Event| {
+        (e.fields.occurred_on, e.id.to_string())
+    });
+    Ok(HttpResponse::Ok().json(page))
+}

@@ -1,0 +1,433 @@
+//! Storage of incidents. Every change writes its audit record in the same
+//! transaction; deletes are soft (`deleted_at`), so nothing leaves the
+//! database through the API.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::{
+    Admin, AdminSource, Event, EventFields, EventType, Location, LocationPrecision, TimePrecision,
+    Verification,
+};
+use crate::audit::{self, Action, Actor};
+use crate::db::{self, DbConn};
+use crate::error::AppError;
+use crate::http::IfMatch;
+use crate::schema::events;
+use crate::text;
+
+const ENTITY: &str = "event";
+
+#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = events, treat_none_as_null = true)]
+struct EventRow {
+    id: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    created_by: String,
+    title: String,
+    description: String,
+    event_type: String,
+    sub_event_type: Option<String>,
+    occurred_on: NaiveDate,
+    time_precision: String,
+    lat: f64,
+    lon: f64,
+    location_precision: String,
+    place: Option<String>,
+    ubigeo: Option<String>,
+    region: Option<String>,
+    province: Option<String>,
+    district: Option<String>,
+    admin_source: Option<String>,
+    region_key: Option<String>,
+    province_key: Option<String>,
+    district_key: Option<String>,
+    fatalities: i32,
+    injuries: i32,
+    sources: String,
+    verification: String,
+    search_text: String,
+    deleted_at: Option<NaiveDateTime>,
+}
+
+struct Meta {
+    id: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    created_by: String,
+}
+
+impl EventRow {
+    fn new(meta: Meta, f: &EventFields) -> Result<Self, AppError> {
+        let admin = f.admin.as_ref();
+        let admin_text = |pick: fn(&Admin) -> &Option<String>| admin.and_then(|a| pick(a).clone());
+        let key = |value: &Option<String>| value.as_deref().map(text::fold);
+        let region = admin_text(|a| &a.region);
+        let province = admin_text(|a| &a.province);
+        let district = admin_text(|a| &a.district);
+        let searchable = [
+            Some(f.title.as_str()),
+            Some(f.description.as_str()),
+            f.location.place.as_deref(),
+        ];
+        Ok(EventRow {
+            id: meta.id,
+            version: meta.version,
+            created_at: meta.created_at,
+            updated_at: meta.updated_at,
+            created_by: meta.created_by,
+            title: f.title.clone(),
+            description: f.description.clone(),
+            event_type: f.event_type.as_str().into(),
+            sub_event_type: f.sub_event_type.clone(),
+            occurred_on: f.occurred_on,
+            time_precision: f.time_precision.as_str().into(),
+            lat: f.location.lat,
+            lon: f.location.lon,
+            location_precision: f.location.precision.as_str().into(),
+            place: f.location.place.clone(),
+            ubigeo: admin_text(|a| &a.ubigeo),
+            region_key: key(&region),
+            province_key: key(&province),
+            district_key: key(&district),
+            region,
+            province,
+            district,
+            admin_source: admin.map(|_| AdminSource::Client.as_str().into()),
+            fatalities: f.fatalities,
+            injuries: f.injuries,
+            sources: serde_json::to_string(&f.sources)?,
+            verification: f.verification.as_str().into(),
+            search_text: searchable
+                .into_iter()
+                .flatten()
+                .map(text::fold)
+                .collect::<Vec<_>>()
+                .join(" "),
+            deleted_at: None,
+        })
+    }
+
+    fn into_event(self) -> Result<Event, AppError> {
+        fn parse<T>(
+            column: &str,
+            value: &str,
+            parse: fn(&str) -> Option<T>,
+        ) -> Result<T, AppError> {
+            parse(value).ok_or_else(|| {
+                AppError::Internal(format!("events.{column} holds unknown value {value:?}"))
+            })
+        }
+        let has_admin = self.ubigeo.is_some()
+            || self.region.is_some()
+            || self.province.is_some()
+            || self.district.is_some();
+        Ok(Event {
+            id: Uuid::parse_str(&self.id)
+                .map_err(|e| AppError::Internal(format!("events.id {:?}: {e}", self.id)))?,
+            version: self.version,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+            created_by: self.created_by,
+            admin_source: self
+                .admin_source
+                .as_deref()
+                .map(|s| parse("admin_source", s, AdminSource::parse))
+                .transpose()?,
+            fields: EventFields {
+                title: self.title,
+                description: self.description,
+                event_type: parse("event_type", &self.event_type, EventType::parse)?,
+                sub_event_type: self.sub_event_type,
+                occurred_on: self.occurred_on,
+                time_precision: parse(
+                    "time_precision",
+                    &self.time_precision,
+                    TimePrecision::parse,
+                )?,
+                location: Location {
+                    lat: self.lat,
+                    lon: self.lon,
+                    precision: parse(
+                        "location_precision",
+                        &self.location_precision,
+                        LocationPrecision::parse,
+                    )?,
+                    place: self.place,
+                },
+                admin: has_admin.then_some(Admin {
+                    ubigeo: self.ubigeo,
+                    region: self.region,
+                    province: self.province,
+                    district: self.district,
+                }),
+                fatalities: self.fatalities,
+                injuries: self.injuries,
+                sources: serde_json::from_str(&self.sources)?,
+                verification: parse("verification", &self.verification, Verification::parse)?,
+            },
+        })
+    }
+}
+
+/// Inserts a new incident (version 1) and its audit record.
+pub fn create(conn: &mut DbConn, actor: &Actor, fields: &EventFields) -> Result<Event, AppError> {
+    let now = db::now();
+    let row = EventRow::new(
+        Meta {
+            id: Uuid::new_v4().to_string(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            created_by: actor.name.clone(),
+        },
+        fields,
+    )?;
+    db::write_tx(conn, |conn| {
+        diesel::insert_into(events::table)
+            .values(&row)
+            .execute(conn)?;
+        let event = load(conn, &row.id, Visibility::Live)?;
+        audit::record(
+            conn,
+            actor,
+            Action::Create,
+            ENTITY,
+            &row.id,
+            None::<&()>,
+            Some(&event),
+        )?;
+        Ok(event)
+    })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum Visibility {
+    Live,
+    Deleted,
+    Any,
+}
+
+fn not_found(id: &str) -> AppError {
+    AppError::NotFound(format!("no event with id {id}"))
+}
+
+/// Reads one incident; deleted ones only when asked for.
+pub fn load(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event, AppError> {
+    let mut query = events::table
+        .find(id)
+        .select(EventRow::as_select())
+        .into_boxed();
+    query = match visibility {
+        Visibility::Live => query.filter(events::deleted_at.is_null()),
+        Visibility::Deleted => query.filter(events::deleted_at.is_not_null()),
+        Visibility::Any => query,
+    };
+    query
+        .first::<EventRow>(conn)
+        .optional()?
+        .ok_or_else(|| not_found(id))?
+        .into_event()
+}
+
+/// Serialises concurrent writers of one row. SQLite needs nothing: its write
+/// transactions are already exclusive (`BEGIN IMMEDIATE`).
+fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
+    if let DbConn::Pg(pg) = conn {
+        events::table
+            .find(id)
+            .select(events::id)
+            .for_update()
+            .first::<String>(pg)
+            .optional()?;
+    }
+    Ok(())
+}
+
+/// Replaces the fields of a live incident with what `change` makes of it,
+/// after checking `If-Match`; version +1, audited.
+pub fn update(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+    change: impl FnOnce(&Event) -> Result<EventFields, AppError>,
+) -> Result<Event, AppError> {
+    db::write_tx(conn, |conn| {
+        lock(conn, id)?;
+        let before = load(conn, id, Visibility::Live)?;
+        if_match.check(before.version)?;
+        let fields = change(&before)?;
+        let row = EventRow::new(
+            Meta {
+                id: id.to_string(),
+                version: before.version + 1,
+                created_at: before.created_at.naive_utc(),
+                updated_at: db::now(),
+                created_by: before.created_by.clone(),
+            },
+            &fields,
+        )?;
+        diesel::update(events::table.find(id))
+            .set(&row)
+            .execute(conn)?;
+        let after = load(conn, id, Visibility::Live)?;
+        audit::record(
+            conn,
+            actor,
+            Action::Update,
+            ENTITY,
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Soft-deletes a live incident: it leaves reads and lists, its row and
+/// history stay.
+pub fn delete(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+) -> Result<(), AppError> {
+    db::write_tx(conn, |conn| {
+        lock(conn, id)?;
+        let before = load(conn, id, Visibility::Live)?;
+        if_match.check(before.version)?;
+        let now = db::now();
+        diesel::update(events::table.find(id))
+            .set((
+                events::deleted_at.eq(Some(now)),
+                events::updated_at.eq(now),
+                events::version.eq(before.version + 1),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            Action::Delete,
+            ENTITY,
+            id,
+            Some(&before),
+            None::<&()>,
+        )?;
+        Ok(())
+    })
+}
+
+/// Brings a deleted incident back; 409 if it is not deleted.
+pub fn restore(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<Event, AppError> {
+    db::write_tx(conn, |conn| {
+        lock(conn, id)?;
+        let deleted = load(conn, id, Visibility::Any)?;
+        if load(conn, id, Visibility::Deleted).is_err() {
+            return Err(AppError::Conflict(format!("event {id} is not deleted")));
+        }
+        diesel::update(events::table.find(id))
+            .set((
+                events::deleted_at.eq(None::<NaiveDateTime>),
+                events::updated_at.eq(db::now()),
+                events::version.eq(deleted.version + 1),
+            ))
+            .execute(conn)?;
+        let after = load(conn, id, Visibility::Live)?;
+        audit::record(
+            conn,
+            actor,
+            Action::Restore,
+            ENTITY,
+            id,
+            None::<&()>,
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// The list filters, already checked.
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub event_types: Vec<EventType>,
+    pub verification: Option<Verification>,
+    pub region: Option<String>,
+    pub province: Option<String>,
+    pub district: Option<String>,
+    pub ubigeo_prefix: Option<String>,
+    /// min lon, min lat, max lon, max lat
+    pub bbox: Option<[f64; 4]>,
+    /// Folded words that must all occur in title, description or place.
+    pub words: Vec<String>,
+    /// Sort key of the last item already served.
+    pub after: Option<(NaiveDate, String)>,
+    pub limit: i64,
+}
+
+/// Live incidents, newest first (`occurred_on` desc, then id); up to
+/// `limit + 1` of them for the pager.
+pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> {
+    let mut query = events::table
+        .select(EventRow::as_select())
+        .filter(events::deleted_at.is_null())
+        .into_boxed();
+    if let Some(from) = f.from {
+        query = query.filter(events::occurred_on.ge(from));
+    }
+    if let Some(to) = f.to {
+        query = query.filter(events::occurred_on.le(to));
+    }
+    if !f.event_types.is_empty() {
+        let types: Vec<&str> = f.event_types.iter().map(|t| t.as_str()).collect();
+        query = query.filter(events::event_type.eq_any(types));
+    }
+    if let Some(v) = f.verification {
+        query = query.filter(events::verification.eq(v.as_str()));
+    }
+    if let Some(region) = &f.region {
+        query = query.filter(events::region_key.eq(text::fold(region)));
+    }
+    if let Some(province) = &f.province {
+        query = query.filter(events::province_key.eq(text::fold(province)));
+    }
+    if let Some(district) = &f.district {
+        query = query.filter(events::district_key.eq(text::fold(district)));
+    }
+    if let Some(prefix) = &f.ubigeo_prefix {
+        // Checked to be digits by the caller, so no LIKE wildcard can slip in.
+        query = query.filter(events::ubigeo.like(format!("{prefix}%")));
+    }
+    if let Some([min_lon, min_lat, max_lon, max_lat]) = f.bbox {
+        query = query
+            .filter(events::lon.between(min_lon, max_lon))
+            .filter(events::lat.between(min_lat, max_lat));
+    }
+    for word in &f.words {
+        query = query.filter(
+            events::search_text
+                .like(text::contains_pattern(word))
+                .escape('\\'),
+        );
+    }
+    if let Some((date, id)) = &f.after {
+        query = query.filter(
+            events::occurred_on
+                .lt(*date)
+                .or(events::occurred_on.eq(*date).and(events::id.gt(id.clone()))),
+        );
+    }
+    query
+        .order((events::occurred_on.desc(), events::id.asc()))
+        .limit(f.limit + 1)
+        .load::<EventRow>(conn)?
+        .into_iter()
+        .map(EventRow::into_event)
+        .collect()
+}

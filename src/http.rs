@@ -1,0 +1,232 @@
+//! Request plumbing shared by every module: JSON bodies and query strings
+//! parsed into problem+json errors, and the ETag / If-Match rules.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+
+/// A JSON request body. Malformed JSON is 400, a wrong content type 415, a
+/// body over `server.max_body_bytes` 413, and a well-formed body of the wrong
+/// shape (unknown field, wrong type) 422 naming the field.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = is_json_content_type(req);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(AppError::UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ));
+            }
+            let bytes = bytes.await.map_err(|e| {
+                if e.as_response_error().status_code()
+                    == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+                {
+                    AppError::PayloadTooLarge(
+                        "the request body is larger than server.max_body_bytes".into(),
+                    )
+                } else {
+                    AppError::BadRequest(format!("cannot read the request body: {e}"))
+                }
+            })?;
+            parse_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => {
+            de.end()
+                .map_err(|e| AppError::BadRequest(format!("malformed JSON: {e}")))?;
+            Ok(value)
+        }
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let field = if path == "." { String::new() } else { path };
+                    Err(AppError::Validation(vec![FieldError::new(
+                        field,
+                        strip_position(&inner.to_string()),
+                    )]))
+                }
+                _ => Err(AppError::BadRequest(format!("malformed JSON: {inner}"))),
+            }
+        }
+    }
+}
+
+/// serde_json appends " at line 1 column 42"; the field path says more.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// A query string parsed into `T`; repeated keys fill a `Vec`, unknown keys
+/// and malformed values are 400.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            serde_html_form::from_str(req.query_string())
+                .map(QueryParams)
+                .map_err(|e| AppError::BadRequest(format!("invalid query parameter: {e}"))),
+        )
+    }
+}
+
+/// The strong ETag of a versioned entity.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// What an `If-Match` header asks for.
+#[derive(Debug, PartialEq)]
+pub enum IfMatch {
+    Absent,
+    Any,
+    Versions(Vec<i64>),
+}
+
+impl IfMatch {
+    pub fn from_request(req: &HttpRequest) -> Self {
+        let values: Vec<&str> = req
+            .headers()
+            .get_all(header::IF_MATCH)
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if values.is_empty() {
+            return IfMatch::Absent;
+        }
+        let mut versions = Vec::new();
+        for tag in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
+            if tag == "*" {
+                return IfMatch::Any;
+            }
+            // Weak tags never match (RFC 9110 strong comparison). A bare
+            // number is accepted because people type it by hand with curl.
+            if let Ok(n) = tag.trim_matches('"').parse::<i64>() {
+                if !tag.starts_with("W/") {
+                    versions.push(n);
+                }
+            }
+        }
+        IfMatch::Versions(versions)
+    }
+
+    /// Fails with 412 when the header names a version other than `current`.
+    pub fn check(&self, current: i64) -> Result<(), AppError> {
+        match self {
+            IfMatch::Absent | IfMatch::Any => Ok(()),
+            IfMatch::Versions(v) if v.contains(&current) => Ok(()),
+            IfMatch::Versions(_) => Err(AppError::PreconditionFailed(format!(
+                "If-Match does not match the current version {}; fetch it again and retry",
+                etag(current)
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn if_match_forms() {
+        let r = TestRequest::default()
+            .insert_header(("If-Match", "\"3\""))
+            .to_http_request();
+        assert_eq!(IfMatch::from_request(&r), IfMatch::Versions(vec![3]));
+        assert!(IfMatch::from_request(&r).check(3).is_ok());
+        assert!(IfMatch::from_request(&r).check(4).is_err());
+        let r = TestRequest::default()
+            .insert_header(("If-Match", "W/\"3\""))
+            .to_http_request();
+        assert!(IfMatch::from_request(&r).check(3).is_err());
+        let r = TestRequest::default()
+            .insert_header(("If-Match", "*"))
+            .to_http_request();
+        assert_eq!(IfMatch::from_request(&r), IfMatch::Any);
+        let r = TestRequest::default().to_http_request();
+        assert_eq!(IfMatch::from_request(&r), IfMatch::Absent);
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        a: Inner,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        b: i32,
+    }
+
+    #[test]
+    fn json_errors_are_classified() {
+        assert!(matches!(
+            parse_json::<Sample>(b"{"),
+            Err(AppError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Sample>(b"{\"a\":{\"b\":1}} x"),
+            Err(AppError::BadRequest(_))
+        ));
+        match parse_json::<Sample>(b"{\"a\":{\"b\":\"x\"}}") {
+            Err(AppError::Validation(errors)) => assert_eq!(errors[0].field, "a.b"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert!(matches!(
+            parse_json::<Sample>(b"{\"a\":{\"b\":1},\"c\":2}"),
+            Err(AppError::Validation(_))
+        ));
+    }
+}
+
+/// A path id as stored (lower-case hyphenated UUID). A malformed id names no
+/// record, so it is 404 like any other unknown id.
+pub fn parse_id(raw: &str, what: &str) -> Result<String, AppError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.to_string())
+        .map_err(|_| AppError::NotFound(format!("no {what} with id {raw:?}")))
+}

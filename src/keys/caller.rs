@@ -1,0 +1,82 @@
+//! The `Caller` extractor: every protected handler names it, and so cannot
+//! run without a live key.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use super::{ApiKey, Role};
+use crate::audit::Actor;
+use crate::db::Db;
+use crate::error::AppError;
+
+/// The key behind the current request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key: ApiKey,
+}
+
+impl Caller {
+    /// 403 unless the key's role includes `needed`.
+    pub fn require(&self, needed: Role) -> Result<(), AppError> {
+        if self.key.role >= needed {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "this needs the {} role; key {:?} is {}",
+                needed.as_str(),
+                self.key.name,
+                self.key.role.as_str()
+            )))
+        }
+    }
+
+    pub fn is(&self, role: Role) -> bool {
+        self.key.role >= role
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor {
+            key_id: Some(self.key.id.to_string()),
+            name: self.key.name.clone(),
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let db = req.app_data::<web::Data<Db>>().cloned();
+        Box::pin(async move {
+            let token = token?;
+            let db = db.ok_or_else(|| AppError::Internal("no database in app data".into()))?;
+            let key = db
+                .run(move |conn| super::authenticate(conn, &token))
+                .await?
+                .ok_or_else(|| AppError::Unauthorized("unknown or revoked API key".into()))?;
+            tracing::Span::current().record("key", key.name.as_str());
+            Ok(Caller { key })
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
+    let missing =
+        || AppError::Unauthorized("send an API key as Authorization: Bearer <token>".into());
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(missing());
+    }
+    Ok(token.trim().to_string())
+}

@@ -1,0 +1,97 @@
+//! `/api/v1/keys`: admins manage keys over HTTP as they do with `vigia keys`.
+
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ApiKey, Caller, CreatedKey, Role};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::http::{JsonBody, QueryParams};
+use crate::openapi as doc;
+use crate::pagination::{self, Page};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/v1/keys")
+            .route(web::get().to(list_keys))
+            .route(web::post().to(create_key)),
+    )
+    .service(web::resource("/api/v1/keys/{id}").route(web::delete().to(revoke_key)));
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct KeyListQuery {
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    limit: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    /// Who holds the key, e.g. `maria-apurimac-monitor`.
+    name: String,
+    role: Role,
+}
+
+/// List API keys (admin).
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", params(KeyListQuery),
+    responses((status = 200, description = "A page of keys", body = Page<ApiKey>),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden))]
+pub async fn list_keys(
+    caller: Caller,
+    db: web::Data<Db>,
+    QueryParams(q): QueryParams<KeyListQuery>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let limit = pagination::limit(q.limit)?;
+    let after: Option<(NaiveDateTime, String)> =
+        q.cursor.as_deref().map(pagination::decode).transpose()?;
+    let rows = db.run(move |conn| super::list(conn, after, limit)).await?;
+    let page = Page::from_rows(rows, limit, |k: &ApiKey| {
+        (k.created_at.naive_utc(), k.id.to_string())
+    });
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Create an API key (admin). The token is in this answer only.
+#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", request_body = NewKey,
+    responses((status = 201, description = "The key and its token", body = CreatedKey),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::Conflict,
+        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+pub async fn create_key(
+    caller: Caller,
+    db: web::Data<Db>,
+    JsonBody(body): JsonBody<NewKey>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let actor = caller.actor();
+    let created = db
+        .run(move |conn| super::create(conn, &actor, &body.name, body.role))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/keys/{}", created.key.id)))
+        .json(created))
+}
+
+/// Revoke an API key (admin). It stops working at once.
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys",
+    params(("id" = String, Path, description = "Key id")),
+    responses((status = 200, description = "The revoked key", body = ApiKey),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound))]
+pub async fn revoke_key(
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let id = crate::http::parse_id(&id, "API key")?;
+    let actor = caller.actor();
+    let key = db.run(move |conn| super::revoke(conn, &actor, &id)).await?;
+    Ok(HttpResponse::Ok().json(key))
+}

@@ -1,0 +1,180 @@
+//! Builds the actix-web application and runs it.
+
+use std::net::TcpListener;
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
+use diesel::connection::SimpleConnection;
+use serde::Serialize;
+use tracing::Span;
+use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{AppError, Problem, PROBLEM_JSON};
+use crate::openapi::{self as doc, ApiDoc};
+use crate::{audit, events, keys};
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `server.bind` and wires every module's routes.
+    pub fn build(settings: &Settings, db: Db) -> Result<Self, String> {
+        let listener = TcpListener::bind(&settings.server.bind).map_err(|e| {
+            format!(
+                "server.bind: cannot listen on {}: {e}",
+                settings.server.bind
+            )
+        })?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let db = web::Data::new(db);
+        let max_body = settings.server.max_body_bytes;
+        let openapi = ApiDoc::openapi();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service;
+                    let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                    let fut = srv.call(req);
+                    async move {
+                        let mut res = fut.await?;
+                        if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                            res.headers_mut()
+                                .insert(header::HeaderName::from_static("x-request-id"), value);
+                        }
+                        Ok(res)
+                    }
+                })
+                .wrap(TracingLogger::<VigiaRootSpan>::new())
+                .app_data(db.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+                .configure(events::routes::configure)
+                .configure(audit::configure)
+                .configure(keys::configure)
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()),
+                )
+                .service(web::redirect("/docs", "/docs/"))
+                .default_service(web::to(|| async {
+                    Err::<HttpResponse, _>(AppError::NotFound("no such route; see /docs".into()))
+                }))
+        })
+        .listen(listener)
+        .map_err(|e| format!("server.bind: {e}"))?
+        .shutdown_timeout(settings.server.shutdown_timeout_seconds);
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM; in-flight requests finish first (up to
+    /// `server.shutdown_timeout_seconds`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Request spans carry the request id and, once known, the key's name.
+struct VigiaRootSpan;
+
+impl RootSpanBuilder for VigiaRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        tracing_actix_web::root_span!(request, key = tracing::field::Empty)
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// Turns the errors actix answers by itself (unknown method, unreadable
+/// payload…) into problem+json, so that every 4xx/5xx has one shape.
+fn problem_for_plain_errors<B: MessageBody>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let already_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if already_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let detail = res
+        .response()
+        .error()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase());
+    let problem = Problem {
+        problem_type: format!("/problems/http-{}", status.as_u16()),
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        status: status.as_u16(),
+        detail,
+        errors: None,
+    };
+    let mut builder = HttpResponse::build(status);
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            builder.append_header((name.clone(), value.clone()));
+        }
+    }
+    let response: HttpResponse<BoxBody> = builder
+        .content_type(PROBLEM_JSON)
+        .body(serde_json::to_string(&problem).unwrap_or_default());
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_body(|_, body| EitherBody::right(body)),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    status: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operation", security(()),
+    responses((status = 200, description = "Alive", body = Status)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Status { status: "ok" })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "operation", security(()),
+    responses((status = 200, description = "Ready", body = Status), doc::Unavailable))]
+pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+    db.run(|conn| {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| AppError::Unavailable(format!("database: {e}")))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Status { status: "ready" }))
+}
