@@ -59,6 +59,8 @@ pub fn run() -> ExitCode {
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
+            // One line, even when a driver's message spans several.
+            let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
             eprintln!("vigia: {message}");
             ExitCode::FAILURE
         }

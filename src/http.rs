@@ -63,35 +63,57 @@ fn is_json_content_type(req: &HttpRequest) -> bool {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(value) => {
-            de.end()
-                .map_err(|e| AppError::BadRequest(format!("malformed JSON: {e}")))?;
-            Ok(value)
-        }
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| AppError::BadRequest(format!("malformed JSON: {e}")))?;
+    // PostgreSQL text cannot hold U+0000; refusing it here keeps both
+    // databases alike and turns what would be a 500 into a named 422.
+    if let Some(path) = find_nul(&value, String::new()) {
+        return Err(AppError::Validation(vec![FieldError::new(
+            path,
+            "must not contain the NUL character (U+0000)",
+        )]));
+    }
+    from_value(value)
+}
+
+/// Deserialises a JSON value into `T`; a wrong shape is 422 naming the field.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AppError> {
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(value) => Ok(value),
         Err(err) => {
             let path = err.path().to_string();
-            let inner = err.into_inner();
-            match inner.classify() {
-                serde_json::error::Category::Data => {
-                    let field = if path == "." { String::new() } else { path };
-                    Err(AppError::Validation(vec![FieldError::new(
-                        field,
-                        strip_position(&inner.to_string()),
-                    )]))
-                }
-                _ => Err(AppError::BadRequest(format!("malformed JSON: {inner}"))),
-            }
+            let field = if path == "." { String::new() } else { path };
+            Err(AppError::Validation(vec![FieldError::new(
+                field,
+                err.into_inner().to_string(),
+            )]))
         }
     }
 }
 
-/// serde_json appends " at line 1 column 42"; the field path says more.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
+fn find_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_nul(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(join(k))
+            } else {
+                find_nul(v, join(k))
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -164,6 +186,14 @@ impl IfMatch {
     }
 }
 
+/// A path id as stored (lower-case hyphenated UUID). A malformed id names no
+/// record, so it is 404 like any other unknown id.
+pub fn parse_id(raw: &str, what: &str) -> Result<String, AppError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.to_string())
+        .map_err(|_| AppError::NotFound(format!("no {what} with id {raw:?}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,12 +251,4 @@ mod tests {
             Err(AppError::Validation(_))
         ));
     }
-}
-
-/// A path id as stored (lower-case hyphenated UUID). A malformed id names no
-/// record, so it is 404 like any other unknown id.
-pub fn parse_id(raw: &str, what: &str) -> Result<String, AppError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.to_string())
-        .map_err(|_| AppError::NotFound(format!("no {what} with id {raw:?}")))
 }

@@ -108,6 +108,7 @@ impl Modify for BearerAuth {
         license(name = "AGPL-3.0-or-later")
     ),
     modifiers(&BearerAuth),
+    components(schemas(Problem, crate::error::FieldError)),
     security(("api_key" = [])),
     paths(
         crate::startup::healthz,

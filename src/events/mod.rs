@@ -447,12 +447,7 @@ pub fn apply_patch(
     }
     let mut document = serde_json::to_value(current)?;
     merge(&mut document, patch);
-    let input: EventInput = serde_path_to_error::deserialize(document).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        AppError::Validation(vec![FieldError::new(field, e.into_inner().to_string())])
-    })?;
-    input.into_fields()
+    crate::http::from_value::<EventInput>(document)?.into_fields()
 }
 
 fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {

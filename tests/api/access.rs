@@ -1,0 +1,226 @@
+//! Each role against each route.
+
+use actix_web::http::Method;
+use serde_json::json;
+
+use crate::helpers::{los_chancas, spawn_app};
+
+#[actix_web::test]
+async fn each_role_against_each_route() {
+    let app = spawn_app().await;
+    let event = app.create_event(los_chancas()).await;
+    let id = event["id"].as_str().unwrap().to_string();
+    let one = format!("/api/v1/events/{id}");
+    let body = Some(los_chancas());
+    let patch = Some(json!({"injuries": 1}));
+    let new_key =
+        Some(json!({"name": format!("k-{}", uuid::Uuid::new_v4()), "role": "researcher"}));
+    // (method, path, body, lowest role allowed)
+    let routes: Vec<(Method, String, Option<serde_json::Value>, &str)> = vec![
+        (Method::GET, "/api/v1/events".into(), None, "researcher"),
+        (Method::GET, one.clone(), None, "researcher"),
+        (Method::GET, format!("{one}/history"), None, "researcher"),
+        (Method::POST, "/api/v1/events".into(), body, "monitor"),
+        (Method::PATCH, one.clone(), patch, "monitor"),
+        (Method::GET, "/api/v1/audit".into(), None, "admin"),
+        (Method::GET, "/api/v1/keys".into(), None, "admin"),
+        (Method::POST, "/api/v1/keys".into(), new_key, "admin"),
+    ];
+    let rank = |role: &str| {
+        ["researcher", "monitor", "admin"]
+            .iter()
+            .position(|r| *r == role)
+            .unwrap()
+    };
+    for (method, path, body, lowest) in &routes {
+        let no_key = app.request(method.clone(), path, None, body.clone()).await;
+        no_key.problem(401);
+        assert_eq!(no_key.header("www-authenticate").as_deref(), Some("Bearer"));
+        app.request(
+            method.clone(),
+            path,
+            Some("vg_not-a-real-token"),
+            body.clone(),
+        )
+        .await
+        .problem(401);
+        for (role, token) in [
+            ("researcher", &app.researcher),
+            ("monitor", &app.monitor),
+            ("admin", &app.admin),
+        ] {
+            let body = body.clone().map(|mut b| {
+                if path.ends_with("/keys") {
+                    b["name"] = json!(format!("k-{}", uuid::Uuid::new_v4()));
+                }
+                b
+            });
+            let res = app.request(method.clone(), path, Some(token), body).await;
+            if rank(role) >= rank(lowest) {
+                assert!(
+                    res.status < 300,
+                    "{role} {method} {path}: {} {}",
+                    res.status,
+                    res.body
+                );
+            } else {
+                res.problem(403);
+            }
+        }
+    }
+    // Delete and restore last, as they change the state the others need.
+    app.delete(&one, &app.researcher, None).await.problem(403);
+    assert_eq!(app.delete(&one, &app.monitor, None).await.status, 204);
+    let restore = format!("{one}/restore");
+    app.request(Method::POST, &restore, None, None)
+        .await
+        .problem(401);
+    app.request(Method::POST, &restore, Some(&app.researcher), None)
+        .await
+        .problem(403);
+    app.request(Method::POST, &restore, Some(&app.monitor), None)
+        .await
+        .problem(403);
+    assert_eq!(
+        app.request(Method::POST, &restore, Some(&app.admin), None)
+            .await
+            .status,
+        200
+    );
+    app.delete(
+        "/api/v1/keys/6f1c2a4e-0000-4000-8000-000000000000",
+        &app.monitor,
+        None,
+    )
+    .await
+    .problem(403);
+}
+
+#[actix_web::test]
+async fn anonymous_reaches_only_health_and_docs() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz", "/api/v1/openapi.json", "/docs/"] {
+        let res = app.request(Method::GET, path, None, None).await;
+        assert_eq!(res.status, 200, "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn malformed_authorization_headers_are_401() {
+    let app = spawn_app().await;
+    for value in [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Token abc",
+        "bearer",
+    ] {
+        let res = app
+            .send(
+                Method::GET,
+                "/api/v1/events",
+                None,
+                &[("Authorization", value)],
+                None,
+            )
+            .await;
+        res.problem(401);
+    }
+    // The scheme is case-insensitive (RFC 9110).
+    let res = app
+        .send(
+            Method::GET,
+            "/api/v1/events",
+            None,
+            &[("Authorization", &format!("bearer {}", app.researcher))],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200);
+}
+
+#[actix_web::test]
+async fn keys_over_http_show_the_token_once_and_revoke_at_once() {
+    let app = spawn_app().await;
+    let res = app
+        .post(
+            "/api/v1/keys",
+            &app.admin,
+            json!({"name": "maria-apurimac", "role": "monitor"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let token = res.body["token"].as_str().unwrap().to_string();
+    let key_id = res.body["id"].as_str().unwrap().to_string();
+    assert!(token.len() >= 40, "at least 128 bits of randomness");
+    assert_eq!(res.body["role"], "monitor");
+
+    // The token works, and acts under the key's name.
+    let event = app.post("/api/v1/events", &token, los_chancas()).await;
+    assert_eq!(event.body["created_by"], "maria-apurimac");
+
+    // Listing never shows tokens or hashes.
+    let list = app.get("/api/v1/keys", &app.admin).await;
+    let text = list.body.to_string();
+    assert!(!text.contains(&token));
+    assert!(!text.contains("hash"));
+    assert!(list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["name"] == "maria-apurimac"));
+
+    // A second live key with the same name conflicts; bad input is 422.
+    app.post(
+        "/api/v1/keys",
+        &app.admin,
+        json!({"name": "maria-apurimac", "role": "researcher"}),
+    )
+    .await
+    .problem(409);
+    let res = app
+        .post(
+            "/api/v1/keys",
+            &app.admin,
+            json!({"name": "x", "role": "superuser"}),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), vec!["role"]);
+    let res = app
+        .post(
+            "/api/v1/keys",
+            &app.admin,
+            json!({"name": "  ", "role": "monitor"}),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), vec!["name"]);
+
+    // Revocation takes effect on the next request.
+    let revoked = app
+        .delete(&format!("/api/v1/keys/{key_id}"), &app.admin, None)
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert!(revoked.body["revoked_at"].is_string());
+    app.get("/api/v1/events", &token).await.problem(401);
+    app.delete("/api/v1/keys/not-a-uuid", &app.admin, None)
+        .await
+        .problem(404);
+    app.delete(
+        "/api/v1/keys/6f1c2a4e-0000-4000-8000-000000000000",
+        &app.admin,
+        None,
+    )
+    .await
+    .problem(404);
+
+    // After revocation the name is free again.
+    let again = app
+        .post(
+            "/api/v1/keys",
+            &app.admin,
+            json!({"name": "maria-apurimac", "role": "monitor"}),
+        )
+        .await;
+    assert_eq!(again.status, 201);
+}

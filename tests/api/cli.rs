@@ -1,0 +1,156 @@
+//! The real binary: key management for scripts, fail-fast settings, serve
+//! and a clean stop on SIGTERM.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{spawn_app_on, TestDb};
+
+fn vigia(db: &TestDb) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigia"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("VIGIA__DATABASE__URL", &db.url)
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+#[actix_web::test]
+async fn keys_create_prints_only_the_token_and_the_server_accepts_it() {
+    let db = TestDb::new();
+    let out = vigia(&db)
+        .args(["keys", "create", "--role", "admin", "--name", "ana-lima"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "stdout must be the token alone: {stdout:?}");
+    let token = lines[0].to_string();
+    assert!(token.starts_with("vg_") && token.len() >= 40);
+
+    let list = vigia(&db).args(["keys", "list"]).output().unwrap();
+    let listed = String::from_utf8(list.stdout).unwrap();
+    assert!(listed.contains("ana-lima") && listed.contains("admin"));
+    assert!(
+        !listed.contains(&token),
+        "keys list must never show a token"
+    );
+    let id = listed.split('\t').next().unwrap().to_string();
+
+    let app = spawn_app_on(db).await;
+    let res = app.get("/api/v1/keys", &token).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+
+    let revoke = vigia(&app.test_db)
+        .args(["keys", "revoke", &id])
+        .output()
+        .unwrap();
+    assert!(
+        revoke.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoke.stderr)
+    );
+    app.get("/api/v1/keys", &token).await.problem(401);
+}
+
+#[test]
+fn bad_settings_fail_fast_with_one_line() {
+    let db = TestDb::new();
+    let cases: [(&str, &str, &str); 6] = [
+        ("VIGIA__DATABASE__POOL_SIZE", "many", "database.pool_size"),
+        ("VIGIA__DATABASE__POOL_SIZE", "0", "database.pool_size"),
+        (
+            "VIGIA__DATABASE__URL",
+            "mysql://root@localhost/vigia",
+            "database.url",
+        ),
+        (
+            "VIGIA__DATABASE__URL",
+            "postgres://postgres@127.0.0.1:1/vigia",
+            "database.url",
+        ),
+        ("VIGIA__SERVER__BIND", "localhost", "server.bind"),
+        (
+            "VIGIA__SERVER__PUBLIC_BASE_URL",
+            "vigia.example",
+            "server.public_base_url",
+        ),
+    ];
+    for (name, value, mentions) in cases {
+        let started = Instant::now();
+        let out = vigia(&db).env(name, value).arg("migrate").output().unwrap();
+        assert!(!out.status.success(), "{name}={value} was accepted");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "{name}={value}: expected one line, got {stderr:?}"
+        );
+        assert!(
+            lines[0].contains(mentions),
+            "{name}={value}: {stderr:?} does not name {mentions}"
+        );
+        assert!(!stderr.contains("panicked"));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{name}={value}: not fast"
+        );
+    }
+    let out = vigia(&db)
+        .args(["--config", "/nonexistent/vigia.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/vigia.toml"));
+}
+
+#[test]
+fn migrate_is_idempotent() {
+    let db = TestDb::new();
+    for _ in 0..2 {
+        let out = vigia(&db).arg("migrate").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let db = TestDb::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = vigia(&db)
+        .env("VIGIA__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}", out.status);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("vigia stopped"), "{log}");
+}

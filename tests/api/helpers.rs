@@ -1,0 +1,320 @@
+//! Spawns the real application on a fresh database, zero2prod-style.
+
+use actix_web::dev::ServerHandle;
+use actix_web::http::Method;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+use vigia::audit::Actor;
+use vigia::config::Settings;
+use vigia::db::{Db, Target};
+use vigia::keys::{self, Role};
+use vigia::startup::Application;
+
+/// A database of one test: a temp SQLite file, or a PostgreSQL database
+/// created for the test and dropped with it.
+pub struct TestDb {
+    pub url: String,
+    pg_drop: Option<(String, String)>,
+    _dir: Option<TempDir>,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        match std::env::var("VIGIA_TEST_DATABASE_URL") {
+            Ok(base) if !base.is_empty() => {
+                assert!(
+                    base.starts_with("postgres://") || base.starts_with("postgresql://"),
+                    "VIGIA_TEST_DATABASE_URL must be a postgres:// URL (SQLite is the default)"
+                );
+                let name = format!("vigia_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(&base)
+                    .unwrap_or_else(|e| panic!("cannot reach VIGIA_TEST_DATABASE_URL {base}: {e}"));
+                admin
+                    .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                    .unwrap();
+                TestDb {
+                    url: with_database(&base, &name),
+                    pg_drop: Some((base, name)),
+                    _dir: None,
+                }
+            }
+            _ => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("vigia.db").display());
+                TestDb {
+                    url,
+                    pg_drop: None,
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    pub fn open(&self) -> Db {
+        let db = Db::connect(Target::parse(&self.url).unwrap(), 4).unwrap();
+        db.migrate().unwrap();
+        db
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, name)) = &self.pg_drop {
+            if let Ok(mut admin) = PgConnection::establish(base) {
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// `postgres://u@h:5432/postgres?x=y` with another database name.
+fn with_database(url: &str, name: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let query = tail
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{scheme}://{authority}/{name}{query}")
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: Db,
+    pub admin: String,
+    pub monitor: String,
+    pub researcher: String,
+    handle: ServerHandle,
+    pub test_db: TestDb,
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: actix_web::http::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    }
+
+    /// Asserts a problem+json answer with this status; returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "not problem+json: {}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].is_string() && self.body["title"].is_string());
+        assert!(self.body["detail"].is_string());
+        &self.body
+    }
+
+    /// The field paths of a 422.
+    #[track_caller]
+    pub fn invalid_fields(&self) -> Vec<String> {
+        let body = self.problem(422);
+        body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(TestDb::new()).await
+}
+
+/// Starts the app on an existing database (a restart keeps its data).
+pub async fn spawn_app_on(test_db: TestDb) -> TestApp {
+    let mut settings = Settings::load(None).unwrap();
+    settings.database.url = test_db.url.clone();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.workers = 1;
+    settings.server.shutdown_timeout_seconds = 5;
+    let db = test_db.open();
+    let app = Application::build(&settings, db.clone()).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let key = |role: Role| {
+        let name = format!("{}-{}", role.as_str(), uuid::Uuid::new_v4().simple());
+        let mut conn = db.get().unwrap();
+        keys::create(&mut conn, &Actor::cli(), &name, role)
+            .unwrap()
+            .token
+    };
+    TestApp {
+        address,
+        admin: key(Role::Admin),
+        monitor: key(Role::Monitor),
+        researcher: key(Role::Researcher),
+        db,
+        handle,
+        test_db,
+    }
+}
+
+impl TestApp {
+    /// Stops the server (in-flight requests finish) and gives the database back.
+    pub async fn stop(self) -> TestDb {
+        self.handle.stop(true).await;
+        self.test_db
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        self.send(
+            method,
+            path,
+            token,
+            &[],
+            body.map(|b| ("application/json", b.to_string().into_bytes())),
+        )
+        .await
+    }
+
+    /// The general form: extra headers and a raw body with its content type.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Response {
+        let client = awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish();
+        let mut req = client.request(method, format!("{}{}", self.address, path));
+        if let Some(token) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        let mut res = match body {
+            Some((content_type, bytes)) => {
+                req.insert_header(("Content-Type", content_type))
+                    .send_body(bytes)
+                    .await
+            }
+            None => req.send().await,
+        }
+        .expect("request failed");
+        let bytes = res.body().limit(64 * 1024 * 1024).await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Response {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(
+        &self,
+        path: &str,
+        token: &str,
+        body: Value,
+        if_match: Option<&str>,
+    ) -> Response {
+        let headers: Vec<(&str, &str)> =
+            if_match.map(|m| vec![("If-Match", m)]).unwrap_or_default();
+        self.send(
+            Method::PATCH,
+            path,
+            Some(token),
+            &headers,
+            Some((
+                "application/merge-patch+json",
+                body.to_string().into_bytes(),
+            )),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str, if_match: Option<&str>) -> Response {
+        let headers: Vec<(&str, &str)> =
+            if_match.map(|m| vec![("If-Match", m)]).unwrap_or_default();
+        self.send(Method::DELETE, path, Some(token), &headers, None)
+            .await
+    }
+
+    /// Logs an incident as the monitor; panics unless it is created.
+    pub async fn create_event(&self, body: Value) -> Value {
+        let res = self.post("/api/v1/events", &self.monitor, body).await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        res.body
+    }
+}
+
+/// The Los Chancas camp fire of May 2022 (see shared/data/README.md).
+pub fn los_chancas() -> Value {
+    json!({
+        "title": "Queman el campamento del proyecto Los Chancas",
+        "description": "El campamento de Southern Peru en Tapairihua fue incendiado, presuntamente por mineros informales que ya extraían cobre en la zona.",
+        "event_type": "property_destruction",
+        "sub_event_type": "arson",
+        "occurred_on": "2022-05-01",
+        "time_precision": "month",
+        "location": {"lat": -14.2190728, "lon": -73.0884214, "precision": "approximate", "place": "Campamento Los Chancas, Tapairihua"},
+        "admin": {"ubigeo": "030410", "region": "Apurímac", "province": "Aymaraes", "district": "Pocohuanca"},
+        "sources": [
+            {"publisher": "Instituto de Ingenieros de Minas del Perú", "title": "Queman campamento de Los Chancas", "published_on": "2022-05-20"},
+            {"publisher": "Defensoría del Pueblo", "title": "Reporte de Conflictos Sociales N.° 220", "url": "https://www.defensoria.gob.pe/", "published_on": "2022-07-01"}
+        ],
+        "verification": "verified"
+    })
+}
+
+/// A small valid incident with overrides merged in.
+pub fn event_with(overrides: Value) -> Value {
+    let mut base = json!({
+        "title": "Bloqueo de la vía",
+        "event_type": "blockade",
+        "occurred_on": "2023-03-10",
+        "location": {"lat": -14.0, "lon": -73.0}
+    });
+    if let (Some(map), Some(extra)) = (base.as_object_mut(), overrides.as_object()) {
+        for (k, v) in extra {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    base
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real app over HTTP, each test with its own
+//! database. SQLite (a temp file) by default; set
+//! `VIGIA_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres` to run
+//! the same suite on PostgreSQL, one fresh database per test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod access;
+mod audit;
+mod cli;
+mod events;
+mod helpers;
+mod listing;
+mod operation;
+mod validation;
