@@ -126,12 +126,19 @@ impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
     type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            serde_html_form::from_str(req.query_string())
-                .map(QueryParams)
-                .map_err(|e| AppError::BadRequest(format!("invalid query parameter: {e}"))),
-        )
+        std::future::ready(parse_query(req.query_string()).map(QueryParams))
     }
+}
+
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let bad =
+        |e: &dyn std::fmt::Display| AppError::BadRequest(format!("invalid query parameter: {e}"));
+    // `?to=` would otherwise read as "no filter": say it is wrong instead.
+    let pairs: Vec<(String, String)> = serde_html_form::from_str(query).map_err(|e| bad(&e))?;
+    if let Some((name, _)) = pairs.iter().find(|(_, value)| value.is_empty()) {
+        return Err(bad(&format!("{name} has no value")));
+    }
+    serde_html_form::from_str(query).map_err(|e| bad(&e))
 }
 
 /// The strong ETag of a versioned entity.

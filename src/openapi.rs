@@ -98,6 +98,68 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Links from a created incident to the operations on it, so that a client
+/// (or a spec-driven fuzzer) can follow them.
+struct EventLinks;
+
+impl Modify for EventLinks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::link::LinkBuilder;
+        use utoipa::openapi::RefOr;
+        let Some(item) = openapi.paths.paths.get_mut("/api/v1/events") else {
+            return;
+        };
+        let Some(post) = item.post.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") else {
+            return;
+        };
+        for operation in [
+            "get_event",
+            "patch_event",
+            "delete_event",
+            "restore_event",
+            "event_history",
+        ] {
+            let link = LinkBuilder::new()
+                .operation_id(operation)
+                .parameter("id", "$response.body#/id")
+                .build();
+            created.links.insert(operation.to_string(), RefOr::T(link));
+        }
+    }
+}
+
+/// The document as served at `/api/v1/openapi.json`.
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    // utoipa 5 writes Link fields in snake_case; OpenAPI names them in camelCase.
+    rename_keys(
+        &mut doc,
+        &[
+            ("operation_id", "operationId"),
+            ("operation_ref", "operationRef"),
+        ],
+    );
+    doc
+}
+
+fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (from, to) in renames {
+                if let Some(v) = map.remove(*from) {
+                    map.insert((*to).to_string(), v);
+                }
+            }
+            map.values_mut().for_each(|v| rename_keys(v, renames));
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| rename_keys(v, renames)),
+        _ => {}
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -107,7 +169,7 @@ impl Modify for BearerAuth {
                        Lists answer {\"items\": [...], \"next_cursor\": ...}.",
         license(name = "AGPL-3.0-or-later")
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &EventLinks),
     components(schemas(Problem, crate::error::FieldError)),
     security(("api_key" = [])),
     paths(

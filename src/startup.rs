@@ -11,13 +11,13 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Problem, PROBLEM_JSON};
-use crate::openapi::{self as doc, ApiDoc};
+use crate::openapi as doc;
 use crate::{audit, events, keys};
 
 /// A bound, not yet running server.
@@ -38,7 +38,7 @@ impl Application {
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let db = web::Data::new(db);
         let max_body = settings.server.max_body_bytes;
-        let openapi = ApiDoc::openapi();
+        let openapi = web::Data::new(crate::openapi::document());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
@@ -58,13 +58,16 @@ impl Application {
                 .wrap(TracingLogger::<VigiaRootSpan>::new())
                 .app_data(db.clone())
                 .app_data(web::PayloadConfig::new(max_body))
-                .route("/healthz", web::get().to(healthz))
-                .route("/readyz", web::get().to(readyz))
+                .service(web::resource("/healthz").get(healthz))
+                .service(web::resource("/readyz").get(readyz))
                 .configure(events::routes::configure)
                 .configure(audit::configure)
                 .configure(keys::configure)
+                .app_data(openapi.clone())
+                .service(web::resource("/api/v1/openapi.json").get(openapi_json))
                 .service(
-                    SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()),
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")),
                 )
                 .service(web::redirect("/docs", "/docs/"))
                 .default_service(web::to(|| async {
@@ -152,6 +155,10 @@ fn problem_for_plain_errors<B: MessageBody>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_body(|_, body| EitherBody::right(body)),
     ))
+}
+
+async fn openapi_json(doc: web::Data<serde_json::Value>) -> HttpResponse {
+    HttpResponse::Ok().json(doc.get_ref())
 }
 
 #[derive(Serialize, ToSchema)]

@@ -14,7 +14,7 @@ use crate::openapi as doc;
 use crate::pagination::{self, Page};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/audit", web::get().to(list_audit));
+    cfg.service(web::resource("/api/v1/audit").get(list_audit));
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -33,6 +33,7 @@ pub struct AuditQuery {
     to: Option<DateTime<Utc>>,
     cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 

@@ -227,13 +227,13 @@ pub struct AdminInput {
     #[schema(pattern = "^([0-9]{2}|[0-9]{4}|[0-9]{6})$", example = "030410")]
     pub ubigeo: Option<String>,
     #[validate(length(min = 1, max = 100))]
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub region: Option<String>,
     #[validate(length(min = 1, max = 100))]
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub province: Option<String>,
     #[validate(length(min = 1, max = 100))]
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub district: Option<String>,
 }
 
@@ -258,6 +258,43 @@ pub struct SourceInput {
     #[validate(custom(function = "past_date"))]
     #[schema(value_type = Option<String>, format = Date)]
     pub published_on: Option<String>,
+}
+
+/// The shape of a PATCH body (JSON Merge Patch): any subset of the fields,
+/// `null` removing an optional one. Only the shape is checked against this
+/// type; the rules are checked on the merged result as [`EventInput`].
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct EventPatch {
+    title: Option<String>,
+    description: Option<String>,
+    event_type: Option<EventType>,
+    sub_event_type: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    occurred_on: Option<String>,
+    time_precision: Option<TimePrecision>,
+    location: Option<LocationPatch>,
+    admin: Option<AdminInput>,
+    #[schema(minimum = 0, maximum = 100000)]
+    fatalities: Option<i64>,
+    #[schema(minimum = 0, maximum = 100000)]
+    injuries: Option<i64>,
+    /// Replaces the whole list.
+    sources: Option<Vec<SourceInput>>,
+    verification: Option<Verification>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct LocationPatch {
+    #[schema(minimum = -90, maximum = 90)]
+    lat: Option<f64>,
+    #[schema(minimum = -180, maximum = 180)]
+    lon: Option<f64>,
+    precision: Option<LocationPrecision>,
+    place: Option<String>,
 }
 
 fn rule(code: &'static str, message: String) -> ValidationError {
@@ -581,6 +618,40 @@ mod tests {
         );
         assert_eq!(fields.location.precision, LocationPrecision::Exact);
         assert_eq!(fields.verification, Verification::Unverified);
+    }
+
+    #[test]
+    fn json_names_are_the_stored_names() {
+        for t in EventType::ALL {
+            assert_eq!(
+                serde_json::to_value(t).expect("json"),
+                serde_json::json!(t.as_str())
+            );
+        }
+        for p in TimePrecision::ALL {
+            assert_eq!(
+                serde_json::to_value(p).expect("json"),
+                serde_json::json!(p.as_str())
+            );
+        }
+        for p in LocationPrecision::ALL {
+            assert_eq!(
+                serde_json::to_value(p).expect("json"),
+                serde_json::json!(p.as_str())
+            );
+        }
+        for v in Verification::ALL {
+            assert_eq!(
+                serde_json::to_value(v).expect("json"),
+                serde_json::json!(v.as_str())
+            );
+        }
+        for s in AdminSource::ALL {
+            assert_eq!(
+                serde_json::to_value(s).expect("json"),
+                serde_json::json!(s.as_str())
+            );
+        }
     }
 
     #[test]

@@ -29,8 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(patch_event))
             .route(web::delete().to(delete_event)),
     )
-    .route("/api/v1/events/{id}/restore", web::post().to(restore_event))
-    .route("/api/v1/events/{id}/history", web::get().to(event_history));
+    .service(web::resource("/api/v1/events/{id}/restore").post(restore_event))
+    .service(web::resource("/api/v1/events/{id}/history").get(event_history));
 }
 
 fn with_etag(mut response: actix_web::HttpResponseBuilder, event: &Event) -> HttpResponse {
@@ -84,7 +84,7 @@ pub async fn get_event(
 #[utoipa::path(patch, path = "/api/v1/events/{id}", tag = "events",
     params(("id" = String, Path, description = "Incident id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
-    request_body(content = EventInput, content_type = "application/merge-patch+json",
+    request_body(content = super::EventPatch, content_type = "application/merge-patch+json",
         description = "Any subset of the fields; null removes an optional field"),
     responses((status = 200, description = "The changed incident", body = Event, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed,
@@ -98,6 +98,9 @@ pub async fn patch_event(
 ) -> Result<HttpResponse, AppError> {
     caller.require(Role::Monitor)?;
     let id = parse_id(&id, "event")?;
+    // Unknown fields and wrong types are refused before any database work;
+    // the rules are checked on the merged result, in the transaction.
+    crate::http::from_value::<super::EventPatch>(patch.clone())?;
     let if_match = IfMatch::from_request(&req);
     let actor = caller.actor();
     let event = db
@@ -157,6 +160,7 @@ pub async fn restore_event(
 pub struct HistoryQuery {
     cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
@@ -227,6 +231,7 @@ pub struct EventListQuery {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 

@@ -19,7 +19,7 @@ use crate::text;
 
 const ENTITY: &str = "event";
 
-#[derive(Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = events, treat_none_as_null = true)]
 struct EventRow {
     id: String,
@@ -176,32 +176,36 @@ impl EventRow {
 
 /// Inserts a new incident (version 1) and its audit record.
 pub fn create(conn: &mut DbConn, actor: &Actor, fields: &EventFields) -> Result<Event, AppError> {
+    create_many(conn, actor, std::slice::from_ref(fields))?
+        .pop()
+        .ok_or_else(|| AppError::Internal("insert returned nothing".into()))
+}
+
+/// Inserts several incidents in one transaction: all or none.
+pub fn create_many(conn: &mut DbConn, actor: &Actor, all: &[EventFields]) -> Result<Vec<Event>, AppError> {
     let now = db::now();
-    let row = EventRow::new(
-        Meta {
-            id: Uuid::new_v4().to_string(),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            created_by: actor.name.clone(),
-        },
-        fields,
-    )?;
+    let rows = all
+        .iter()
+        .map(|fields| {
+            let meta = Meta {
+                id: Uuid::new_v4().to_string(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                created_by: actor.name.clone(),
+            };
+            EventRow::new(meta, fields)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     db::write_tx(conn, |conn| {
-        diesel::insert_into(events::table)
-            .values(&row)
-            .execute(conn)?;
-        let event = load(conn, &row.id, Visibility::Live)?;
-        audit::record(
-            conn,
-            actor,
-            Action::Create,
-            ENTITY,
-            &row.id,
-            None::<&()>,
-            Some(&event),
-        )?;
-        Ok(event)
+        let mut created = Vec::with_capacity(rows.len());
+        for row in &rows {
+            diesel::insert_into(events::table).values(row).execute(conn)?;
+            let event = row.clone().into_event()?;
+            audit::record(conn, actor, Action::Create, ENTITY, &row.id, None::<&()>, Some(&event))?;
+            created.push(event);
+        }
+        Ok(created)
     })
 }
 
@@ -260,8 +264,9 @@ pub fn update(
     db::write_tx(conn, |conn| {
         lock(conn, id)?;
         let before = load(conn, id, Visibility::Live)?;
-        if_match.check(before.version)?;
+        // Invalid content is 422 whatever the version: fix the body first.
         let fields = change(&before)?;
+        if_match.check(before.version)?;
         let row = EventRow::new(
             Meta {
                 id: id.to_string(),

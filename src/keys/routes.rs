@@ -28,13 +28,16 @@ pub struct KeyListQuery {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    /// Who holds the key, e.g. `maria-apurimac-monitor`.
+    /// Who holds the key, e.g. `maria-apurimac-monitor`: 1–100 characters,
+    /// not blank, no control characters.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     name: String,
     role: Role,
 }

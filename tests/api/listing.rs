@@ -205,3 +205,13 @@ async fn malformed_filters_and_cursors_are_400() {
         res.problem(400);
     }
 }
+
+#[actix_web::test]
+async fn an_empty_filter_value_is_400_not_ignored() {
+    let app = spawn_app().await;
+    for query in ["?to=", "?ubigeo=", "?region=&q=x"] {
+        app.get(&format!("/api/v1/events{query}"), &app.researcher)
+            .await
+            .problem(400);
+    }
+}
