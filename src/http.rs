@@ -63,31 +63,48 @@ fn is_json_content_type(req: &HttpRequest) -> bool {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| AppError::BadRequest(format!("malformed JSON: {e}")))?;
+    let malformed = |e: serde_json::Error| AppError::BadRequest(format!("malformed JSON: {e}"));
     // PostgreSQL text cannot hold U+0000; refusing it here keeps both
-    // databases alike and turns what would be a 500 into a named 422.
-    if let Some(path) = find_nul(&value, String::new()) {
-        return Err(AppError::Validation(vec![FieldError::new(
-            path,
-            "must not contain the NUL character (U+0000)",
-        )]));
+    // databases alike and turns what would be a 500 into a named 422. JSON
+    // can only carry it escaped, so the slow search runs only when the
+    // escape appears in the raw bytes.
+    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(malformed)?;
+        if let Some(path) = find_nul(&value, String::new()) {
+            return Err(AppError::Validation(vec![FieldError::new(
+                path,
+                "must not contain the NUL character (U+0000)",
+            )]));
+        }
     }
-    from_value(value)
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => {
+            de.end().map_err(malformed)?;
+            Ok(value)
+        }
+        Err(err) if err.inner().classify() == serde_json::error::Category::Data => {
+            Err(shape_error(err.path().to_string(), err.into_inner()))
+        }
+        Err(err) => Err(malformed(err.into_inner())),
+    }
+}
+
+fn shape_error(path: String, error: serde_json::Error) -> AppError {
+    let field = if path == "." { String::new() } else { path };
+    let mut message = error.to_string();
+    // serde_json appends " at line 1 column 42"; the field path says more.
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    AppError::Validation(vec![FieldError::new(field, message)])
 }
 
 /// Deserialises a JSON value into `T`; a wrong shape is 422 naming the field.
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AppError> {
     match serde_path_to_error::deserialize::<_, T>(value) {
         Ok(value) => Ok(value),
-        Err(err) => {
-            let path = err.path().to_string();
-            let field = if path == "." { String::new() } else { path };
-            Err(AppError::Validation(vec![FieldError::new(
-                field,
-                err.into_inner().to_string(),
-            )]))
-        }
+        Err(err) => Err(shape_error(err.path().to_string(), err.into_inner())),
     }
 }
 

@@ -199,6 +199,8 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
     Ok(applied.iter().map(|m| m.to_string()).collect())
 }
 
+static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so the
 /// write lock is taken up front and a concurrent writer waits on the busy
 /// timeout instead of failing half-way; on PostgreSQL a plain `BEGIN`.
@@ -206,6 +208,12 @@ pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError>,
 {
+    // SQLite has one writer at a time. Writers of this process queue here,
+    // in order, instead of polling in SQLite's busy handler (which sleeps
+    // for growing intervals and showed as 100 ms tails under load); the busy
+    // timeout still covers writers in other processes.
+    let _queue = matches!(conn, DbConn::Sqlite(_))
+        .then(|| SQLITE_WRITERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
