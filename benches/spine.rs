@@ -30,17 +30,41 @@ use vigia::keys::{self, Role};
 use vigia::startup::Application;
 
 const REGIONS: [&str; 25] = [
-    "Amazonas", "Áncash", "Apurímac", "Arequipa", "Ayacucho", "Cajamarca", "Callao", "Cusco",
-    "Huancavelica", "Huánuco", "Ica", "Junín", "La Libertad", "Lambayeque", "Lima", "Loreto",
-    "Madre de Dios", "Moquegua", "Pasco", "Piura", "Puno", "San Martín", "Tacna", "Tumbes", "Ucayali",
+    "Amazonas",
+    "Áncash",
+    "Apurímac",
+    "Arequipa",
+    "Ayacucho",
+    "Cajamarca",
+    "Callao",
+    "Cusco",
+    "Huancavelica",
+    "Huánuco",
+    "Ica",
+    "Junín",
+    "La Libertad",
+    "Lambayeque",
+    "Lima",
+    "Loreto",
+    "Madre de Dios",
+    "Moquegua",
+    "Pasco",
+    "Piura",
+    "Puno",
+    "San Martín",
+    "Tacna",
+    "Tumbes",
+    "Ucayali",
 ];
 
 fn fields(rng: &mut impl Rng) -> EventFields {
     let region = REGIONS[rng.random_range(0..REGIONS.len())];
-    let day = NaiveDate::from_ymd_opt(2015, 1, 1).unwrap() + chrono::Days::new(rng.random_range(0..4000));
+    let day =
+        NaiveDate::from_ymd_opt(2015, 1, 1).unwrap() + chrono::Days::new(rng.random_range(0..4000));
     EventFields {
         title: format!("Bloqueo de vía por comuneros en {region}"),
-        description: "Comuneros bloquean la vía de acceso al proyecto minero en protesta por el agua.".into(),
+        description:
+            "Comuneros bloquean la vía de acceso al proyecto minero en protesta por el agua.".into(),
         event_type: EventType::Blockade,
         sub_event_type: None,
         occurred_on: day,
@@ -113,7 +137,9 @@ impl BenchDb {
     fn postgres(base: &str) -> Option<Self> {
         let mut admin = PgConnection::establish(base).ok()?;
         let name = format!("vigia_bench_{}", uuid::Uuid::new_v4().simple());
-        admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).ok()?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .ok()?;
         let (authority, _) = base.rsplit_once('/').unwrap();
         Some(BenchDb {
             url: format!("{authority}/{name}"),
@@ -127,7 +153,8 @@ impl Drop for BenchDb {
     fn drop(&mut self) {
         if let Some((base, name)) = &self.pg {
             if let Ok(mut admin) = PgConnection::establish(base) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
             }
         }
     }
@@ -138,7 +165,8 @@ fn start_server(settings: Settings, db: Db) -> (String, actix_web::dev::ServerHa
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let app = Application::build(&settings, db).unwrap();
-            tx.send((format!("http://127.0.0.1:{}", app.port()), app.handle())).unwrap();
+            tx.send((format!("http://127.0.0.1:{}", app.port()), app.handle()))
+                .unwrap();
             app.run_until_stopped().await.unwrap();
         })
     });
@@ -147,7 +175,10 @@ fn start_server(settings: Settings, db: Db) -> (String, actix_web::dev::ServerHa
 
 /// `total` creations through the store from `concurrency` threads.
 fn store_inserts(db: &Db, total: usize, concurrency: usize) -> Stats {
-    let actor = Actor { key_id: None, name: "bench".into() };
+    let actor = Actor {
+        key_id: None,
+        name: "bench".into(),
+    };
     let samples = Arc::new(Mutex::new(Vec::with_capacity(total)));
     let started = Instant::now();
     std::thread::scope(|scope| {
@@ -168,7 +199,10 @@ fn store_inserts(db: &Db, total: usize, concurrency: usize) -> Stats {
         }
     });
     let wall = started.elapsed();
-    stats(Arc::try_unwrap(samples).unwrap().into_inner().unwrap(), wall)
+    stats(
+        Arc::try_unwrap(samples).unwrap().into_inner().unwrap(),
+        wall,
+    )
 }
 
 /// `total` POST /api/v1/events from `concurrency` concurrent clients.
@@ -213,12 +247,17 @@ fn http_inserts(address: &str, token: &str, total: usize, concurrency: usize) ->
 }
 
 fn seed(db: &Db, target: usize) {
-    let actor = Actor { key_id: None, name: "seed".into() };
+    let actor = Actor {
+        key_id: None,
+        name: "seed".into(),
+    };
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let mut conn = db.get().unwrap();
     let mut done = 0;
     while done < target {
-        let batch: Vec<EventFields> = (0..1000.min(target - done)).map(|_| fields(&mut rng)).collect();
+        let batch: Vec<EventFields> = (0..1000.min(target - done))
+            .map(|_| fields(&mut rng))
+            .collect();
         store::create_many(&mut conn, &actor, &batch).unwrap();
         done += batch.len();
     }
@@ -275,9 +314,14 @@ fn run_backend(name: &str, bench_db: BenchDb, total: usize, seed_size: usize) {
     settings.server.bind = "127.0.0.1:0".into();
     let db = Db::connect(Target::parse(&bench_db.url).unwrap(), 16).unwrap();
     db.migrate().unwrap();
-    let token = keys::create(&mut db.get().unwrap(), &Actor::cli(), "bench", Role::Monitor)
-        .unwrap()
-        .token;
+    let token = keys::create(
+        &mut db.get().unwrap(),
+        &Actor::cli(),
+        "bench",
+        Role::Monitor,
+    )
+    .unwrap()
+    .token;
     let (address, handle) = start_server(settings, db.clone());
 
     println!("| concurrency | path | events/s | p50 | p99 |");
@@ -285,8 +329,18 @@ fn run_backend(name: &str, bench_db: BenchDb, total: usize, seed_size: usize) {
     for concurrency in [8, 64] {
         let store = store_inserts(&db, total, concurrency);
         let http = http_inserts(&address, &token, total, concurrency);
-        println!("| {concurrency} | store | {:.0} | {} | {} |", store.throughput, ms(store.p50), ms(store.p99));
-        println!("| {concurrency} | HTTP | {:.0} | {} | {} |", http.throughput, ms(http.p50), ms(http.p99));
+        println!(
+            "| {concurrency} | store | {:.0} | {} | {} |",
+            store.throughput,
+            ms(store.p50),
+            ms(store.p99)
+        );
+        println!(
+            "| {concurrency} | HTTP | {:.0} | {} | {} |",
+            http.throughput,
+            ms(http.p50),
+            ms(http.p99)
+        );
         println!(
             "| {concurrency} | **HTTP/store** | **{:.0}%** | | |",
             100.0 * http.throughput / store.throughput
@@ -296,9 +350,14 @@ fn run_backend(name: &str, bench_db: BenchDb, total: usize, seed_size: usize) {
     let have = 4 * total;
     let started = Instant::now();
     seed(&db, seed_size.saturating_sub(have));
-    println!("\nseeded to {seed_size} events in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "\nseeded to {seed_size} events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let (http, store, found) = list_latency(&address, &token, &db, 1000);
-    println!("list region=Apurímac, 2019, limit 50 ({found} rows a page), 1000 sequential requests:");
+    println!(
+        "list region=Apurímac, 2019, limit 50 ({found} rows a page), 1000 sequential requests:"
+    );
     println!("| path | p50 | p99 |");
     println!("|---|---|---|");
     println!("| store | {} | {} |", ms(store.p50), ms(store.p99));
@@ -309,17 +368,26 @@ fn run_backend(name: &str, bench_db: BenchDb, total: usize, seed_size: usize) {
 fn main() {
     // `cargo bench` passes --bench; nothing else is taken from the arguments.
     let env_usize = |name: &str, default: usize| {
-        std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
     };
     let total = env_usize("VIGIA_BENCH_EVENTS", 2000);
     let seed_size = env_usize("VIGIA_BENCH_SEED", 100_000);
-    let backends = std::env::var("VIGIA_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let backends =
+        std::env::var("VIGIA_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     println!(
         "# Vigía spine benchmark: {total} creations per row, list over {seed_size} events; {} cores",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
     if backends.contains("sqlite") {
-        run_backend("SQLite (file, WAL, synchronous=FULL)", BenchDb::sqlite(), total, seed_size);
+        run_backend(
+            "SQLite (file, WAL, synchronous=FULL)",
+            BenchDb::sqlite(),
+            total,
+            seed_size,
+        );
     }
     if backends.contains("postgres") {
         let base = std::env::var("VIGIA_BENCH_DATABASE_URL")

@@ -16,7 +16,15 @@ const DEFAULTS: &str = include_str!("../config/default.toml");
 pub struct Settings {
     pub database: DatabaseSettings,
     pub server: ServerSettings,
+    pub auth: AuthSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// How long a checked key is trusted without asking the database again.
+    pub key_cache_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +107,12 @@ impl Settings {
         {
             return Err(format!(
                 "server.public_base_url: {base:?} must be an http:// or https:// URL"
+            ));
+        }
+        if self.auth.key_cache_seconds > 300 {
+            return Err(format!(
+                "auth.key_cache_seconds: {} is too long for revocation to mean anything (at most 300)",
+                self.auth.key_cache_seconds
             ));
         }
         if self.server.max_body_bytes < 1024 {

@@ -37,6 +37,9 @@ impl Application {
         })?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let db = web::Data::new(db);
+        let key_cache = web::Data::new(crate::keys::KeyCache::new(std::time::Duration::from_secs(
+            settings.auth.key_cache_seconds,
+        )));
         let max_body = settings.server.max_body_bytes;
         let openapi = web::Data::new(crate::openapi::document());
         let mut server = HttpServer::new(move || {
@@ -57,6 +60,7 @@ impl Application {
                 })
                 .wrap(TracingLogger::<VigiaRootSpan>::new())
                 .app_data(db.clone())
+                .app_data(key_cache.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .service(web::resource("/healthz").get(healthz))
                 .service(web::resource("/readyz").get(readyz))

@@ -212,8 +212,11 @@ where
     // in order, instead of polling in SQLite's busy handler (which sleeps
     // for growing intervals and showed as 100 ms tails under load); the busy
     // timeout still covers writers in other processes.
-    let _queue = matches!(conn, DbConn::Sqlite(_))
-        .then(|| SQLITE_WRITERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    let _queue = matches!(conn, DbConn::Sqlite(_)).then(|| {
+        SQLITE_WRITERS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    });
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,

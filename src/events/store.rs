@@ -182,7 +182,11 @@ pub fn create(conn: &mut DbConn, actor: &Actor, fields: &EventFields) -> Result<
 }
 
 /// Inserts several incidents in one transaction: all or none.
-pub fn create_many(conn: &mut DbConn, actor: &Actor, all: &[EventFields]) -> Result<Vec<Event>, AppError> {
+pub fn create_many(
+    conn: &mut DbConn,
+    actor: &Actor,
+    all: &[EventFields],
+) -> Result<Vec<Event>, AppError> {
     let now = db::now();
     let rows = all
         .iter()
@@ -200,9 +204,19 @@ pub fn create_many(conn: &mut DbConn, actor: &Actor, all: &[EventFields]) -> Res
     db::write_tx(conn, |conn| {
         let mut created = Vec::with_capacity(rows.len());
         for row in &rows {
-            diesel::insert_into(events::table).values(row).execute(conn)?;
+            diesel::insert_into(events::table)
+                .values(row)
+                .execute(conn)?;
             let event = row.clone().into_event()?;
-            audit::record(conn, actor, Action::Create, ENTITY, &row.id, None::<&()>, Some(&event))?;
+            audit::record(
+                conn,
+                actor,
+                Action::Create,
+                ENTITY,
+                &row.id,
+                None::<&()>,
+                Some(&event),
+            )?;
             created.push(event);
         }
         Ok(created)

@@ -8,7 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
-use super::{ApiKey, Role};
+use super::{ApiKey, KeyCache, Role};
 use crate::audit::Actor;
 use crate::db::Db;
 use crate::error::AppError;
@@ -53,13 +53,27 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
         let db = req.app_data::<web::Data<Db>>().cloned();
+        let cache = req.app_data::<web::Data<KeyCache>>().cloned();
         Box::pin(async move {
-            let token = token?;
+            let hash = super::hash_token(&token?);
             let db = db.ok_or_else(|| AppError::Internal("no database in app data".into()))?;
-            let key = db
-                .run(move |conn| super::authenticate(conn, &token))
-                .await?
-                .ok_or_else(|| AppError::Unauthorized("unknown or revoked API key".into()))?;
+            let cached = cache.as_ref().and_then(|c| c.get(&hash));
+            let key = match cached {
+                Some(key) => key,
+                None => {
+                    let lookup = hash.clone();
+                    let key = db
+                        .run(move |conn| super::authenticate(conn, &lookup))
+                        .await?
+                        .ok_or_else(|| {
+                            AppError::Unauthorized("unknown or revoked API key".into())
+                        })?;
+                    if let Some(cache) = &cache {
+                        cache.put(hash, key.clone());
+                    }
+                    key
+                }
+            };
             tracing::Span::current().record("key", key.name.as_str());
             Ok(Caller { key })
         })

@@ -4,9 +4,11 @@
 //! hash (not a slow password hash) is right here because the token is random,
 //! not chosen by a person: there is nothing to guess.
 
+mod cache;
 mod caller;
 pub mod routes;
 
+pub use cache::KeyCache;
 pub use caller::Caller;
 pub use routes::configure;
 
@@ -120,7 +122,7 @@ impl KeyRow {
     }
 }
 
-fn hash_token(token: &str) -> String {
+pub(crate) fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -245,10 +247,10 @@ pub fn revoke(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<ApiKey, AppE
     })
 }
 
-/// The live key holding `token`, if any.
-pub fn authenticate(conn: &mut DbConn, token: &str) -> Result<Option<ApiKey>, AppError> {
+/// The live key whose token hashes to `token_hash`, if any.
+pub fn authenticate(conn: &mut DbConn, token_hash: &str) -> Result<Option<ApiKey>, AppError> {
     api_keys::table
-        .filter(api_keys::token_hash.eq(hash_token(token)))
+        .filter(api_keys::token_hash.eq(token_hash))
         .filter(api_keys::revoked_at.is_null())
         .select(KeyRow::as_select())
         .first::<KeyRow>(conn)

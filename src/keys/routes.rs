@@ -88,6 +88,7 @@ pub async fn create_key(
     responses((status = 200, description = "The revoked key", body = ApiKey),
         doc::Unauthorized, doc::Forbidden, doc::NotFound))]
 pub async fn revoke_key(
+    cache: web::Data<super::KeyCache>,
     caller: Caller,
     db: web::Data<Db>,
     id: web::Path<String>,
@@ -96,5 +97,6 @@ pub async fn revoke_key(
     let id = crate::http::parse_id(&id, "API key")?;
     let actor = caller.actor();
     let key = db.run(move |conn| super::revoke(conn, &actor, &id)).await?;
+    cache.forget(key.id);
     Ok(HttpResponse::Ok().json(key))
 }

@@ -55,7 +55,20 @@ async fn keys_create_prints_only_the_token_and_the_server_accepts_it() {
         "{}",
         String::from_utf8_lossy(&revoke.stderr)
     );
-    app.get("/api/v1/keys", &token).await.problem(401);
+    // Revoked from another process: refused within auth.key_cache_seconds (1 s).
+    let revoked_at = Instant::now();
+    loop {
+        let res = app.get("/api/v1/keys", &token).await;
+        if res.status == 401 {
+            res.problem(401);
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(3),
+            "key still accepted after revocation"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[test]
