@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::audit::Actor;
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::keys::{self, Role};
 use crate::startup::Application;
 
@@ -70,24 +70,25 @@ pub fn run() -> ExitCode {
 fn execute(cli: Cli) -> Result<(), String> {
     let settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(settings.log.format);
-    let db = open(&settings)?;
-    match cli.command {
-        Command::Serve => serve(settings, db),
-        Command::Migrate => Ok(()),
-        Command::Keys(command) => run_keys(&db, command),
-    }
-}
-
-/// Connects and brings the schema up to date: every command needs both.
-fn open(settings: &Settings) -> Result<Db, String> {
     let target = settings.database_target()?;
-    let db = Db::connect(target, settings.database.pool_size)
-        .map_err(|e| format!("database.url: {e}"))?;
-    let applied = db.migrate()?;
-    for name in &applied {
+    // Every command brings the schema up to date first. One-shot commands
+    // use this one plain connection; only the server pools.
+    let mut conn = target
+        .connect()
+        .map_err(|e| format!("database.url: cannot open {}: {e}", target.display()))?;
+    for name in crate::db::migrate(&mut conn)? {
         tracing::info!(migration = %name, "applied migration");
     }
-    Ok(db)
+    match cli.command {
+        Command::Serve => {
+            drop(conn);
+            let db = Db::connect(target, settings.database.pool_size)
+                .map_err(|e| format!("database.url: {e}"))?;
+            serve(settings, db)
+        }
+        Command::Migrate => Ok(()),
+        Command::Keys(command) => run_keys(&mut conn, command),
+    }
 }
 
 fn serve(settings: Settings, db: Db) -> Result<(), String> {
@@ -103,12 +104,11 @@ fn serve(settings: Settings, db: Db) -> Result<(), String> {
     })
 }
 
-fn run_keys(db: &Db, command: KeysCommand) -> Result<(), String> {
-    let mut conn = db.get().map_err(|e| e.to_string())?;
+fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {
     match command {
         KeysCommand::Create { role, name } => {
             let created =
-                keys::create(&mut conn, &Actor::cli(), &name, role).map_err(|e| e.to_string())?;
+                keys::create(conn, &Actor::cli(), &name, role).map_err(|e| e.to_string())?;
             eprintln!(
                 "created {} key {:?} (id {}); the token below is shown only once",
                 role.as_str(),
@@ -120,7 +120,7 @@ fn run_keys(db: &Db, command: KeysCommand) -> Result<(), String> {
         KeysCommand::List => {
             let mut after = None;
             loop {
-                let mut page = keys::list(&mut conn, after.clone(), crate::pagination::MAX_LIMIT)
+                let mut page = keys::list(conn, after.clone(), crate::pagination::MAX_LIMIT)
                     .map_err(|e| e.to_string())?;
                 let more = page.len() as i64 > crate::pagination::MAX_LIMIT;
                 page.truncate(crate::pagination::MAX_LIMIT as usize);
@@ -148,8 +148,8 @@ fn run_keys(db: &Db, command: KeysCommand) -> Result<(), String> {
         }
         KeysCommand::Revoke { id } => {
             let id = uuid::Uuid::parse_str(&id).map_err(|_| format!("{id:?} is not a key id"))?;
-            let key = keys::revoke(&mut conn, &Actor::cli(), &id.to_string())
-                .map_err(|e| e.to_string())?;
+            let key =
+                keys::revoke(conn, &Actor::cli(), &id.to_string()).map_err(|e| e.to_string())?;
             eprintln!("revoked key {:?} ({})", key.name, key.id);
         }
     }

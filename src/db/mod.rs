@@ -78,9 +78,11 @@ impl Target {
                 // acknowledged commit survive a crash or power cut; the busy
                 // timeout makes a second writer (the CLI, another pool
                 // connection) wait instead of failing.
+                // The busy timeout goes first: switching to WAL takes a lock
+                // that other connections opening at the same time contend for.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConn::Sqlite(conn))
@@ -148,9 +150,14 @@ impl Db {
         target
             .connect()
             .map_err(|e| format!("cannot open {}: {}", target.display(), e))?;
+        // Every connection is opened up front and kept: r2d2 then never
+        // opens one on its background threads, where libpq racing the
+        // process's exit handlers crashed short-lived commands (exit 139).
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
-            .min_idle(Some(1))
+            .min_idle(None)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connection_timeout(Duration::from_secs(10))
             .build(Manager {
                 target: target.clone(),
