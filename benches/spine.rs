@@ -27,6 +27,7 @@ use vigia::events::{
     Admin, EventFields, EventType, Location, LocationPrecision, Source, TimePrecision, Verification,
 };
 use vigia::keys::{self, Role};
+use vigia::places::PlaceIndex;
 use vigia::startup::Application;
 
 const REGIONS: [&str; 25] = [
@@ -175,6 +176,7 @@ fn start_server(settings: Settings, db: Db) -> (String, actix_web::dev::ServerHa
 
 /// `total` creations through the store from `concurrency` threads.
 fn store_inserts(db: &Db, total: usize, concurrency: usize) -> Stats {
+    let index = Arc::new(PlaceIndex::default());
     let actor = Actor {
         key_id: None,
         name: "bench".into(),
@@ -183,7 +185,8 @@ fn store_inserts(db: &Db, total: usize, concurrency: usize) -> Stats {
     let started = Instant::now();
     std::thread::scope(|scope| {
         for worker in 0..concurrency {
-            let (db, actor, samples) = (db.clone(), actor.clone(), samples.clone());
+            let (db, actor, samples, index) =
+                (db.clone(), actor.clone(), samples.clone(), index.clone());
             scope.spawn(move || {
                 let mut rng = rand::rngs::StdRng::seed_from_u64(worker as u64);
                 let mut mine = Vec::new();
@@ -191,7 +194,7 @@ fn store_inserts(db: &Db, total: usize, concurrency: usize) -> Stats {
                     let f = fields(&mut rng);
                     let t = Instant::now();
                     let mut conn = db.get().unwrap();
-                    store::create(&mut conn, &actor, &f).unwrap();
+                    store::create(&mut conn, &actor, &f, &index).unwrap();
                     mine.push(t.elapsed());
                 }
                 samples.lock().unwrap().extend(mine);
@@ -247,6 +250,7 @@ fn http_inserts(address: &str, token: &str, total: usize, concurrency: usize) ->
 }
 
 fn seed(db: &Db, target: usize) {
+    let index = PlaceIndex::default();
     let actor = Actor {
         key_id: None,
         name: "seed".into(),
@@ -258,7 +262,7 @@ fn seed(db: &Db, target: usize) {
         let batch: Vec<EventFields> = (0..1000.min(target - done))
             .map(|_| fields(&mut rng))
             .collect();
-        store::create_many(&mut conn, &actor, &batch).unwrap();
+        store::create_many(&mut conn, &actor, &batch, &index).unwrap();
         done += batch.len();
     }
 }

@@ -37,6 +37,38 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Load real data files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// INGEMMET concessions from GeoJSON or an ESRI shapefile (.shp + .dbf + .prj).
+    Concessions {
+        path: PathBuf,
+        /// The file's coordinate system when it does not say (e.g. EPSG:32717).
+        #[arg(long)]
+        crs: Option<String>,
+        /// The file is a whole zone: concessions of its coordinate system that
+        /// it lacks are recorded as removed.
+        #[arg(long)]
+        full_snapshot: bool,
+    },
+    /// District boundaries with ubigeo (replaces the district layer).
+    Boundaries {
+        path: PathBuf,
+        #[arg(long)]
+        crs: Option<String>,
+        #[arg(long, default_value = "IDDIST")]
+        ubigeo_field: String,
+        #[arg(long, default_value = "NOMBDIST")]
+        name_field: String,
+        #[arg(long, default_value = "NOMBPROV")]
+        province_field: String,
+        #[arg(long, default_value = "NOMBDEP")]
+        region_field: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -88,6 +120,7 @@ fn execute(cli: Cli) -> Result<(), String> {
         }
         Command::Migrate => Ok(()),
         Command::Keys(command) => run_keys(&mut conn, command),
+        Command::Import(command) => run_import(&mut conn, command),
     }
 }
 
@@ -151,6 +184,89 @@ fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {
             let key =
                 keys::revoke(conn, &Actor::cli(), &id.to_string()).map_err(|e| e.to_string())?;
             eprintln!("revoked key {:?} ({})", key.name, key.id);
+        }
+    }
+    Ok(())
+}
+
+fn run_import(conn: &mut DbConn, command: ImportCommand) -> Result<(), String> {
+    let index = crate::places::PlaceIndex::default();
+    let who = Actor::cli();
+    match command {
+        ImportCommand::Concessions {
+            path,
+            crs,
+            full_snapshot,
+        } => {
+            let report = crate::places::import::import_concessions(
+                conn,
+                &who,
+                &index,
+                &path,
+                crs.as_deref(),
+                full_snapshot,
+            )?;
+            for s in &report.skipped {
+                eprintln!(
+                    "skipped feature {} ({}): {}",
+                    s.index,
+                    s.code.as_deref().unwrap_or("no code"),
+                    s.reason
+                );
+            }
+            eprintln!(
+                "{}: {} read ({}), {} added, {} updated, {} unchanged, {} removed, {} skipped; {} incidents matched again; {:.1} s",
+                path.display(),
+                report.read,
+                report.crs,
+                report.added,
+                report.updated,
+                report.unchanged,
+                report.removed,
+                report.skipped.len(),
+                report.events_rematched,
+                report.seconds
+            );
+        }
+        ImportCommand::Boundaries {
+            path,
+            crs,
+            ubigeo_field,
+            name_field,
+            province_field,
+            region_field,
+        } => {
+            let fields = crate::places::import::DistrictFields {
+                ubigeo: ubigeo_field,
+                name: name_field,
+                province: province_field,
+                region: region_field,
+            };
+            let report = crate::places::import::import_boundaries(
+                conn,
+                &who,
+                &index,
+                &path,
+                crs.as_deref(),
+                &fields,
+            )?;
+            for s in &report.skipped {
+                eprintln!(
+                    "skipped district {} ({}): {}",
+                    s.index,
+                    s.code.as_deref().unwrap_or("no name"),
+                    s.reason
+                );
+            }
+            eprintln!(
+                "{}: {} read, {} districts loaded, {} skipped; {} incidents coded again; {:.1} s",
+                path.display(),
+                report.read,
+                report.imported,
+                report.skipped.len(),
+                report.events_recoded,
+                report.seconds
+            );
         }
     }
     Ok(())

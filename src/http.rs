@@ -158,6 +158,29 @@ fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
     serde_html_form::from_str(query).map_err(|e| bad(&e))
 }
 
+/// Applies a JSON Merge Patch (RFC 7396): objects merge key by key, `null`
+/// removes a key, anything else replaces.
+pub fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
+    use serde_json::Value;
+    match patch {
+        Value::Object(entries) => {
+            if !target.is_object() {
+                *target = Value::Object(Default::default());
+            }
+            if let Value::Object(map) = target {
+                for (key, value) in entries {
+                    if value.is_null() {
+                        map.remove(&key);
+                    } else {
+                        merge_patch(map.entry(key).or_insert(Value::Null), value);
+                    }
+                }
+            }
+        }
+        other => *target = other,
+    }
+}
+
 /// The strong ETag of a versioned entity.
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
@@ -222,6 +245,16 @@ pub fn parse_id(raw: &str, what: &str) -> Result<String, AppError> {
 mod tests {
     use super::*;
     use actix_web::test::TestRequest;
+
+    #[test]
+    fn merge_patch_replaces_removes_and_nests() {
+        let mut doc = serde_json::json!({"a": 1, "b": {"c": 2, "d": 3}});
+        merge_patch(
+            &mut doc,
+            serde_json::json!({"a": null, "b": {"c": 5}, "e": [1]}),
+        );
+        assert_eq!(doc, serde_json::json!({"b": {"c": 5, "d": 3}, "e": [1]}));
+    }
 
     #[test]
     fn if_match_forms() {

@@ -33,6 +33,7 @@ macro_rules! string_enum {
     };
 }
 
+pub mod actors;
 pub mod audit;
 pub mod cli;
 pub mod config;
@@ -43,6 +44,8 @@ pub mod http;
 pub mod keys;
 pub mod openapi;
 pub mod pagination;
+pub mod places;
+pub mod rules;
 pub mod schema;
 pub mod startup;
 pub mod telemetry;

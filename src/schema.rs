@@ -60,3 +60,113 @@ diesel::table! {
         after_json -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    actors (id) {
+        id -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Text,
+        name -> Text,
+        kind -> Text,
+        aliases -> Text,
+        ruc -> Nullable<Text>,
+        reinfo_code -> Nullable<Text>,
+        notes -> Text,
+        name_key -> Text,
+        search_text -> Text,
+        merged_into -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    event_actors (event_id, actor_id, role) {
+        event_id -> Text,
+        actor_id -> Text,
+        role -> Text,
+        attribution -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    concessions (id) {
+        id -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        code -> Text,
+        name -> Text,
+        holder_id -> Nullable<Text>,
+        hectares -> Nullable<Double>,
+        status -> Nullable<Text>,
+        substance -> Nullable<Text>,
+        filed_on -> Nullable<Date>,
+        geometry -> Text,
+        geometry_valid -> Bool,
+        source_crs -> Text,
+        min_lon -> Double,
+        min_lat -> Double,
+        max_lon -> Double,
+        max_lat -> Double,
+        attributes -> Text,
+        search_text -> Text,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    concession_changes (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        code -> Text,
+        change -> Text,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    event_concessions (event_id, concession_id) {
+        event_id -> Text,
+        concession_id -> Text,
+    }
+}
+
+diesel::table! {
+    districts (ubigeo) {
+        ubigeo -> Text,
+        name -> Text,
+        province -> Text,
+        region -> Text,
+        geometry -> Text,
+    }
+}
+
+diesel::table! {
+    registry_state (id) {
+        id -> Integer,
+        concessions_version -> BigInt,
+        districts_version -> BigInt,
+    }
+}
+
+diesel::joinable!(event_actors -> actors (actor_id));
+diesel::joinable!(event_actors -> events (event_id));
+diesel::joinable!(event_concessions -> concessions (concession_id));
+diesel::joinable!(event_concessions -> events (event_id));
+diesel::joinable!(concessions -> actors (holder_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    actors,
+    event_actors,
+    concessions,
+    event_concessions,
+    events,
+    districts,
+    registry_state,
+);

@@ -18,7 +18,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Problem, PROBLEM_JSON};
 use crate::openapi as doc;
-use crate::{audit, events, keys};
+use crate::{actors, audit, events, keys, places};
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -37,6 +37,7 @@ impl Application {
         })?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let db = web::Data::new(db);
+        let index = web::Data::new(places::PlaceIndex::default());
         let key_cache = web::Data::new(crate::keys::KeyCache::new(std::time::Duration::from_secs(
             settings.auth.key_cache_seconds,
         )));
@@ -60,11 +61,14 @@ impl Application {
                 })
                 .wrap(TracingLogger::<VigiaRootSpan>::new())
                 .app_data(db.clone())
+                .app_data(index.clone())
                 .app_data(key_cache.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .service(web::resource("/healthz").get(healthz))
                 .service(web::resource("/readyz").get(readyz))
                 .configure(events::routes::configure)
+                .configure(actors::routes::configure)
+                .configure(places::routes::configure)
                 .configure(audit::configure)
                 .configure(keys::configure)
                 .app_data(openapi.clone())

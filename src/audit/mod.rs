@@ -40,6 +40,7 @@ pub enum Action {
     Delete,
     Restore,
     Revoke,
+    Merge,
 }
 
 impl Action {
@@ -50,6 +51,7 @@ impl Action {
             Action::Delete => "delete",
             Action::Restore => "restore",
             Action::Revoke => "revoke",
+            Action::Merge => "merge",
         }
     }
 }

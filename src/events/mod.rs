@@ -13,9 +13,10 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKind};
+use validator::{Validate, ValidationError};
 
 use crate::error::{AppError, FieldError};
+use crate::rules::{not_blank, parse_date, past_date, rule, ubigeo_digits, web_url};
 
 string_enum! {
     /// What kind of incident it was.
@@ -137,6 +138,10 @@ pub struct Event {
     #[serde(flatten)]
     pub fields: EventFields,
     pub admin_source: Option<AdminSource>,
+    /// Who was involved, and how sure the sources are.
+    pub actors: Vec<crate::actors::store::EventActor>,
+    /// The mining concessions the incident's point falls in.
+    pub concessions: Vec<crate::places::ConcessionRef>,
 }
 
 /// A new incident, or the whole incident after a merge patch. Every rule is
@@ -297,17 +302,6 @@ pub struct LocationPatch {
     place: Option<String>,
 }
 
-fn rule(code: &'static str, message: String) -> ValidationError {
-    ValidationError::new(code).with_message(message.into())
-}
-
-fn not_blank(text: &str) -> Result<(), ValidationError> {
-    if text.trim().is_empty() {
-        return Err(rule("blank", "must not be blank".into()));
-    }
-    Ok(())
-}
-
 fn known<T>(
     parse: fn(&str) -> Option<T>,
     names: fn() -> String,
@@ -332,49 +326,6 @@ fn known_verification(v: &str) -> Result<(), ValidationError> {
     known(Verification::parse, Verification::names, v)
 }
 
-fn parse_date(text: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
-}
-
-/// A real calendar date, not after tomorrow (UTC; Peru is UTC−5, so a
-/// monitor's "today" can be the server's tomorrow in the evening).
-fn past_date(text: &str) -> Result<(), ValidationError> {
-    let date =
-        parse_date(text).ok_or_else(|| rule("date", "must be a date as YYYY-MM-DD".into()))?;
-    let latest = Utc::now().date_naive().succ_opt().unwrap_or(NaiveDate::MAX);
-    if date > latest {
-        return Err(rule("future", "must not be in the future".into()));
-    }
-    if date.year() < 1900 {
-        return Err(rule("too_old", "must be in 1900 or later".into()));
-    }
-    Ok(())
-}
-
-fn ubigeo_digits(text: &str) -> Result<(), ValidationError> {
-    if matches!(text.len(), 2 | 4 | 6) && text.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(rule(
-            "ubigeo",
-            "must be 2, 4 or 6 digits (region, province, district)".into(),
-        ))
-    }
-}
-
-fn web_url(text: &str) -> Result<(), ValidationError> {
-    let lower = text.to_ascii_lowercase();
-    let has_scheme = lower.starts_with("http://") || lower.starts_with("https://");
-    if has_scheme
-        && validator::ValidateUrl::validate_url(&text)
-        && !text.chars().any(char::is_whitespace)
-    {
-        Ok(())
-    } else {
-        Err(rule("url", "must be an http:// or https:// URL".into()))
-    }
-}
-
 fn admin_not_empty(admin: &AdminInput) -> Result<(), ValidationError> {
     if admin.ubigeo.is_none()
         && admin.region.is_none()
@@ -392,9 +343,7 @@ fn admin_not_empty(admin: &AdminInput) -> Result<(), ValidationError> {
 impl EventInput {
     /// Checks every rule and builds the typed fields, or lists every problem.
     pub fn into_fields(self) -> Result<EventFields, AppError> {
-        if let Err(errors) = self.validate() {
-            return Err(AppError::Validation(field_errors(&errors)));
-        }
+        crate::rules::check(&self)?;
         let invalid =
             |what: &str| AppError::Internal(format!("{what} passed validation but did not parse"));
         let time_precision = match self.time_precision.as_deref() {
@@ -472,92 +421,23 @@ fn truncate_date(date: NaiveDate, precision: TimePrecision) -> NaiveDate {
 
 /// Applies a JSON Merge Patch (RFC 7396) to `current` and checks the result
 /// with the create rules.
-pub fn apply_patch(
-    current: &EventFields,
-    patch: serde_json::Value,
-) -> Result<EventFields, AppError> {
+pub fn apply_patch(current: &Event, patch: serde_json::Value) -> Result<EventFields, AppError> {
     if !patch.is_object() {
         return Err(AppError::Validation(vec![FieldError::new(
             "",
             "a PATCH body must be a JSON object",
         )]));
     }
-    let mut document = serde_json::to_value(current)?;
-    merge(&mut document, patch);
+    let mut document = serde_json::to_value(&current.fields)?;
+    // A place filled in from boundaries is not the client's: it follows the
+    // point, unless the patch sets one.
+    if current.admin_source == Some(AdminSource::Boundaries) {
+        if let Some(map) = document.as_object_mut() {
+            map.remove("admin");
+        }
+    }
+    crate::http::merge_patch(&mut document, patch);
     crate::http::from_value::<EventInput>(document)?.into_fields()
-}
-
-fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {
-    use serde_json::Value;
-    match patch {
-        Value::Object(entries) => {
-            if !target.is_object() {
-                *target = Value::Object(Default::default());
-            }
-            if let Value::Object(map) = target {
-                for (key, value) in entries {
-                    if value.is_null() {
-                        map.remove(&key);
-                    } else {
-                        merge(map.entry(key).or_insert(Value::Null), value);
-                    }
-                }
-            }
-        }
-        other => *target = other,
-    }
-}
-
-/// Flattens validator's nested report into `field.path` / message pairs.
-pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
-    let mut out = Vec::new();
-    collect(errors, "", &mut out);
-    out.sort_by(|a, b| a.field.cmp(&b.field));
-    out
-}
-
-fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
-    for (field, kind) in errors.errors() {
-        let path = match (prefix.is_empty(), field.as_ref()) {
-            (_, "__all__") => prefix.to_string(),
-            (true, f) => f.to_string(),
-            (false, f) => format!("{prefix}.{f}"),
-        };
-        match kind {
-            ValidationErrorsKind::Field(list) => {
-                out.extend(
-                    list.iter()
-                        .map(|e| FieldError::new(path.clone(), describe(e))),
-                );
-            }
-            ValidationErrorsKind::Struct(inner) => collect(inner, &path, out),
-            ValidationErrorsKind::List(items) => {
-                for (index, inner) in items {
-                    collect(inner, &format!("{path}[{index}]"), out);
-                }
-            }
-        }
-    }
-}
-
-fn describe(error: &ValidationError) -> String {
-    if let Some(message) = &error.message {
-        return message.to_string();
-    }
-    let param = |name: &str| error.params.get(name).map(|v| v.to_string());
-    match error.code.as_ref() {
-        "length" => match (param("min"), param("max")) {
-            (Some(min), Some(max)) => format!("must have {min} to {max} characters (or items)"),
-            (None, Some(max)) => format!("must have at most {max} characters (or items)"),
-            (Some(min), None) => format!("must have at least {min} characters (or items)"),
-            _ => "has the wrong length".into(),
-        },
-        "range" => match (param("min"), param("max")) {
-            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
-            _ => "is out of range".into(),
-        },
-        other => format!("is invalid ({other})"),
-    }
 }
 
 #[cfg(test)]
@@ -652,15 +532,5 @@ mod tests {
                 serde_json::json!(s.as_str())
             );
         }
-    }
-
-    #[test]
-    fn merge_patch_replaces_removes_and_nests() {
-        let mut doc = serde_json::json!({"a": 1, "b": {"c": 2, "d": 3}});
-        merge(
-            &mut doc,
-            serde_json::json!({"a": null, "b": {"c": 5}, "e": [1]}),
-        );
-        assert_eq!(doc, serde_json::json!({"b": {"c": 5, "d": 3}, "e": [1]}));
     }
 }

@@ -16,6 +16,7 @@ use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::keys::{Caller, Role};
 use crate::openapi as doc;
 use crate::pagination::{self, Page};
+use crate::places::PlaceIndex;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -49,13 +50,14 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, event: &Event) -> Htt
 pub async fn create_event(
     caller: Caller,
     db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Role::Monitor)?;
     let fields = input.into_fields()?;
     let actor = caller.actor();
     let event = db
-        .run(move |conn| store::create(conn, &actor, &fields))
+        .run(move |conn| store::create(conn, &actor, &fields, &index))
         .await?;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/api/v1/events/{}", event.id)));
@@ -92,6 +94,7 @@ pub async fn get_event(
 pub async fn patch_event(
     caller: Caller,
     db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
     req: HttpRequest,
     id: web::Path<String>,
     JsonBody(patch): JsonBody<serde_json::Value>,
@@ -105,8 +108,8 @@ pub async fn patch_event(
     let actor = caller.actor();
     let event = db
         .run(move |conn| {
-            store::update(conn, &actor, &id, &if_match, |current| {
-                super::apply_patch(&current.fields, patch)
+            store::update(conn, &actor, &id, &if_match, &index, |current| {
+                super::apply_patch(current, patch)
             })
         })
         .await?;
@@ -205,6 +208,8 @@ pub async fn event_history(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventListQuery {
+    /// Only incidents inside this concession (its id).
+    concession: Option<String>,
     /// Incidents on or after this date (YYYY-MM-DD).
     #[param(value_type = Option<String>, format = Date)]
     from: Option<NaiveDate>,
@@ -236,7 +241,16 @@ pub struct EventListQuery {
 }
 
 impl EventListQuery {
-    fn into_filter(self) -> Result<EventFilter, AppError> {
+    pub fn into_filter(self) -> Result<EventFilter, AppError> {
+        let concession = self
+            .concession
+            .as_deref()
+            .map(|c| {
+                parse_id(c, "concession").map_err(|_| {
+                    AppError::BadRequest(format!("concession {c:?} is not a concession id"))
+                })
+            })
+            .transpose()?;
         if let (Some(from), Some(to)) = (self.from, self.to) {
             if from > to {
                 return Err(AppError::BadRequest(format!(
@@ -268,13 +282,15 @@ impl EventListQuery {
                 .split_whitespace()
                 .map(String::from)
                 .collect(),
+            actor: None,
+            concession,
             after: self.cursor.as_deref().map(pagination::decode).transpose()?,
             limit: pagination::limit(self.limit)?,
         })
     }
 }
 
-fn parse_bbox(text: &str) -> Result<[f64; 4], AppError> {
+pub fn parse_bbox(text: &str) -> Result<[f64; 4], AppError> {
     let bad = |why: &str| {
         AppError::BadRequest(format!(
             "bbox {text:?}: {why}; expected minLon,minLat,maxLon,maxLat"
@@ -312,7 +328,11 @@ pub async fn list_events(
     db: web::Data<Db>,
     QueryParams(q): QueryParams<EventListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let filter = q.into_filter()?;
+    list_page(&db, q.into_filter()?).await
+}
+
+/// One page of incidents for a checked filter, in the list shape.
+pub async fn list_page(db: &Db, filter: EventFilter) -> Result<HttpResponse, AppError> {
     let limit = filter.limit;
     let rows = db.run(move |conn| store::list(conn, &filter)).await?;
     let page = Page::from_rows(rows, limit, |e: &Event| {

@@ -14,7 +14,8 @@ use crate::audit::{self, Action, Actor};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::http::IfMatch;
-use crate::schema::events;
+use crate::places::{self, DistrictRef, PlaceIndex};
+use crate::schema::{event_actors, event_concessions, events};
 use crate::text;
 
 const ENTITY: &str = "event";
@@ -62,8 +63,22 @@ struct Meta {
 }
 
 impl EventRow {
-    fn new(meta: Meta, f: &EventFields) -> Result<Self, AppError> {
-        let admin = f.admin.as_ref();
+    /// The row for `f`; when the client gave no place, `district` (from the
+    /// loaded boundaries) fills it.
+    fn new(meta: Meta, f: &EventFields, district: Option<&DistrictRef>) -> Result<Self, AppError> {
+        let from_boundaries = f.admin.is_none() && district.is_some();
+        let derived = district.filter(|_| from_boundaries).map(|d| Admin {
+            ubigeo: Some(d.ubigeo.clone()),
+            region: Some(d.region.clone()),
+            province: Some(d.province.clone()),
+            district: Some(d.name.clone()),
+        });
+        let admin = f.admin.as_ref().or(derived.as_ref());
+        let source = match (f.admin.is_some(), from_boundaries) {
+            (true, _) => Some(AdminSource::Client),
+            (false, true) => Some(AdminSource::Boundaries),
+            _ => None,
+        };
         let admin_text = |pick: fn(&Admin) -> &Option<String>| admin.and_then(|a| pick(a).clone());
         let key = |value: &Option<String>| value.as_deref().map(text::fold);
         let region = admin_text(|a| &a.region);
@@ -97,7 +112,7 @@ impl EventRow {
             region,
             province,
             district,
-            admin_source: admin.map(|_| AdminSource::Client.as_str().into()),
+            admin_source: source.map(|s| s.as_str().into()),
             fatalities: f.fatalities,
             injuries: f.injuries,
             sources: serde_json::to_string(&f.sources)?,
@@ -170,13 +185,21 @@ impl EventRow {
                 sources: serde_json::from_str(&self.sources)?,
                 verification: parse("verification", &self.verification, Verification::parse)?,
             },
+            actors: Vec::new(),
+            concessions: Vec::new(),
         })
     }
 }
 
-/// Inserts a new incident (version 1) and its audit record.
-pub fn create(conn: &mut DbConn, actor: &Actor, fields: &EventFields) -> Result<Event, AppError> {
-    create_many(conn, actor, std::slice::from_ref(fields))?
+/// Inserts a new incident (version 1), matched to the places it falls in,
+/// and its audit record.
+pub fn create(
+    conn: &mut DbConn,
+    who: &Actor,
+    fields: &EventFields,
+    index: &PlaceIndex,
+) -> Result<Event, AppError> {
+    create_many(conn, who, std::slice::from_ref(fields), index)?
         .pop()
         .ok_or_else(|| AppError::Internal("insert returned nothing".into()))
 }
@@ -184,36 +207,38 @@ pub fn create(conn: &mut DbConn, actor: &Actor, fields: &EventFields) -> Result<
 /// Inserts several incidents in one transaction: all or none.
 pub fn create_many(
     conn: &mut DbConn,
-    actor: &Actor,
+    who: &Actor,
     all: &[EventFields],
+    index: &PlaceIndex,
 ) -> Result<Vec<Event>, AppError> {
-    let now = db::now();
-    let rows = all
-        .iter()
-        .map(|fields| {
+    db::write_tx(conn, |conn| {
+        let now = db::now();
+        let mut created = Vec::with_capacity(all.len());
+        for fields in all {
+            let placement =
+                places::store::locate(conn, index, fields.location.lon, fields.location.lat)?;
             let meta = Meta {
                 id: Uuid::new_v4().to_string(),
                 version: 1,
                 created_at: now,
                 updated_at: now,
-                created_by: actor.name.clone(),
+                created_by: who.name.clone(),
             };
-            EventRow::new(meta, fields)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    db::write_tx(conn, |conn| {
-        let mut created = Vec::with_capacity(rows.len());
-        for row in &rows {
+            let row = EventRow::new(meta, fields, placement.district.as_ref())?;
             diesel::insert_into(events::table)
-                .values(row)
+                .values(&row)
                 .execute(conn)?;
-            let event = row.clone().into_event()?;
+            places::store::set_event_concessions(conn, &row.id, &placement.concession_ids)?;
+            let mut event = row.into_event()?;
+            if !placement.concession_ids.is_empty() {
+                embed(conn, std::slice::from_mut(&mut event))?;
+            }
             audit::record(
                 conn,
-                actor,
+                who,
                 Action::Create,
                 ENTITY,
-                &row.id,
+                &event.id.to_string(),
                 None::<&()>,
                 Some(&event),
             )?;
@@ -221,6 +246,21 @@ pub fn create_many(
         }
         Ok(created)
     })
+}
+
+/// Fills in the actors and concessions of each event.
+fn embed(conn: &mut DbConn, events: &mut [Event]) -> Result<(), AppError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+    let mut actors = crate::actors::store::for_events(conn, &ids)?;
+    let mut concessions = places::store::for_events(conn, &ids)?;
+    for (event, id) in events.iter_mut().zip(&ids) {
+        event.actors = actors.remove(id).unwrap_or_default();
+        event.concessions = concessions.remove(id).unwrap_or_default();
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -234,8 +274,7 @@ fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!("no event with id {id}"))
 }
 
-/// Reads one incident; deleted ones only when asked for.
-pub fn load(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event, AppError> {
+fn load_row(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<EventRow, AppError> {
     let mut query = events::table
         .find(id)
         .select(EventRow::as_select())
@@ -248,8 +287,14 @@ pub fn load(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event
     query
         .first::<EventRow>(conn)
         .optional()?
-        .ok_or_else(|| not_found(id))?
-        .into_event()
+        .ok_or_else(|| not_found(id))
+}
+
+/// Reads one incident; deleted ones only when asked for.
+pub fn load(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event, AppError> {
+    let mut event = load_row(conn, id, visibility)?.into_event()?;
+    embed(conn, std::slice::from_mut(&mut event))?;
+    Ok(event)
 }
 
 /// Serialises concurrent writers of one row. SQLite needs nothing: its write
@@ -267,12 +312,13 @@ fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
 }
 
 /// Replaces the fields of a live incident with what `change` makes of it,
-/// after checking `If-Match`; version +1, audited.
+/// after checking `If-Match`; version +1, matched again, audited.
 pub fn update(
     conn: &mut DbConn,
-    actor: &Actor,
+    who: &Actor,
     id: &str,
     if_match: &IfMatch,
+    index: &PlaceIndex,
     change: impl FnOnce(&Event) -> Result<EventFields, AppError>,
 ) -> Result<Event, AppError> {
     db::write_tx(conn, |conn| {
@@ -281,6 +327,8 @@ pub fn update(
         // Invalid content is 422 whatever the version: fix the body first.
         let fields = change(&before)?;
         if_match.check(before.version)?;
+        let placement =
+            places::store::locate(conn, index, fields.location.lon, fields.location.lat)?;
         let row = EventRow::new(
             Meta {
                 id: id.to_string(),
@@ -290,14 +338,16 @@ pub fn update(
                 created_by: before.created_by.clone(),
             },
             &fields,
+            placement.district.as_ref(),
         )?;
         diesel::update(events::table.find(id))
             .set(&row)
             .execute(conn)?;
+        places::store::set_event_concessions(conn, id, &placement.concession_ids)?;
         let after = load(conn, id, Visibility::Live)?;
         audit::record(
             conn,
-            actor,
+            who,
             Action::Update,
             ENTITY,
             id,
@@ -306,6 +356,56 @@ pub fn update(
         )?;
         Ok(after)
     })
+}
+
+/// Codes again, from the current district layer, every live incident whose
+/// place did not come from its client. Call inside the transaction that
+/// replaced the layer. Returns how many changed.
+pub fn recode_admin(conn: &mut DbConn, who: &Actor, index: &PlaceIndex) -> Result<usize, AppError> {
+    let (_, districts_version) = places::store::versions(conn, false)?;
+    let districts = index.districts(conn, districts_version)?;
+    let rows: Vec<EventRow> = events::table
+        .filter(events::deleted_at.is_null())
+        .filter(
+            events::admin_source
+                .is_null()
+                .or(events::admin_source.eq(AdminSource::Boundaries.as_str())),
+        )
+        .select(EventRow::as_select())
+        .load(conn)?;
+    let mut changed = 0;
+    for row in rows {
+        let district = districts.containing(row.lon, row.lat).next().cloned();
+        if district.as_ref().map(|d| &d.ubigeo) == row.ubigeo.as_ref() {
+            continue;
+        }
+        let before = row.clone().into_event()?;
+        let mut fields = before.fields.clone();
+        fields.admin = None;
+        let meta = Meta {
+            id: row.id.clone(),
+            version: row.version + 1,
+            created_at: row.created_at,
+            updated_at: db::now(),
+            created_by: row.created_by.clone(),
+        };
+        let new_row = EventRow::new(meta, &fields, district.as_ref())?;
+        diesel::update(events::table.find(&row.id))
+            .set(&new_row)
+            .execute(conn)?;
+        let after = new_row.into_event()?;
+        audit::record(
+            conn,
+            who,
+            Action::Update,
+            ENTITY,
+            &row.id,
+            Some(&before),
+            Some(&after),
+        )?;
+        changed += 1;
+    }
+    Ok(changed)
 }
 
 /// Soft-deletes a live incident: it leaves reads and lists, its row and
@@ -345,15 +445,15 @@ pub fn delete(
 pub fn restore(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<Event, AppError> {
     db::write_tx(conn, |conn| {
         lock(conn, id)?;
-        let deleted = load(conn, id, Visibility::Any)?;
-        if load(conn, id, Visibility::Deleted).is_err() {
+        let row = load_row(conn, id, Visibility::Any)?;
+        if row.deleted_at.is_none() {
             return Err(AppError::Conflict(format!("event {id} is not deleted")));
         }
         diesel::update(events::table.find(id))
             .set((
                 events::deleted_at.eq(None::<NaiveDateTime>),
                 events::updated_at.eq(db::now()),
-                events::version.eq(deleted.version + 1),
+                events::version.eq(row.version + 1),
             ))
             .execute(conn)?;
         let after = load(conn, id, Visibility::Live)?;
@@ -385,6 +485,10 @@ pub struct EventFilter {
     pub bbox: Option<[f64; 4]>,
     /// Folded words that must all occur in title, description or place.
     pub words: Vec<String>,
+    /// Only incidents linked to this actor.
+    pub actor: Option<String>,
+    /// Only incidents inside this concession.
+    pub concession: Option<String>,
     /// Sort key of the last item already served.
     pub after: Option<(NaiveDate, String)>,
     pub limit: i64,
@@ -435,6 +539,18 @@ pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> 
                 .escape('\\'),
         );
     }
+    if let Some(actor) = &f.actor {
+        let linked = event_actors::table
+            .filter(event_actors::actor_id.eq(actor.clone()))
+            .select(event_actors::event_id);
+        query = query.filter(events::id.eq_any(linked));
+    }
+    if let Some(concession) = &f.concession {
+        let inside = event_concessions::table
+            .filter(event_concessions::concession_id.eq(concession.clone()))
+            .select(event_concessions::event_id);
+        query = query.filter(events::id.eq_any(inside));
+    }
     if let Some((date, id)) = &f.after {
         query = query.filter(
             events::occurred_on
@@ -442,11 +558,13 @@ pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> 
                 .or(events::occurred_on.eq(*date).and(events::id.gt(id.clone()))),
         );
     }
-    query
+    let mut page = query
         .order((events::occurred_on.desc(), events::id.asc()))
         .limit(f.limit + 1)
         .load::<EventRow>(conn)?
         .into_iter()
         .map(EventRow::into_event)
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    embed(conn, &mut page)?;
+    Ok(page)
 }

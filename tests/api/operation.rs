@@ -78,6 +78,23 @@ async fn openapi_document_describes_every_route() {
         ("/api/v1/keys", "get"),
         ("/api/v1/keys", "post"),
         ("/api/v1/keys/{id}", "delete"),
+        ("/api/v1/actors", "get"),
+        ("/api/v1/actors", "post"),
+        ("/api/v1/actors/{id}", "get"),
+        ("/api/v1/actors/{id}", "patch"),
+        ("/api/v1/actors/{id}", "delete"),
+        ("/api/v1/actors/{id}/merge", "post"),
+        ("/api/v1/actors/{id}/events", "get"),
+        ("/api/v1/events/{id}/actors", "post"),
+        ("/api/v1/events/{id}/actors/{actor_id}", "delete"),
+        ("/api/v1/concessions", "get"),
+        ("/api/v1/concessions", "post"),
+        ("/api/v1/concessions/at", "get"),
+        ("/api/v1/concessions/changes", "get"),
+        ("/api/v1/concessions/{id}", "get"),
+        ("/api/v1/concessions/{id}", "patch"),
+        ("/api/v1/concessions/{id}", "delete"),
+        ("/api/v1/concessions/{id}/events", "get"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let mut served = 0;

@@ -1,0 +1,313 @@
+//! `/api/v1/actors` and the incident–actor links.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::store::{self, ActorFilter};
+use super::{Actor, ActorInput, ActorKind, Attribution, LinkRole};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::events::routes::{list_page, EventListQuery};
+use crate::events::Event;
+use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
+use crate::keys::{Caller, Role};
+use crate::openapi as doc;
+use crate::pagination::{self, Page};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/v1/actors")
+            .get(list_actors)
+            .post(create_actor),
+    )
+    .service(
+        web::resource("/api/v1/actors/{id}")
+            .get(get_actor)
+            .patch(patch_actor)
+            .delete(delete_actor),
+    )
+    .service(web::resource("/api/v1/actors/{id}/merge").post(merge_actor))
+    .service(web::resource("/api/v1/actors/{id}/events").get(actor_events))
+    .service(web::resource("/api/v1/events/{id}/actors").post(link_actor))
+    .service(web::resource("/api/v1/events/{id}/actors/{actor_id}").delete(unlink_actor));
+}
+
+fn with_etag(mut response: actix_web::HttpResponseBuilder, actor: &Actor) -> HttpResponse {
+    response
+        .insert_header((header::ETAG, etag(actor.version)))
+        .json(actor)
+}
+
+/// Add an actor (monitor, admin).
+#[utoipa::path(post, path = "/api/v1/actors", tag = "actors", request_body = ActorInput,
+    responses((status = 201, description = "Added", body = Actor, headers(("Location" = String), ("ETag" = String))),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::Conflict, doc::PayloadTooLarge,
+        doc::UnsupportedMediaType, doc::Unprocessable))]
+pub async fn create_actor(
+    caller: Caller,
+    db: web::Data<Db>,
+    JsonBody(input): JsonBody<ActorInput>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Monitor)?;
+    let fields = input.into_fields()?;
+    let who = caller.actor();
+    let actor = db
+        .run(move |conn| store::create(conn, &who, &fields))
+        .await?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, format!("/api/v1/actors/{}", actor.id)));
+    Ok(with_etag(response, &actor))
+}
+
+/// Read one actor.
+#[utoipa::path(get, path = "/api/v1/actors/{id}", tag = "actors",
+    params(("id" = String, Path, description = "Actor id")),
+    responses((status = 200, description = "The actor", body = Actor, headers(("ETag" = String))),
+        doc::Unauthorized, doc::NotFound))]
+pub async fn get_actor(
+    _caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "actor")?;
+    let actor = db.run(move |conn| store::load(conn, &id)).await?;
+    Ok(with_etag(HttpResponse::Ok(), &actor))
+}
+
+/// Change an actor with a JSON Merge Patch (monitor, admin).
+#[utoipa::path(patch, path = "/api/v1/actors/{id}", tag = "actors",
+    params(("id" = String, Path, description = "Actor id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
+    request_body(content = ActorPatch, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The changed actor", body = Actor, headers(("ETag" = String))),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PreconditionFailed,
+        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+pub async fn patch_actor(
+    caller: Caller,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    JsonBody(patch): JsonBody<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Monitor)?;
+    let id = parse_id(&id, "actor")?;
+    crate::http::from_value::<ActorPatch>(patch.clone())?;
+    let if_match = IfMatch::from_request(&req);
+    let who = caller.actor();
+    let actor = db
+        .run(move |conn| {
+            store::update(conn, &who, &id, &if_match, |current| {
+                super::apply_patch(&current.fields, patch)
+            })
+        })
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &actor))
+}
+
+/// The shape of an actor PATCH body: any subset of the fields.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ActorPatch {
+    name: Option<String>,
+    kind: Option<ActorKind>,
+    aliases: Option<Vec<String>>,
+    ruc: Option<String>,
+    reinfo_code: Option<String>,
+    notes: Option<String>,
+}
+
+/// Delete an actor (monitor, admin); its history stays.
+#[utoipa::path(delete, path = "/api/v1/actors/{id}", tag = "actors",
+    params(("id" = String, Path, description = "Actor id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
+    responses((status = 204, description = "Deleted"),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+pub async fn delete_actor(
+    caller: Caller,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Monitor)?;
+    let id = parse_id(&id, "actor")?;
+    let if_match = IfMatch::from_request(&req);
+    let who = caller.actor();
+    db.run(move |conn| store::delete(conn, &who, &id, &if_match))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeInto {
+    /// The actor that remains.
+    into: Uuid,
+}
+
+/// Merge this actor into another (admin): its incident links, concessions,
+/// name and aliases move over; it is retired, its history kept.
+#[utoipa::path(post, path = "/api/v1/actors/{id}/merge", tag = "actors",
+    params(("id" = String, Path, description = "The actor that goes away")),
+    request_body = MergeInto,
+    responses((status = 200, description = "The actor that remains", body = Actor, headers(("ETag" = String))),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict,
+        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+pub async fn merge_actor(
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody<MergeInto>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let id = parse_id(&id, "actor")?;
+    let into = body.into.to_string();
+    let who = caller.actor();
+    let actor = db
+        .run(move |conn| store::merge(conn, &who, &id, &into))
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &actor))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActorListQuery {
+    /// Words of a name or alias; case, accents, punctuation and legal forms
+    /// (`S.A.C.`, `Corporation`) do not matter.
+    q: Option<String>,
+    kind: Option<ActorKind>,
+    cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+}
+
+/// Find actors by name or alias.
+#[utoipa::path(get, path = "/api/v1/actors", tag = "actors", params(ActorListQuery),
+    responses((status = 200, description = "A page of actors, by name", body = Page<Actor>),
+        doc::BadRequest, doc::Unauthorized))]
+pub async fn list_actors(
+    _caller: Caller,
+    db: web::Data<Db>,
+    QueryParams(q): QueryParams<ActorListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let filter = ActorFilter {
+        words: q
+            .q
+            .as_deref()
+            .map(super::name_key)
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
+        kind: q.kind,
+        after: q.cursor.as_deref().map(pagination::decode).transpose()?,
+        limit: pagination::limit(q.limit)?,
+    };
+    let limit = filter.limit;
+    let rows = db.run(move |conn| store::list(conn, &filter)).await?;
+    Ok(
+        HttpResponse::Ok().json(Page::from_rows(rows, limit, |a: &Actor| {
+            (a.fields.name.clone(), a.id.to_string())
+        })),
+    )
+}
+
+/// The incidents an actor is linked to, newest first.
+#[utoipa::path(get, path = "/api/v1/actors/{id}/events", tag = "actors",
+    params(("id" = String, Path, description = "Actor id"), EventListQuery),
+    responses((status = 200, description = "A page of incidents", body = Page<Event>),
+        doc::BadRequest, doc::Unauthorized, doc::NotFound))]
+pub async fn actor_events(
+    _caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    QueryParams(q): QueryParams<EventListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "actor")?;
+    let mut filter = q.into_filter()?;
+    filter.actor = Some(id.clone());
+    let check = id.clone();
+    db.run(move |conn| store::load(conn, &check).map(|_| ()))
+        .await?;
+    list_page(&db, filter).await
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkInput {
+    actor_id: Uuid,
+    role: LinkRole,
+    attribution: Attribution,
+    /// Up to 2,000 characters.
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
+    note: Option<String>,
+}
+
+/// Link an actor to an incident (monitor, admin).
+#[utoipa::path(post, path = "/api/v1/events/{id}/actors", tag = "actors",
+    params(("id" = String, Path, description = "Incident id")),
+    request_body = LinkInput,
+    responses((status = 200, description = "The incident with its actors", body = Event),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound,
+        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+pub async fn link_actor(
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    JsonBody(body): JsonBody<LinkInput>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Monitor)?;
+    crate::rules::check(&body)?;
+    let id = parse_id(&id, "event")?;
+    let who = caller.actor();
+    let event = db
+        .run(move |conn| {
+            store::link(
+                conn,
+                &who,
+                &id,
+                &body.actor_id.to_string(),
+                body.role,
+                body.attribution,
+                body.note.as_deref(),
+            )?;
+            crate::events::store::load(conn, &id, crate::events::store::Visibility::Live)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(event))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UnlinkQuery {
+    /// Only this role (default: every role of the actor in the incident).
+    role: Option<LinkRole>,
+}
+
+/// Unlink an actor from an incident (monitor, admin).
+#[utoipa::path(delete, path = "/api/v1/events/{id}/actors/{actor_id}", tag = "actors",
+    params(("id" = String, Path, description = "Incident id"), ("actor_id" = String, Path, description = "Actor id"), UnlinkQuery),
+    responses((status = 204, description = "Unlinked"), doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound))]
+pub async fn unlink_actor(
+    caller: Caller,
+    db: web::Data<Db>,
+    path: web::Path<(String, String)>,
+    QueryParams(q): QueryParams<UnlinkQuery>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Monitor)?;
+    let (event_id, actor_id) = path.into_inner();
+    let event_id = parse_id(&event_id, "event")?;
+    let actor_id = parse_id(&actor_id, "actor")?;
+    let who = caller.actor();
+    db.run(move |conn| store::unlink(conn, &who, &event_id, &actor_id, q.role))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

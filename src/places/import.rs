@@ -1,0 +1,474 @@
+//! `vigia import concessions` and `vigia import boundaries`: real cadastre
+//! and district files in, with every bad feature reported and skipped.
+
+use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use geo::MultiPolygon;
+use serde_json::{Map, Value};
+
+use super::crs::Crs;
+use super::geometry::{multipolygon_from_geojson, Outline};
+use super::index::PlaceIndex;
+use super::store::{self, DistrictDraft, Outcome};
+use super::{ConcessionDraft, HolderSpec};
+use crate::audit::Actor as Who;
+use crate::db::{self, DbConn};
+use crate::error::AppError;
+use crate::schema::concessions;
+
+/// A feature that was not imported, and why.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    /// Position in the file, from 0.
+    pub index: usize,
+    pub code: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub read: usize,
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+    pub skipped: Vec<Skipped>,
+    pub events_rematched: usize,
+    pub crs: String,
+    pub seconds: f64,
+}
+
+/// One feature as read, before any check.
+struct RawFeature {
+    index: usize,
+    props: Map<String, Value>,
+    shape: Result<MultiPolygon<f64>, String>,
+}
+
+/// Reads a GeoJSON FeatureCollection or an ESRI shapefile (by extension),
+/// and the coordinate system the file declares, if any.
+fn read_features(path: &Path) -> Result<(Vec<RawFeature>, Option<Crs>), String> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext == "shp" {
+        read_shapefile(path)
+    } else {
+        read_geojson(path)
+    }
+}
+
+fn read_geojson(path: &Path) -> Result<(Vec<RawFeature>, Option<Crs>), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    if doc.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
+        return Err(format!(
+            "{}: not a GeoJSON FeatureCollection",
+            path.display()
+        ));
+    }
+    let crs = match doc.pointer("/crs/properties/name").and_then(Value::as_str) {
+        Some(name) => {
+            Some(Crs::parse(name).map_err(|e| format!("{}: crs member: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let features = doc
+        .get("features")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let raw = features
+        .into_iter()
+        .enumerate()
+        .map(|(index, f)| RawFeature {
+            index,
+            props: f
+                .get("properties")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+            shape: match f.get("geometry") {
+                None | Some(Value::Null) => Err("no geometry (null)".into()),
+                Some(g) => multipolygon_from_geojson(g),
+            },
+        })
+        .collect();
+    Ok((raw, crs))
+}
+
+fn read_shapefile(path: &Path) -> Result<(Vec<RawFeature>, Option<Crs>), String> {
+    let prj = path.with_extension("prj");
+    let crs = match std::fs::read_to_string(&prj) {
+        Ok(wkt) => Some(Crs::from_prj(&wkt)?),
+        Err(_) => None,
+    };
+    let mut reader =
+        shapefile::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut raw = Vec::new();
+    for (index, item) in reader.iter_shapes_and_records().enumerate() {
+        let (shape, record) =
+            item.map_err(|e| format!("{}: feature {index}: {e}", path.display()))?;
+        let props: Map<String, Value> = record
+            .into_iter()
+            .map(|(name, value)| (name, dbf_value(value)))
+            .collect();
+        let shape = match shape {
+            shapefile::Shape::Polygon(p) => {
+                MultiPolygon::<f64>::try_from(p).map_err(|e| format!("{e:?}"))
+            }
+            shapefile::Shape::PolygonZ(p) => {
+                MultiPolygon::<f64>::try_from(p).map_err(|e| format!("{e:?}"))
+            }
+            shapefile::Shape::PolygonM(p) => {
+                MultiPolygon::<f64>::try_from(p).map_err(|e| format!("{e:?}"))
+            }
+            shapefile::Shape::NullShape => Err("no geometry (null shape)".to_string()),
+            other => Err(format!("a {} is not a polygon", other.shapetype())),
+        };
+        raw.push(RawFeature {
+            index,
+            props,
+            shape,
+        });
+    }
+    Ok((raw, crs))
+}
+
+fn dbf_value(value: shapefile::dbase::FieldValue) -> Value {
+    use shapefile::dbase::FieldValue as F;
+    match value {
+        F::Character(Some(s)) | F::Memo(s) => Value::String(s.trim().to_string()),
+        F::Numeric(Some(n)) | F::Double(n) | F::Currency(n) => serde_json::json!(n),
+        F::Float(Some(n)) => serde_json::json!(n),
+        F::Integer(n) => serde_json::json!(n),
+        F::Logical(Some(b)) => Value::Bool(b),
+        F::Date(Some(d)) => {
+            Value::String(format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
+        }
+        _ => Value::Null,
+    }
+}
+
+fn text_prop(props: &Map<String, Value>, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| match props.get(*n)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+fn number_prop(props: &Map<String, Value>, names: &[&str]) -> Option<f64> {
+    names
+        .iter()
+        .find_map(|n| match props.get(*n)? {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().replace(',', ".").parse().ok(),
+            _ => None,
+        })
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+}
+
+/// Reads the dates INGEMMET files carry: JavaScript date strings
+/// (`Tue Dec 30 2025 00:00:00 GMT-0500 (hora estándar de Perú)`), ISO dates,
+/// and `30/12/2025`. Anything else is no date, never an error.
+pub fn parse_filed_on(text: &str) -> Option<NaiveDate> {
+    let t = text.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(t.get(..10).unwrap_or(t), "%Y-%m-%d") {
+        return Some(d);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%d/%m/%Y") {
+        return Some(d);
+    }
+    let words: Vec<&str> = t.split_whitespace().collect();
+    if words.len() >= 4 {
+        let joined = format!("{} {} {}", words[1], words[2], words[3]);
+        if let Ok(d) = NaiveDate::parse_from_str(&joined, "%b %d %Y") {
+            return Some(d);
+        }
+    }
+    None
+}
+
+fn progress(enabled: bool, done: usize, total: usize) {
+    if enabled {
+        eprint!("\r  {done}/{total} concessions");
+        if done == total {
+            eprintln!();
+        }
+    }
+}
+
+/// Imports concessions: reads, transforms to WGS 84, checks, upserts by
+/// code in batches, records registry changes, and matches the incidents
+/// again. `full_snapshot` marks as removed the live concessions of the same
+/// coordinate system (the same UTM zone) that the file no longer has.
+pub fn import_concessions(
+    conn: &mut DbConn,
+    who: &Who,
+    index: &PlaceIndex,
+    path: &Path,
+    crs_flag: Option<&str>,
+    full_snapshot: bool,
+) -> Result<ImportReport, String> {
+    let started = Instant::now();
+    let show_progress = std::io::stderr().is_terminal();
+    let flag = crs_flag.map(Crs::parse).transpose()?;
+    let (raw, declared) = read_features(path)?;
+    let crs = match (flag, declared) {
+        (Some(c), _) | (None, Some(c)) => c,
+        // RFC 7946: a GeoJSON without `crs` is WGS 84, unless plainly not.
+        (None, None) => {
+            let projected = raw
+                .iter()
+                .filter_map(|f| f.shape.as_ref().ok())
+                .take(20)
+                .any(|s| {
+                    s.iter()
+                        .flat_map(|p| p.exterior().coords())
+                        .any(|c| c.x.abs() > 180.0 || c.y.abs() > 90.0)
+                });
+            if projected {
+                return Err(format!(
+                    "{}: the coordinates are projected (metres) and the file names no coordinate system; pass --crs EPSG:N (INGEMMET's zones: EPSG:32717, 32718, 32719, or PSAD56 24877–24879)",
+                    path.display()
+                ));
+            }
+            Crs::from_epsg(4326)?
+        }
+    };
+    let mut report = ImportReport {
+        read: raw.len(),
+        crs: crs.name(),
+        ..Default::default()
+    };
+    let mut drafts = Vec::new();
+    let mut seen = HashSet::new();
+    for f in raw {
+        let code = text_prop(&f.props, &["CODIGOU", "codigou", "CODIGO", "code"]);
+        let skip = |reason: String| Skipped {
+            index: f.index,
+            code: code.clone(),
+            reason,
+        };
+        let Some(code_text) = code.clone() else {
+            report.skipped.push(skip("no CODIGOU".into()));
+            continue;
+        };
+        let shape = match f.shape.as_ref() {
+            Ok(s) => s,
+            Err(e) => {
+                report.skipped.push(skip(e.clone()));
+                continue;
+            }
+        };
+        let outline = match crs.shape_to_wgs84(shape).and_then(Outline::new) {
+            Ok(o) => o,
+            Err(e) => {
+                report.skipped.push(skip(e));
+                continue;
+            }
+        };
+        if !seen.insert(code_text.clone()) {
+            report
+                .skipped
+                .push(skip("the code appears earlier in the file".into()));
+            continue;
+        }
+        drafts.push(ConcessionDraft {
+            name: text_prop(&f.props, &["CONCESION", "NOMBRE", "name"])
+                .unwrap_or_else(|| code_text.clone()),
+            code: code_text,
+            holder: text_prop(&f.props, &["TIT_CONCES", "TITULAR", "holder"])
+                .map_or(HolderSpec::None, HolderSpec::Name),
+            hectares: number_prop(&f.props, &["HECTAGIS", "HAS", "HECTAREAS"]),
+            status: text_prop(&f.props, &["D_ESTADO", "ESTADO"]),
+            substance: text_prop(&f.props, &["SUSTANCIA", "D_SUSTANCIA"]),
+            filed_on: text_prop(&f.props, &["FEC_DENU", "FECHA_DENU"])
+                .as_deref()
+                .and_then(parse_filed_on),
+            outline,
+            source_crs: crs.name(),
+            attributes: Value::Object(f.props),
+        });
+    }
+    if drafts.is_empty() {
+        return Err(format!(
+            "{}: no usable concession in {} features",
+            path.display(),
+            report.read
+        ));
+    }
+    let mut holders = HashMap::new();
+    let total = drafts.len();
+    let mut done = 0;
+    // Batches keep each write transaction short, so a server sharing the
+    // database waits little; every batch bumps the layer version.
+    for batch in drafts.chunks(500) {
+        let outcomes = db::write_tx(conn, |conn| {
+            super::store::bump_concessions(conn)?;
+            batch
+                .iter()
+                .map(|d| store::upsert(conn, who, d, &mut holders).map(|(o, _)| o))
+                .collect::<Result<Vec<_>, AppError>>()
+        })
+        .map_err(|e| e.to_string())?;
+        for o in outcomes {
+            match o {
+                Outcome::Added => report.added += 1,
+                Outcome::Updated => report.updated += 1,
+                Outcome::Unchanged => report.unchanged += 1,
+            }
+        }
+        done += batch.len();
+        progress(show_progress, done, total);
+    }
+    let codes: HashSet<&str> = drafts.iter().map(|d| d.code.as_str()).collect();
+    let crs_name = crs.name();
+    report.events_rematched = db::write_tx(conn, |conn| {
+        super::store::bump_concessions(conn)?;
+        if full_snapshot {
+            let live: Vec<(String, String)> = concessions::table
+                .filter(concessions::deleted_at.is_null())
+                .filter(concessions::source_crs.eq(&crs_name))
+                .select((concessions::id, concessions::code))
+                .load(conn)?;
+            for (id, code) in live {
+                if !codes.contains(code.as_str()) {
+                    store::remove(conn, who, &id)?;
+                    report.removed += 1;
+                }
+            }
+        }
+        store::rematch_events(conn, index)
+    })
+    .map_err(|e| e.to_string())?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Property names of a district file.
+#[derive(Debug, Clone)]
+pub struct DistrictFields {
+    pub ubigeo: String,
+    pub name: String,
+    pub province: String,
+    pub region: String,
+}
+
+impl Default for DistrictFields {
+    fn default() -> Self {
+        DistrictFields {
+            ubigeo: "IDDIST".into(),
+            name: "NOMBDIST".into(),
+            province: "NOMBPROV".into(),
+            region: "NOMBDEP".into(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct BoundaryReport {
+    pub read: usize,
+    pub imported: usize,
+    pub skipped: Vec<Skipped>,
+    pub events_recoded: usize,
+    pub seconds: f64,
+}
+
+/// Loads district outlines (replacing the layer) and codes the incidents
+/// whose place their client did not give.
+pub fn import_boundaries(
+    conn: &mut DbConn,
+    who: &Who,
+    index: &PlaceIndex,
+    path: &Path,
+    crs_flag: Option<&str>,
+    fields: &DistrictFields,
+) -> Result<BoundaryReport, String> {
+    let started = Instant::now();
+    let flag = crs_flag.map(Crs::parse).transpose()?;
+    let (raw, declared) = read_features(path)?;
+    let crs = match (flag, declared) {
+        (Some(c), _) | (None, Some(c)) => c,
+        (None, None) => Crs::from_epsg(4326)?,
+    };
+    let mut report = BoundaryReport {
+        read: raw.len(),
+        ..Default::default()
+    };
+    let mut drafts = Vec::new();
+    for f in raw {
+        let label = text_prop(&f.props, &[fields.name.as_str()]);
+        let skip = |reason: String| Skipped {
+            index: f.index,
+            code: label.clone(),
+            reason,
+        };
+        let Some(ubigeo) = text_prop(&f.props, &[fields.ubigeo.as_str()])
+            .filter(|u| u.len() == 6 && u.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            report
+                .skipped
+                .push(skip(format!("no 6-digit ubigeo in {}", fields.ubigeo)));
+            continue;
+        };
+        let outline = match f
+            .shape
+            .and_then(|s| crs.shape_to_wgs84(&s))
+            .and_then(Outline::new)
+        {
+            Ok(o) => o,
+            Err(e) => {
+                report.skipped.push(skip(e));
+                continue;
+            }
+        };
+        drafts.push(DistrictDraft {
+            ubigeo,
+            name: label.clone().unwrap_or_default(),
+            province: text_prop(&f.props, &[fields.province.as_str()]).unwrap_or_default(),
+            region: text_prop(&f.props, &[fields.region.as_str()]).unwrap_or_default(),
+            outline,
+        });
+    }
+    if drafts.is_empty() {
+        return Err(format!(
+            "{}: no usable district in {} features",
+            path.display(),
+            report.read
+        ));
+    }
+    report.imported = drafts.len();
+    report.events_recoded =
+        store::replace_districts(conn, who, &drafts, index).map_err(|e| e.to_string())?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_dates_ingemmet_writes() {
+        let d = NaiveDate::from_ymd_opt(2025, 12, 30);
+        assert_eq!(
+            parse_filed_on("Tue Dec 30 2025 00:00:00 GMT-0500 (hora estándar de Perú)"),
+            d
+        );
+        assert_eq!(parse_filed_on("2025-12-30"), d);
+        assert_eq!(parse_filed_on("2025-12-30T00:00:00Z"), d);
+        assert_eq!(parse_filed_on("30/12/2025"), d);
+        assert_eq!(parse_filed_on("Invalid Date"), None);
+        assert_eq!(parse_filed_on(""), None);
+    }
+}

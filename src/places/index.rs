@@ -1,0 +1,216 @@
+//! The in-memory spatial index of concessions and districts.
+//!
+//! Each process keeps an R-tree of outline bounding boxes and tests the few
+//! candidates exactly. The database holds the truth and a version number per
+//! layer (`registry_state`), bumped in the same transaction as every change
+//! of the layer; a process compares it with the version its index was built
+//! from and rebuilds when they differ. Writers that match incidents read the
+//! version under a lock (see [`super::store::versions`]), so an import in
+//! another process and an incident logged meanwhile cannot miss each other.
+
+use std::sync::{Arc, RwLock};
+
+use diesel::prelude::*;
+use geo::{Intersects, MultiPolygon, Point};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::schema::{concessions, districts};
+
+/// Outlines with a key each, and an R-tree over their boxes.
+pub struct Shapes<K> {
+    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    items: Vec<(K, MultiPolygon<f64>)>,
+}
+
+impl<K> Shapes<K> {
+    pub fn new(items: Vec<(K, MultiPolygon<f64>)>) -> Self {
+        use geo::BoundingRect;
+        let boxes = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, shape))| {
+                let r = shape.bounding_rect()?;
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect();
+        Shapes {
+            tree: RTree::bulk_load(boxes),
+            items,
+        }
+    }
+
+    /// Every key whose outline contains the point (its edge included: a point
+    /// on a shared boundary belongs to both).
+    pub fn containing(&self, lon: f64, lat: f64) -> impl Iterator<Item = &K> {
+        let point = Point::new(lon, lat);
+        self.tree
+            .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
+            .filter(move |candidate| self.items[candidate.data].1.intersects(&point))
+            .map(|candidate| &self.items[candidate.data].0)
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// A district as incidents are coded with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistrictRef {
+    pub ubigeo: String,
+    pub name: String,
+    pub province: String,
+    pub region: String,
+}
+
+struct Layer<K> {
+    version: i64,
+    shapes: Arc<Shapes<K>>,
+}
+
+/// The process's index; share one per process (it lives in the app data).
+pub struct PlaceIndex {
+    concessions: RwLock<Option<Layer<String>>>,
+    districts: RwLock<Option<Layer<DistrictRef>>>,
+}
+
+impl Default for PlaceIndex {
+    fn default() -> Self {
+        PlaceIndex {
+            concessions: RwLock::new(None),
+            districts: RwLock::new(None),
+        }
+    }
+}
+
+fn parse_shape(json: &str) -> Option<MultiPolygon<f64>> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    super::geometry::multipolygon_from_geojson(&value).ok()
+}
+
+impl PlaceIndex {
+    /// The concession outlines (by concession id) as of `version`, rebuilt
+    /// from the database if the cached ones are older.
+    pub fn concessions(
+        &self,
+        conn: &mut DbConn,
+        version: i64,
+    ) -> Result<Arc<Shapes<String>>, AppError> {
+        if let Some(layer) = self
+            .concessions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            if layer.version == version {
+                return Ok(layer.shapes.clone());
+            }
+        }
+        let rows: Vec<(String, String)> = concessions::table
+            .filter(concessions::deleted_at.is_null())
+            .select((concessions::id, concessions::geometry))
+            .load(conn)?;
+        let items = rows
+            .into_iter()
+            .filter_map(|(id, json)| Some((id, parse_shape(&json)?)))
+            .collect();
+        let shapes = Arc::new(Shapes::new(items));
+        tracing::info!(
+            version,
+            concessions = shapes.len(),
+            "concession index rebuilt"
+        );
+        *self.concessions.write().unwrap_or_else(|p| p.into_inner()) = Some(Layer {
+            version,
+            shapes: shapes.clone(),
+        });
+        Ok(shapes)
+    }
+
+    /// The district outlines as of `version`.
+    pub fn districts(
+        &self,
+        conn: &mut DbConn,
+        version: i64,
+    ) -> Result<Arc<Shapes<DistrictRef>>, AppError> {
+        if let Some(layer) = self
+            .districts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            if layer.version == version {
+                return Ok(layer.shapes.clone());
+            }
+        }
+        let rows: Vec<(String, String, String, String, String)> = districts::table
+            .select((
+                districts::ubigeo,
+                districts::name,
+                districts::province,
+                districts::region,
+                districts::geometry,
+            ))
+            .load(conn)?;
+        let items = rows
+            .into_iter()
+            .filter_map(|(ubigeo, name, province, region, json)| {
+                Some((
+                    DistrictRef {
+                        ubigeo,
+                        name,
+                        province,
+                        region,
+                    },
+                    parse_shape(&json)?,
+                ))
+            })
+            .collect();
+        let shapes = Arc::new(Shapes::new(items));
+        *self.districts.write().unwrap_or_else(|p| p.into_inner()) = Some(Layer {
+            version,
+            shapes: shapes.clone(),
+        });
+        Ok(shapes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{polygon, MultiPolygon};
+
+    #[test]
+    fn finds_every_overlapping_outline() {
+        let a = MultiPolygon(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 2.0, y: 0.0), (x: 2.0, y: 2.0), (x: 0.0, y: 2.0)],
+        ]);
+        let b = MultiPolygon(vec![
+            polygon![(x: 1.0, y: 1.0), (x: 3.0, y: 1.0), (x: 3.0, y: 3.0), (x: 1.0, y: 3.0)],
+        ]);
+        // A triangle whose box covers (1.9, 0.1) but whose outline does not.
+        let c = MultiPolygon(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 2.0, y: 2.0), (x: 0.0, y: 2.0)],
+        ]);
+        let shapes = Shapes::new(vec![("a", a), ("b", b), ("c", c)]);
+        let mut both: Vec<_> = shapes.containing(1.5, 1.5).copied().collect();
+        both.sort();
+        assert_eq!(both, ["a", "b", "c"]);
+        assert_eq!(
+            shapes.containing(1.9, 0.1).copied().collect::<Vec<_>>(),
+            ["a"]
+        );
+        assert_eq!(shapes.containing(2.0, 1.5).count(), 2, "an edge counts");
+        assert_eq!(shapes.containing(5.0, 5.0).count(), 0);
+    }
+}

@@ -1,0 +1,372 @@
+//! `/api/v1/concessions`: the cadastre over HTTP, as JSON or GeoJSON.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::store::{self, ConcessionFilter, RegistryChange};
+use super::{Concession, ConcessionInput, ConcessionPatch, PlaceIndex};
+use crate::db::Db;
+use crate::error::{AppError, FieldError};
+use crate::events::routes::{list_page, EventListQuery};
+use crate::events::Event;
+use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
+use crate::keys::{Caller, Role};
+use crate::openapi as doc;
+use crate::pagination::{self, Page};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/v1/concessions")
+            .get(list_concessions)
+            .post(create_concession),
+    )
+    .service(web::resource("/api/v1/concessions/at").get(concessions_at))
+    .service(web::resource("/api/v1/concessions/changes").get(registry_changes))
+    .service(
+        web::resource("/api/v1/concessions/{id}")
+            .get(get_concession)
+            .patch(patch_concession)
+            .delete(delete_concession),
+    )
+    .service(web::resource("/api/v1/concessions/{id}/events").get(concession_events));
+}
+
+const GEOJSON: &str = "application/geo+json";
+
+fn wants_geojson(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(GEOJSON))
+}
+
+fn feature(c: &Concession) -> serde_json::Value {
+    serde_json::json!({
+        "type": "Feature",
+        "id": c.id,
+        "geometry": c.geometry,
+        "properties": {
+            "code": c.code,
+            "name": c.name,
+            "holder_id": c.holder.as_ref().map(|h| h.id),
+            "holder": c.holder.as_ref().map(|h| h.name.clone()),
+            "hectares": c.hectares,
+            "status": c.status,
+            "substance": c.substance,
+            "filed_on": c.filed_on,
+            "geometry_valid": c.geometry_valid,
+            "source_crs": c.source_crs,
+            "version": c.version,
+        }
+    })
+}
+
+fn one(
+    req: &HttpRequest,
+    mut response: actix_web::HttpResponseBuilder,
+    c: &Concession,
+) -> HttpResponse {
+    response.insert_header((header::ETAG, etag(c.version)));
+    if wants_geojson(req) {
+        response.content_type(GEOJSON).body(feature(c).to_string())
+    } else {
+        response.json(c)
+    }
+}
+
+/// Add a concession (admin), with a GeoJSON outline in WGS 84 lon/lat.
+#[utoipa::path(post, path = "/api/v1/concessions", tag = "concessions", request_body = ConcessionInput,
+    responses((status = 201, description = "Added; incidents inside are matched to it", body = Concession,
+            headers(("Location" = String), ("ETag" = String))),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::Conflict, doc::PayloadTooLarge,
+        doc::UnsupportedMediaType, doc::Unprocessable))]
+pub async fn create_concession(
+    caller: Caller,
+    db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
+    req: HttpRequest,
+    JsonBody(input): JsonBody<ConcessionInput>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let draft = input.into_draft()?;
+    let who = caller.actor();
+    let created = db
+        .run(move |conn| {
+            store::write_one(conn, &index, |conn| {
+                if store::list(
+                    conn,
+                    &ConcessionFilter {
+                        code: Some(draft.code.clone()),
+                        limit: 1,
+                        ..Default::default()
+                    },
+                )?
+                .is_empty()
+                {
+                    store::upsert(conn, &who, &draft, &mut Default::default())
+                        .map(|(_, id)| Some(id))
+                } else {
+                    Err(AppError::Conflict(format!(
+                        "concession {} already exists",
+                        draft.code
+                    )))
+                }
+            })
+        })
+        .await?
+        .ok_or_else(|| AppError::Internal("created nothing".into()))?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((
+        header::LOCATION,
+        format!("/api/v1/concessions/{}", created.id),
+    ));
+    Ok(one(&req, response, &created))
+}
+
+/// Read one concession (JSON, or a GeoJSON Feature with `Accept: application/geo+json`).
+#[utoipa::path(get, path = "/api/v1/concessions/{id}", tag = "concessions",
+    params(("id" = String, Path, description = "Concession id")),
+    responses((status = 200, description = "The concession", headers(("ETag" = String)),
+            content((Concession = "application/json"), (serde_json::Value = "application/geo+json"))),
+        doc::Unauthorized, doc::NotFound))]
+pub async fn get_concession(
+    _caller: Caller,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "concession")?;
+    let c = db.run(move |conn| store::load(conn, &id)).await?;
+    Ok(one(&req, HttpResponse::Ok(), &c))
+}
+
+/// Change a concession with a JSON Merge Patch (admin); its code stays.
+#[utoipa::path(patch, path = "/api/v1/concessions/{id}", tag = "concessions",
+    params(("id" = String, Path, description = "Concession id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
+    request_body(content = ConcessionPatch, content_type = "application/merge-patch+json"),
+    responses((status = 200, description = "The changed concession", body = Concession, headers(("ETag" = String))),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed,
+        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+pub async fn patch_concession(
+    caller: Caller,
+    db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    JsonBody(patch): JsonBody<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let id = parse_id(&id, "concession")?;
+    crate::http::from_value::<ConcessionPatch>(patch.clone())?;
+    let if_match = IfMatch::from_request(&req);
+    let who = caller.actor();
+    let changed = db
+        .run(move |conn| {
+            store::write_one(conn, &index, |conn| {
+                let current = store::load(conn, &id)?;
+                let draft = super::apply_patch(&current, patch)?;
+                if draft.code != current.code {
+                    return Err(AppError::Validation(vec![FieldError::new(
+                        "code",
+                        "a concession's code cannot change",
+                    )]));
+                }
+                if_match.check(current.version)?;
+                store::upsert(conn, &who, &draft, &mut Default::default()).map(|(_, id)| Some(id))
+            })
+        })
+        .await?
+        .ok_or_else(|| AppError::Internal("changed nothing".into()))?;
+    Ok(one(&req, HttpResponse::Ok(), &changed))
+}
+
+/// Remove a concession (admin): recorded as `removed` in the registry changes.
+#[utoipa::path(delete, path = "/api/v1/concessions/{id}", tag = "concessions",
+    params(("id" = String, Path, description = "Concession id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
+    responses((status = 204, description = "Removed"),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+pub async fn delete_concession(
+    caller: Caller,
+    db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let id = parse_id(&id, "concession")?;
+    let if_match = IfMatch::from_request(&req);
+    let who = caller.actor();
+    db.run(move |conn| {
+        store::write_one(conn, &index, |conn| {
+            let current = store::load(conn, &id)?;
+            if_match.check(current.version)?;
+            store::remove(conn, &who, &id).map(|_| None)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConcessionListQuery {
+    /// INGEMMET code, exactly.
+    code: Option<String>,
+    /// Holder's actor id.
+    holder: Option<String>,
+    /// Words of the code, name or holder (case- and accent-insensitive).
+    q: Option<String>,
+    /// `minLon,minLat,maxLon,maxLat`: concessions whose box meets it.
+    bbox: Option<String>,
+    cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+}
+
+/// List concessions by code (JSON page, or a GeoJSON FeatureCollection with
+/// `Accept: application/geo+json`; its `next_cursor` member pages the same way).
+#[utoipa::path(get, path = "/api/v1/concessions", tag = "concessions", params(ConcessionListQuery),
+    responses((status = 200, description = "A page of concessions",
+            content((Page<Concession> = "application/json"), (serde_json::Value = "application/geo+json"))),
+        doc::BadRequest, doc::Unauthorized))]
+pub async fn list_concessions(
+    _caller: Caller,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    QueryParams(q): QueryParams<ConcessionListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let filter = ConcessionFilter {
+        code: q.code,
+        holder: q
+            .holder
+            .as_deref()
+            .map(|h| {
+                parse_id(h, "actor")
+                    .map_err(|_| AppError::BadRequest(format!("holder {h:?} is not an actor id")))
+            })
+            .transpose()?,
+        words: q
+            .q
+            .as_deref()
+            .map(crate::text::fold)
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
+        bbox: q
+            .bbox
+            .as_deref()
+            .map(crate::events::routes::parse_bbox)
+            .transpose()?,
+        after: q.cursor.as_deref().map(pagination::decode).transpose()?,
+        limit: pagination::limit(q.limit)?,
+    };
+    let limit = filter.limit;
+    let rows = db.run(move |conn| store::list(conn, &filter)).await?;
+    let page = Page::from_rows(rows, limit, |c: &Concession| {
+        (c.code.clone(), c.id.to_string())
+    });
+    if wants_geojson(&req) {
+        let collection = serde_json::json!({
+            "type": "FeatureCollection",
+            "features": page.items.iter().map(feature).collect::<Vec<_>>(),
+            "next_cursor": page.next_cursor,
+        });
+        return Ok(HttpResponse::Ok()
+            .content_type(GEOJSON)
+            .body(collection.to_string()));
+    }
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PointQuery {
+    #[param(minimum = -90, maximum = 90)]
+    lat: f64,
+    #[param(minimum = -180, maximum = 180)]
+    lon: f64,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ConcessionItems {
+    items: Vec<Concession>,
+}
+
+/// Every concession containing a point (they overlap: two or three is common).
+#[utoipa::path(get, path = "/api/v1/concessions/at", tag = "concessions", params(PointQuery),
+    responses((status = 200, description = "The concessions containing the point", body = ConcessionItems),
+        doc::BadRequest, doc::Unauthorized))]
+pub async fn concessions_at(
+    _caller: Caller,
+    db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
+    QueryParams(q): QueryParams<PointQuery>,
+) -> Result<HttpResponse, AppError> {
+    if !(-90.0..=90.0).contains(&q.lat) || !(-180.0..=180.0).contains(&q.lon) {
+        return Err(AppError::BadRequest(
+            "lat must be within -90..90 and lon within -180..180".into(),
+        ));
+    }
+    let items = db
+        .run(move |conn| store::at(conn, &index, q.lon, q.lat))
+        .await?;
+    Ok(HttpResponse::Ok().json(ConcessionItems { items }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// Changes at or after this time (RFC 3339).
+    since: Option<DateTime<Utc>>,
+    cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+}
+
+/// What changed in the registry (imports and edits), oldest first.
+#[utoipa::path(get, path = "/api/v1/concessions/changes", tag = "concessions", params(ChangesQuery),
+    responses((status = 200, description = "A page of registry changes", body = Page<RegistryChange>),
+        doc::BadRequest, doc::Unauthorized))]
+pub async fn registry_changes(
+    _caller: Caller,
+    db: web::Data<Db>,
+    QueryParams(q): QueryParams<ChangesQuery>,
+) -> Result<HttpResponse, AppError> {
+    let limit = pagination::limit(q.limit)?;
+    let after: Option<i64> = q.cursor.as_deref().map(pagination::decode).transpose()?;
+    let since = q.since.map(|t| t.naive_utc());
+    let rows = db
+        .run(move |conn| store::changes(conn, since, after, limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |c: &RegistryChange| c.id)))
+}
+
+/// The incidents inside a concession, newest first.
+#[utoipa::path(get, path = "/api/v1/concessions/{id}/events", tag = "concessions",
+    params(("id" = String, Path, description = "Concession id"), EventListQuery),
+    responses((status = 200, description = "A page of incidents", body = Page<Event>),
+        doc::BadRequest, doc::Unauthorized, doc::NotFound))]
+pub async fn concession_events(
+    _caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    QueryParams(q): QueryParams<EventListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "concession")?;
+    let mut filter = q.into_filter()?;
+    filter.concession = Some(id.clone());
+    db.run(move |conn| store::load(conn, &id).map(|_| ()))
+        .await?;
+    list_page(&db, filter).await
+}

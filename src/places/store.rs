@@ -1,0 +1,760 @@
+//! Storage of concessions and districts, the registry change log, and the
+//! matching of incidents to the places they fall in.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::geometry::Outline;
+use super::index::{DistrictRef, PlaceIndex};
+use super::{Concession, ConcessionDraft, ConcessionRef, HolderRef, HolderSpec};
+use crate::actors;
+use crate::audit::{self, Action, Actor as Who};
+use crate::db::{self, DbConn};
+use crate::error::{AppError, FieldError};
+use crate::schema::{
+    actors as actors_t, concession_changes, concessions, districts, event_concessions, events,
+    registry_state,
+};
+use crate::text;
+
+const ENTITY: &str = "concession";
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = concessions, treat_none_as_null = true)]
+struct ConcessionRow {
+    id: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    code: String,
+    name: String,
+    holder_id: Option<String>,
+    hectares: Option<f64>,
+    status: Option<String>,
+    substance: Option<String>,
+    filed_on: Option<NaiveDate>,
+    geometry: String,
+    geometry_valid: bool,
+    source_crs: String,
+    min_lon: f64,
+    min_lat: f64,
+    max_lon: f64,
+    max_lat: f64,
+    attributes: String,
+    search_text: String,
+    deleted_at: Option<NaiveDateTime>,
+}
+
+fn uuid(value: &str, what: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(value).map_err(|e| AppError::Internal(format!("{what} {value:?}: {e}")))
+}
+
+/// Holder names of the given actor ids.
+fn holder_names(conn: &mut DbConn, ids: Vec<String>) -> Result<HashMap<String, String>, AppError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(actors_t::table
+        .filter(actors_t::id.eq_any(ids))
+        .select((actors_t::id, actors_t::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+fn to_concessions(
+    conn: &mut DbConn,
+    rows: Vec<ConcessionRow>,
+) -> Result<Vec<Concession>, AppError> {
+    let names = holder_names(
+        conn,
+        rows.iter().filter_map(|r| r.holder_id.clone()).collect(),
+    )?;
+    rows.into_iter()
+        .map(|r| {
+            let holder = match &r.holder_id {
+                Some(id) => Some(HolderRef {
+                    id: uuid(id, "concessions.holder_id")?,
+                    name: names.get(id).cloned().unwrap_or_default(),
+                }),
+                None => None,
+            };
+            Ok(Concession {
+                id: uuid(&r.id, "concessions.id")?,
+                version: r.version,
+                created_at: r.created_at.and_utc(),
+                updated_at: r.updated_at.and_utc(),
+                code: r.code,
+                name: r.name,
+                holder,
+                hectares: r.hectares,
+                status: r.status,
+                substance: r.substance,
+                filed_on: r.filed_on,
+                geometry: serde_json::from_str(&r.geometry)?,
+                geometry_valid: r.geometry_valid,
+                source_crs: r.source_crs,
+                attributes: serde_json::from_str(&r.attributes)?,
+            })
+        })
+        .collect()
+}
+
+/// The layer versions; `lock` holds them (PostgreSQL `FOR SHARE`) until the
+/// transaction ends, so a concurrent import waits for this writer and this
+/// writer for it. On SQLite the write transaction already excludes others.
+pub fn versions(conn: &mut DbConn, lock: bool) -> Result<(i64, i64), AppError> {
+    let columns = (
+        registry_state::concessions_version,
+        registry_state::districts_version,
+    );
+    let found = match conn {
+        DbConn::Pg(pg) if lock => registry_state::table
+            .find(1)
+            .select(columns)
+            .for_share()
+            .first(pg)
+            .optional()?,
+        _ => registry_state::table
+            .find(1)
+            .select(columns)
+            .first(conn)
+            .optional()?,
+    };
+    found.ok_or_else(|| AppError::Internal("registry_state has no row".into()))
+}
+
+/// Marks the concession layer changed; call in the transaction that changes it.
+pub fn bump_concessions(conn: &mut DbConn) -> Result<(), AppError> {
+    bump(conn, true)
+}
+
+fn bump(conn: &mut DbConn, concessions_layer: bool) -> Result<(), AppError> {
+    let target = registry_state::table.find(1);
+    if concessions_layer {
+        diesel::update(target)
+            .set(registry_state::concessions_version.eq(registry_state::concessions_version + 1))
+            .execute(conn)?;
+    } else {
+        diesel::update(target)
+            .set(registry_state::districts_version.eq(registry_state::districts_version + 1))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Where a point falls: the concessions containing it and its district.
+#[derive(Debug, Default)]
+pub struct Placement {
+    pub concession_ids: Vec<String>,
+    pub district: Option<DistrictRef>,
+}
+
+/// Locates a point against the current layers. Call it inside the write
+/// transaction that stores the result: it takes the version lock.
+pub fn locate(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    lon: f64,
+    lat: f64,
+) -> Result<Placement, AppError> {
+    let (concessions_version, districts_version) = versions(conn, true)?;
+    let shapes = index.concessions(conn, concessions_version)?;
+    let mut concession_ids: Vec<String> = shapes.containing(lon, lat).cloned().collect();
+    concession_ids.sort();
+    let districts = index.districts(conn, districts_version)?;
+    let district = districts.containing(lon, lat).next().cloned();
+    Ok(Placement {
+        concession_ids,
+        district,
+    })
+}
+
+/// Replaces the concessions an incident is matched to.
+pub fn set_event_concessions(
+    conn: &mut DbConn,
+    event_id: &str,
+    ids: &[String],
+) -> Result<(), AppError> {
+    diesel::delete(event_concessions::table.filter(event_concessions::event_id.eq(event_id)))
+        .execute(conn)?;
+    // One row at a time: diesel's multi-backend connection has no batch insert.
+    for id in ids {
+        diesel::insert_into(event_concessions::table)
+            .values((
+                event_concessions::event_id.eq(event_id),
+                event_concessions::concession_id.eq(id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The concessions each of `event_ids` falls in.
+pub fn for_events(
+    conn: &mut DbConn,
+    event_ids: &[String],
+) -> Result<HashMap<String, Vec<ConcessionRef>>, AppError> {
+    let rows: Vec<(String, String, String, String, Option<String>)> = event_concessions::table
+        .inner_join(concessions::table)
+        .filter(event_concessions::event_id.eq_any(event_ids))
+        .filter(concessions::deleted_at.is_null())
+        .order((event_concessions::event_id, concessions::code))
+        .select((
+            event_concessions::event_id,
+            concessions::id,
+            concessions::code,
+            concessions::name,
+            concessions::holder_id,
+        ))
+        .load(conn)?;
+    let names = holder_names(conn, rows.iter().filter_map(|r| r.4.clone()).collect())?;
+    let mut out: HashMap<String, Vec<ConcessionRef>> = HashMap::new();
+    for (event_id, id, code, name, holder_id) in rows {
+        let holder = match holder_id {
+            Some(h) => Some(HolderRef {
+                id: uuid(&h, "holder_id")?,
+                name: names.get(&h).cloned().unwrap_or_default(),
+            }),
+            None => None,
+        };
+        out.entry(event_id).or_default().push(ConcessionRef {
+            id: uuid(&id, "concessions.id")?,
+            code,
+            name,
+            holder,
+        });
+    }
+    Ok(out)
+}
+
+/// Matches every live incident again against the current concessions (after
+/// the layer changed). Call inside the transaction that bumped the version.
+pub fn rematch_events(conn: &mut DbConn, index: &PlaceIndex) -> Result<usize, AppError> {
+    let (version, _) = versions(conn, false)?;
+    let shapes = index.concessions(conn, version)?;
+    let located: Vec<(String, f64, f64)> = events::table
+        .filter(events::deleted_at.is_null())
+        .select((events::id, events::lon, events::lat))
+        .load(conn)?;
+    let mut current: HashMap<String, HashSet<String>> = HashMap::new();
+    for (event_id, concession_id) in event_concessions::table
+        .select((
+            event_concessions::event_id,
+            event_concessions::concession_id,
+        ))
+        .load::<(String, String)>(conn)?
+    {
+        current.entry(event_id).or_default().insert(concession_id);
+    }
+    let mut changed = 0;
+    for (event_id, lon, lat) in located {
+        let wanted: HashSet<String> = shapes.containing(lon, lat).cloned().collect();
+        if current
+            .get(&event_id)
+            .map_or(wanted.is_empty(), |have| *have == wanted)
+        {
+            continue;
+        }
+        let mut ids: Vec<String> = wanted.into_iter().collect();
+        ids.sort();
+        set_event_concessions(conn, &event_id, &ids)?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+/// What storing a draft did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Added,
+    Updated,
+    Unchanged,
+}
+
+string_enum! {
+    /// A difference between two snapshots of the cadastre.
+    pub enum ChangeKind {
+        Added = "added",
+        Removed = "removed",
+        HolderChanged = "holder_changed",
+        Renamed = "renamed",
+        GeometryChanged = "geometry_changed",
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = concession_changes)]
+struct NewChange {
+    at: NaiveDateTime,
+    code: String,
+    change: String,
+    before_json: Option<String>,
+    after_json: Option<String>,
+}
+
+fn record_change(
+    conn: &mut DbConn,
+    code: &str,
+    change: ChangeKind,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<(), AppError> {
+    diesel::insert_into(concession_changes::table)
+        .values(NewChange {
+            at: db::now(),
+            code: code.to_string(),
+            change: change.as_str().into(),
+            before_json: before.map(|v| v.to_string()),
+            after_json: after.map(|v| v.to_string()),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Rounds to 1e-9 degrees (0.1 mm), so one file read twice stores the same text.
+fn geometry_text(outline: &Outline) -> String {
+    use geo::MapCoords;
+    let round = |v: f64| (v * 1e9).round() / 1e9;
+    let rounded = Outline {
+        shape: outline.shape.map_coords(|c| geo::Coord {
+            x: round(c.x),
+            y: round(c.y),
+        }),
+        valid: outline.valid,
+    };
+    rounded.to_geojson().to_string()
+}
+
+fn resolve_holder(
+    conn: &mut DbConn,
+    who: &Who,
+    holder: &HolderSpec,
+    cache: &mut HashMap<String, String>,
+) -> Result<Option<String>, AppError> {
+    match holder {
+        HolderSpec::None => Ok(None),
+        HolderSpec::Name(name) if name.trim().is_empty() => Ok(None),
+        HolderSpec::Name(name) => {
+            actors::store::find_or_create_holder(conn, who, name, cache).map(Some)
+        }
+        HolderSpec::Id(id) => {
+            actors::store::load(conn, id).map_err(|_| {
+                AppError::Validation(vec![FieldError::new(
+                    "holder_id",
+                    format!("no actor with id {id}"),
+                )])
+            })?;
+            Ok(Some(id.clone()))
+        }
+    }
+}
+
+/// Adds or updates the concession with the draft's code, recording every
+/// registry change; a deleted concession that comes back is re-added. Call
+/// inside a write transaction that also bumps the layer version.
+pub fn upsert(
+    conn: &mut DbConn,
+    who: &Who,
+    draft: &ConcessionDraft,
+    holders: &mut HashMap<String, String>,
+) -> Result<(Outcome, String), AppError> {
+    let holder_id = resolve_holder(conn, who, &draft.holder, holders)?;
+    let existing = concessions::table
+        .filter(concessions::code.eq(&draft.code))
+        .select(ConcessionRow::as_select())
+        .first::<ConcessionRow>(conn)
+        .optional()?;
+    let now = db::now();
+    let [min_lon, min_lat, max_lon, max_lat] = draft.outline.bbox();
+    let holder_name = match &holder_id {
+        Some(id) => holder_names(conn, vec![id.clone()])?.remove(id),
+        None => None,
+    };
+    let mut row = ConcessionRow {
+        id: Uuid::new_v4().to_string(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        code: draft.code.clone(),
+        name: draft.name.clone(),
+        holder_id,
+        hectares: draft.hectares,
+        status: draft.status.clone(),
+        substance: draft.substance.clone(),
+        filed_on: draft.filed_on,
+        geometry: geometry_text(&draft.outline),
+        geometry_valid: draft.outline.valid,
+        source_crs: draft.source_crs.clone(),
+        min_lon,
+        min_lat,
+        max_lon,
+        max_lat,
+        attributes: draft.attributes.to_string(),
+        search_text: [
+            Some(draft.code.as_str()),
+            Some(draft.name.as_str()),
+            holder_name.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(text::fold)
+        .collect::<Vec<_>>()
+        .join(" | "),
+        deleted_at: None,
+    };
+    let summary = |r: &ConcessionRow| serde_json::json!({"code": r.code, "name": r.name, "holder_id": r.holder_id, "holder": holder_name});
+    let Some(old) = existing else {
+        diesel::insert_into(concessions::table)
+            .values(&row)
+            .execute(conn)?;
+        record_change(
+            conn,
+            &row.code,
+            ChangeKind::Added,
+            None,
+            Some(summary(&row)),
+        )?;
+        audit::record(
+            conn,
+            who,
+            Action::Create,
+            ENTITY,
+            &row.id,
+            None::<&()>,
+            Some(&summary(&row)),
+        )?;
+        return Ok((Outcome::Added, row.id));
+    };
+    row.id = old.id.clone();
+    row.created_at = old.created_at;
+    let same = old.deleted_at.is_none()
+        && old.name == row.name
+        && old.holder_id == row.holder_id
+        && old.hectares == row.hectares
+        && old.status == row.status
+        && old.substance == row.substance
+        && old.filed_on == row.filed_on
+        && old.geometry == row.geometry
+        && old.attributes == row.attributes;
+    if same {
+        return Ok((Outcome::Unchanged, old.id));
+    }
+    row.version = old.version + 1;
+    diesel::update(concessions::table.find(&old.id))
+        .set(&row)
+        .execute(conn)?;
+    let old_holder = match &old.holder_id {
+        Some(id) => holder_names(conn, vec![id.clone()])?.remove(id),
+        None => None,
+    };
+    let before = serde_json::json!({"code": old.code, "name": old.name, "holder_id": old.holder_id, "holder": old_holder});
+    if old.deleted_at.is_some() {
+        record_change(
+            conn,
+            &row.code,
+            ChangeKind::Added,
+            None,
+            Some(summary(&row)),
+        )?;
+    } else {
+        if old.holder_id != row.holder_id {
+            record_change(
+                conn,
+                &row.code,
+                ChangeKind::HolderChanged,
+                Some(before.clone()),
+                Some(summary(&row)),
+            )?;
+        }
+        if old.name != row.name {
+            record_change(
+                conn,
+                &row.code,
+                ChangeKind::Renamed,
+                Some(before.clone()),
+                Some(summary(&row)),
+            )?;
+        }
+        if old.geometry != row.geometry {
+            let outline = |g: &str| serde_json::from_str::<serde_json::Value>(g).ok();
+            record_change(
+                conn,
+                &row.code,
+                ChangeKind::GeometryChanged,
+                outline(&old.geometry),
+                outline(&row.geometry),
+            )?;
+        }
+    }
+    audit::record(
+        conn,
+        who,
+        Action::Update,
+        ENTITY,
+        &row.id,
+        Some(&before),
+        Some(&summary(&row)),
+    )?;
+    Ok((Outcome::Updated, row.id))
+}
+
+/// Soft-deletes a concession and records it as removed from the registry.
+pub fn remove(conn: &mut DbConn, who: &Who, id: &str) -> Result<(), AppError> {
+    let old = concessions::table
+        .find(id)
+        .filter(concessions::deleted_at.is_null())
+        .select(ConcessionRow::as_select())
+        .first::<ConcessionRow>(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("no concession with id {id}")))?;
+    let now = db::now();
+    diesel::update(concessions::table.find(id))
+        .set((
+            concessions::deleted_at.eq(Some(now)),
+            concessions::updated_at.eq(now),
+            concessions::version.eq(old.version + 1),
+        ))
+        .execute(conn)?;
+    let before =
+        serde_json::json!({"code": old.code, "name": old.name, "holder_id": old.holder_id});
+    record_change(
+        conn,
+        &old.code,
+        ChangeKind::Removed,
+        Some(before.clone()),
+        None,
+    )?;
+    audit::record(
+        conn,
+        who,
+        Action::Delete,
+        ENTITY,
+        id,
+        Some(&before),
+        None::<&()>,
+    )?;
+    Ok(())
+}
+
+/// Writes one concession through the API: upsert or removal, version bump
+/// and rematching of incidents, in one transaction.
+pub fn write_one(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    change: impl FnOnce(&mut DbConn) -> Result<Option<String>, AppError>,
+) -> Result<Option<Concession>, AppError> {
+    db::write_tx(conn, |conn| {
+        bump(conn, true)?;
+        let id = change(conn)?;
+        rematch_events(conn, index)?;
+        match id {
+            Some(id) => load(conn, &id).map(Some),
+            None => Ok(None),
+        }
+    })
+}
+
+/// A live concession.
+pub fn load(conn: &mut DbConn, id: &str) -> Result<Concession, AppError> {
+    let row = concessions::table
+        .find(id)
+        .filter(concessions::deleted_at.is_null())
+        .select(ConcessionRow::as_select())
+        .first::<ConcessionRow>(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("no concession with id {id}")))?;
+    to_concessions(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| AppError::Internal("lost a row".into()))
+}
+
+/// Live concessions by id, in the given order.
+pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Concession>, AppError> {
+    let rows = concessions::table
+        .filter(concessions::id.eq_any(ids))
+        .filter(concessions::deleted_at.is_null())
+        .select(ConcessionRow::as_select())
+        .load::<ConcessionRow>(conn)?;
+    let mut found = to_concessions(conn, rows)?;
+    found.sort_by_key(|c| ids.iter().position(|id| *id == c.id.to_string()));
+    Ok(found)
+}
+
+#[derive(Debug, Default)]
+pub struct ConcessionFilter {
+    pub code: Option<String>,
+    pub holder: Option<String>,
+    pub words: Vec<String>,
+    pub bbox: Option<[f64; 4]>,
+    pub after: Option<(String, String)>,
+    pub limit: i64,
+}
+
+/// Live concessions by code; up to `limit + 1`.
+pub fn list(conn: &mut DbConn, f: &ConcessionFilter) -> Result<Vec<Concession>, AppError> {
+    let mut query = concessions::table
+        .select(ConcessionRow::as_select())
+        .filter(concessions::deleted_at.is_null())
+        .into_boxed();
+    if let Some(code) = &f.code {
+        query = query.filter(concessions::code.eq(code.clone()));
+    }
+    if let Some(holder) = &f.holder {
+        query = query.filter(concessions::holder_id.eq(holder.clone()));
+    }
+    for word in &f.words {
+        query = query.filter(
+            concessions::search_text
+                .like(text::contains_pattern(word))
+                .escape('\\'),
+        );
+    }
+    if let Some([min_lon, min_lat, max_lon, max_lat]) = f.bbox {
+        query = query
+            .filter(concessions::max_lon.ge(min_lon))
+            .filter(concessions::min_lon.le(max_lon))
+            .filter(concessions::max_lat.ge(min_lat))
+            .filter(concessions::min_lat.le(max_lat));
+    }
+    if let Some((code, id)) = &f.after {
+        query = query.filter(
+            concessions::code.gt(code.clone()).or(concessions::code
+                .eq(code.clone())
+                .and(concessions::id.gt(id.clone()))),
+        );
+    }
+    let rows = query
+        .order((concessions::code.asc(), concessions::id.asc()))
+        .limit(f.limit + 1)
+        .load::<ConcessionRow>(conn)?;
+    to_concessions(conn, rows)
+}
+
+/// Every live concession containing the point.
+pub fn at(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    lon: f64,
+    lat: f64,
+) -> Result<Vec<Concession>, AppError> {
+    let (version, _) = versions(conn, false)?;
+    let shapes = index.concessions(conn, version)?;
+    let mut ids: Vec<String> = shapes.containing(lon, lat).cloned().collect();
+    ids.sort();
+    load_many(conn, &ids)
+}
+
+/// A registry change, as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistryChange {
+    pub id: i64,
+    pub code: String,
+    pub change: ChangeKind,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// seq, at, code, change, before, after
+type ChangeRow = (
+    i64,
+    NaiveDateTime,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// Registry changes at or after `since`, oldest first; up to `limit + 1`.
+pub fn changes(
+    conn: &mut DbConn,
+    since: Option<NaiveDateTime>,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<RegistryChange>, AppError> {
+    let mut query = concession_changes::table.into_boxed();
+    if let Some(since) = since {
+        query = query.filter(concession_changes::at.ge(since));
+    }
+    if let Some(after) = after {
+        query = query.filter(concession_changes::seq.gt(after));
+    }
+    let rows: Vec<ChangeRow> = query
+        .order(concession_changes::seq.asc())
+        .limit(limit + 1)
+        .select((
+            concession_changes::seq,
+            concession_changes::at,
+            concession_changes::code,
+            concession_changes::change,
+            concession_changes::before_json,
+            concession_changes::after_json,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, at, code, change, before, after)| {
+            Ok(RegistryChange {
+                id,
+                code,
+                change: ChangeKind::parse(&change)
+                    .ok_or_else(|| AppError::Internal(format!("change {change:?}")))?,
+                before: before.and_then(|s| serde_json::from_str(&s).ok()),
+                after: after.and_then(|s| serde_json::from_str(&s).ok()),
+                at: at.and_utc(),
+            })
+        })
+        .collect()
+}
+
+/// A district to store.
+pub struct DistrictDraft {
+    pub ubigeo: String,
+    pub name: String,
+    pub province: String,
+    pub region: String,
+    pub outline: Outline,
+}
+
+/// Replaces the district layer and recodes the incidents whose place was
+/// not given by their client. Returns how many incidents changed.
+pub fn replace_districts(
+    conn: &mut DbConn,
+    who: &Who,
+    drafts: &[DistrictDraft],
+    index: &PlaceIndex,
+) -> Result<usize, AppError> {
+    db::write_tx(conn, |conn| {
+        bump(conn, false)?;
+        diesel::delete(districts::table).execute(conn)?;
+        for d in drafts {
+            diesel::insert_into(districts::table)
+                .values((
+                    districts::ubigeo.eq(&d.ubigeo),
+                    districts::name.eq(&d.name),
+                    districts::province.eq(&d.province),
+                    districts::region.eq(&d.region),
+                    districts::geometry.eq(d.outline.to_geojson().to_string()),
+                ))
+                .execute(conn)?;
+        }
+        let recoded = crate::events::store::recode_admin(conn, who, index)?;
+        audit::record(
+            conn,
+            who,
+            Action::Update,
+            "districts",
+            "all",
+            None::<&()>,
+            Some(&serde_json::json!({"districts": drafts.len(), "events_recoded": recoded})),
+        )?;
+        Ok(recoded)
+    })
+}

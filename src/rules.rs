@@ -1,0 +1,120 @@
+//! Input rules shared by every module, and the flattening of validator's
+//! report into the `errors` list of a 422.
+
+use chrono::{Datelike, NaiveDate, Utc};
+use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKind};
+
+use crate::error::{AppError, FieldError};
+
+/// Runs the derived rules of `input`; all failures at once as a 422.
+pub fn check(input: &impl Validate) -> Result<(), AppError> {
+    input
+        .validate()
+        .map_err(|errors| AppError::Validation(field_errors(&errors)))
+}
+
+pub fn rule(code: &'static str, message: String) -> ValidationError {
+    ValidationError::new(code).with_message(message.into())
+}
+
+pub fn not_blank(text: &str) -> Result<(), ValidationError> {
+    if text.trim().is_empty() {
+        return Err(rule("blank", "must not be blank".into()));
+    }
+    Ok(())
+}
+
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+/// A real calendar date, not after tomorrow (UTC; Peru is UTC−5, so a
+/// monitor's "today" can be the server's tomorrow in the evening).
+pub fn past_date(text: &str) -> Result<(), ValidationError> {
+    let date =
+        parse_date(text).ok_or_else(|| rule("date", "must be a date as YYYY-MM-DD".into()))?;
+    let latest = Utc::now().date_naive().succ_opt().unwrap_or(NaiveDate::MAX);
+    if date > latest {
+        return Err(rule("future", "must not be in the future".into()));
+    }
+    if date.year() < 1900 {
+        return Err(rule("too_old", "must be in 1900 or later".into()));
+    }
+    Ok(())
+}
+
+pub fn ubigeo_digits(text: &str) -> Result<(), ValidationError> {
+    if matches!(text.len(), 2 | 4 | 6) && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(rule(
+            "ubigeo",
+            "must be 2, 4 or 6 digits (region, province, district)".into(),
+        ))
+    }
+}
+
+pub fn web_url(text: &str) -> Result<(), ValidationError> {
+    let lower = text.to_ascii_lowercase();
+    let has_scheme = lower.starts_with("http://") || lower.starts_with("https://");
+    if has_scheme
+        && validator::ValidateUrl::validate_url(&text)
+        && !text.chars().any(char::is_whitespace)
+    {
+        Ok(())
+    } else {
+        Err(rule("url", "must be an http:// or https:// URL".into()))
+    }
+}
+
+/// Flattens validator's nested report into `field.path` / message pairs.
+pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    collect(errors, "", &mut out);
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+    for (field, kind) in errors.errors() {
+        let path = match (prefix.is_empty(), field.as_ref()) {
+            (_, "__all__") => prefix.to_string(),
+            (true, f) => f.to_string(),
+            (false, f) => format!("{prefix}.{f}"),
+        };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                out.extend(
+                    list.iter()
+                        .map(|e| FieldError::new(path.clone(), describe(e))),
+                );
+            }
+            ValidationErrorsKind::Struct(inner) => collect(inner, &path, out),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect(inner, &format!("{path}[{index}]"), out);
+                }
+            }
+        }
+    }
+}
+
+fn describe(error: &ValidationError) -> String {
+    if let Some(message) = &error.message {
+        return message.to_string();
+    }
+    let param = |name: &str| error.params.get(name).map(|v| v.to_string());
+    match error.code.as_ref() {
+        "length" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must have {min} to {max} characters (or items)"),
+            (None, Some(max)) => format!("must have at most {max} characters (or items)"),
+            (Some(min), None) => format!("must have at least {min} characters (or items)"),
+            _ => "has the wrong length".into(),
+        },
+        "range" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            _ => "is out of range".into(),
+        },
+        other => format!("is invalid ({other})"),
+    }
+}
