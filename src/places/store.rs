@@ -645,9 +645,10 @@ pub fn at(
 ) -> Result<Vec<Concession>, AppError> {
     let (version, _) = versions(conn, false)?;
     let shapes = index.concessions(conn, version)?;
-    let mut ids: Vec<String> = shapes.containing(lon, lat).cloned().collect();
-    ids.sort();
-    load_many(conn, &ids)
+    let ids: Vec<String> = shapes.containing(lon, lat).cloned().collect();
+    let mut found = load_many(conn, &ids)?;
+    found.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(found)
 }
 
 /// A registry change, as listed.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::{spawn_app_on, TestDb};
 
-fn vigia(db: &TestDb) -> Command {
+pub fn vigia(db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigia"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

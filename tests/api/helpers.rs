@@ -53,6 +53,16 @@ impl TestDb {
         }
     }
 
+    /// A second handle on the same database (a second server process), which
+    /// leaves dropping it to the first.
+    pub fn reuse(other: &TestDb) -> TestDb {
+        TestDb {
+            url: other.url.clone(),
+            pg_drop: None,
+            _dir: None,
+        }
+    }
+
     pub fn open(&self) -> Db {
         let db = Db::connect(Target::parse(&self.url).unwrap(), 4).unwrap();
         db.migrate().unwrap();
@@ -317,4 +327,25 @@ pub fn event_with(overrides: Value) -> Value {
         }
     }
     base
+}
+
+/// A file of the shared real data (`../shared/data/` beside the checkout).
+/// Absent only outside CI: then the test says so loudly and is skipped.
+pub fn shared_data(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing in CI",
+        path.display()
+    );
+    eprintln!(
+        "SKIPPED: {} is not there (the shared real data lives beside the checkout)",
+        path.display()
+    );
+    None
 }

@@ -5,10 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod actors;
 mod audit;
 mod cli;
 mod events;
 mod helpers;
 mod listing;
 mod operation;
+mod places;
 mod validation;

@@ -1,0 +1,593 @@
+//! Concessions, districts and the matching of incidents to them.
+
+use serde_json::{json, Value};
+
+use crate::actors::{create_actor, spcc};
+use crate::helpers::{event_with, los_chancas, spawn_app, spawn_app_on, TestApp, TestDb};
+
+const CHANCAS: (f64, f64) = (-73.0884214, -14.2190728);
+
+/// A square outline of `half` degrees around a point.
+fn square(lon: f64, lat: f64, half: f64) -> Value {
+    json!({"type": "Polygon", "coordinates": [[
+        [lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half], [lon - half, lat + half], [lon - half, lat - half]
+    ]]})
+}
+
+async fn add_concession(app: &TestApp, body: Value) -> Value {
+    let res = app.post("/api/v1/concessions", &app.admin, body).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    res.body
+}
+
+fn codes(event: &Value) -> Vec<String> {
+    event["concessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[actix_web::test]
+async fn incidents_are_matched_to_every_concession_they_fall_in() {
+    let app = spawn_app().await;
+    // An incident logged before the concessions exist is matched when they arrive.
+    let early = app.create_event(los_chancas()).await;
+    assert_eq!(codes(&early), Vec::<String>::new());
+
+    let company = create_actor(&app, spcc()).await;
+    let chancas = add_concession(
+        &app,
+        json!({
+            "code": "010000424L",
+            "name": "LOS CHANCAS",
+            "holder_name": "SOUTHERN PERU COPPER CORPORATION SUCURSAL DEL PERU",
+            "hectares": 1000.0,
+            "filed_on": "1995-06-01",
+            "geometry": square(CHANCAS.0, CHANCAS.1, 0.05)
+        }),
+    )
+    .await;
+    assert_eq!(
+        chancas["holder"]["id"], company["id"],
+        "the holder is matched to the existing actor by name"
+    );
+    assert_eq!(chancas["geometry_valid"], true);
+    assert_eq!(chancas["source_crs"], "EPSG:4326");
+    let overlapping = add_concession(
+        &app,
+        json!({
+            "code": "P0100302", "name": "TIAPARO 2", "holder_name": "Juan Pérez Quispe",
+            "geometry": square(CHANCAS.0 + 0.03, CHANCAS.1, 0.05)
+        }),
+    )
+    .await;
+    assert_eq!(overlapping["holder"]["name"], "Juan Pérez Quispe");
+    add_concession(
+        &app,
+        json!({"code": "0302958BX01", "name": "LEJOS", "geometry": square(-77.0, -9.0, 0.01)}),
+    )
+    .await;
+
+    let early = app
+        .get(
+            &format!("/api/v1/events/{}", early["id"].as_str().unwrap()),
+            &app.researcher,
+        )
+        .await;
+    assert_eq!(codes(&early.body), ["010000424L", "P0100302"]);
+    assert_eq!(
+        early.body["concessions"][0]["holder"]["name"],
+        "Southern Perú Copper Corporation"
+    );
+
+    let inside = app
+        .create_event(event_with(
+            json!({"location": {"lat": CHANCAS.1, "lon": CHANCAS.0 - 0.04}}),
+        ))
+        .await;
+    assert_eq!(codes(&inside), ["010000424L"]);
+    let outside = app
+        .create_event(event_with(
+            json!({"location": {"lat": -12.0, "lon": -77.0}}),
+        ))
+        .await;
+    assert_eq!(codes(&outside), Vec::<String>::new());
+
+    // Point lookup: both overlapping concessions.
+    let at = app
+        .get(
+            &format!("/api/v1/concessions/at?lat={}&lon={}", CHANCAS.1, CHANCAS.0),
+            &app.researcher,
+        )
+        .await;
+    let found: Vec<&str> = at.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ["010000424L", "P0100302"]);
+
+    // Filters and the concession's incidents.
+    let id = chancas["id"].as_str().unwrap();
+    let list = app
+        .get(&format!("/api/v1/events?concession={id}"), &app.researcher)
+        .await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 2);
+    let list = app
+        .get(&format!("/api/v1/concessions/{id}/events"), &app.researcher)
+        .await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 2);
+
+    // Moving an incident out unmatches it.
+    let moved = app
+        .patch(
+            &format!("/api/v1/events/{}", inside["id"].as_str().unwrap()),
+            &app.monitor,
+            json!({"location": {"lon": -70.0}}),
+            None,
+        )
+        .await;
+    assert_eq!(codes(&moved.body), Vec::<String>::new());
+
+    // Removing a concession unmatches its incidents and is a registry change.
+    assert_eq!(
+        app.delete(&format!("/api/v1/concessions/{id}"), &app.admin, None)
+            .await
+            .status,
+        204
+    );
+    let early = app
+        .get(
+            &format!("/api/v1/events/{}", early.body["id"].as_str().unwrap()),
+            &app.researcher,
+        )
+        .await;
+    assert_eq!(codes(&early.body), ["P0100302"]);
+    let changes = app
+        .get(
+            "/api/v1/concessions/changes?since=2000-01-01T00:00:00Z",
+            &app.researcher,
+        )
+        .await;
+    let kinds: Vec<&str> = changes.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["added", "added", "added", "removed"]);
+}
+
+#[actix_web::test]
+async fn concession_edits_are_registry_changes() {
+    let app = spawn_app().await;
+    let c = add_concession(&app, json!({"code": "010461925", "name": "MINERA CHRISGIN UNO", "holder_name": "GINER ROY CASIO", "geometry": square(-78.0, -8.0, 0.01)})).await;
+    let path = format!("/api/v1/concessions/{}", c["id"].as_str().unwrap());
+    let res = app
+        .patch(
+            &path,
+            &app.admin,
+            json!({"name": "CHRISGIN 1", "holder_name": "Minera Nueva S.A.C."}),
+            Some("\"1\""),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body["holder"]["name"], "Minera Nueva S.A.C.");
+    app.patch(&path, &app.admin, json!({"name": "X"}), Some("\"1\""))
+        .await
+        .problem(412);
+    app.patch(&path, &app.admin, json!({"code": "999"}), None)
+        .await
+        .problem(422);
+    let res = app
+        .patch(
+            &path,
+            &app.admin,
+            json!({"geometry": square(-78.0, -8.0, 0.02)}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let changes = app
+        .get("/api/v1/concessions/changes", &app.researcher)
+        .await;
+    let kinds: Vec<&str> = changes.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["added", "holder_changed", "renamed", "geometry_changed"]
+    );
+    assert_eq!(
+        changes.body["items"][1]["before"]["holder"],
+        "GINER ROY CASIO"
+    );
+}
+
+#[actix_web::test]
+async fn bad_concessions_are_422_or_409() {
+    let app = spawn_app().await;
+    let bad_geometries = [
+        json!({"type": "Point", "coordinates": [-73.0, -14.0]}),
+        json!({"type": "Polygon", "coordinates": [[[-73.0, -14.0], [-72.9, -14.0], [-73.0, -14.0]]]}),
+        json!({"type": "Polygon", "coordinates": [[[-73.0, -14.0], [-72.9, -14.0], [-72.9, -14.1], [-73.0, -14.1]]]}),
+        json!({"type": "Polygon", "coordinates": [[[-73.0, -14.0], [-272.9, -14.0], [-72.9, -14.1], [-73.0, -14.0]]]}),
+        json!({"type": "Polygon", "coordinates": [[[-73.0, -94.0], [-72.9, -14.0], [-72.9, -14.1], [-73.0, -94.0]]]}),
+        json!({"type": "MultiPolygon", "coordinates": []}),
+        json!("POLYGON((0 0, 1 0, 1 1, 0 0))"),
+    ];
+    for geometry in bad_geometries {
+        let res = app
+            .post(
+                "/api/v1/concessions",
+                &app.admin,
+                json!({"code": "X1", "name": "X", "geometry": geometry}),
+            )
+            .await;
+        assert_eq!(res.invalid_fields(), vec!["geometry"], "{geometry}");
+    }
+    let res = app
+        .post(
+            "/api/v1/concessions",
+            &app.admin,
+            json!({"code": "a b", "name": "", "hectares": -1}),
+        )
+        .await;
+    let mut fields = res.invalid_fields();
+    fields.dedup();
+    assert_eq!(fields, vec!["code", "geometry", "hectares", "name"]);
+    let res = app
+        .post("/api/v1/concessions", &app.admin, json!({"code": "X1", "name": "X", "holder_id": "6f1c2a4e-0000-4000-8000-000000000000", "geometry": square(-73.0, -14.0, 0.01)}))
+        .await;
+    assert_eq!(res.invalid_fields(), vec!["holder_id"]);
+    let res = app
+        .post("/api/v1/concessions", &app.admin, json!({"code": "X1", "name": "X", "holder_id": "6f1c2a4e-0000-4000-8000-000000000000", "holder_name": "Y", "geometry": square(-73.0, -14.0, 0.01)}))
+        .await;
+    assert_eq!(res.invalid_fields(), vec!["holder_id"]);
+    // Self-intersecting outlines occur in the cadastre: kept, and flagged.
+    let bowtie = json!({"type": "Polygon", "coordinates": [[[-73.0, -14.0], [-72.9, -14.1], [-72.9, -14.0], [-73.0, -14.1], [-73.0, -14.0]]]});
+    let kept = add_concession(&app, json!({"code": "X1", "name": "X", "geometry": bowtie})).await;
+    assert_eq!(kept["geometry_valid"], false);
+    app.post(
+        "/api/v1/concessions",
+        &app.admin,
+        json!({"code": "X1", "name": "X", "geometry": square(-73.0, -14.0, 0.01)}),
+    )
+    .await
+    .problem(409);
+    app.post(
+        "/api/v1/concessions",
+        &app.monitor,
+        json!({"code": "X2", "name": "X", "geometry": square(-73.0, -14.0, 0.01)}),
+    )
+    .await
+    .problem(403);
+    for query in ["lat=95&lon=0", "lat=x&lon=0", "lon=0", "lat=1&lon=1&z=2"] {
+        app.get(&format!("/api/v1/concessions/at?{query}"), &app.researcher)
+            .await
+            .problem(400);
+    }
+    app.get("/api/v1/concessions/not-an-id", &app.researcher)
+        .await
+        .problem(404);
+    app.get("/api/v1/events?concession=nope", &app.researcher)
+        .await
+        .problem(400);
+}
+
+#[actix_web::test]
+async fn geojson_for_qgis() {
+    let app = spawn_app().await;
+    add_concession(
+        &app,
+        json!({"code": "010461925", "name": "CHRISGIN", "geometry": square(-78.0, -8.0, 0.01)}),
+    )
+    .await;
+    let res = app
+        .send(
+            actix_web::http::Method::GET,
+            "/api/v1/concessions",
+            Some(&app.researcher),
+            &[("Accept", "application/geo+json")],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.header("content-type").as_deref(),
+        Some("application/geo+json")
+    );
+    assert_eq!(res.body["type"], "FeatureCollection");
+    assert_eq!(res.body["features"][0]["type"], "Feature");
+    assert_eq!(res.body["features"][0]["geometry"]["type"], "Polygon");
+    assert_eq!(res.body["features"][0]["properties"]["code"], "010461925");
+    let id = res.body["features"][0]["id"].as_str().unwrap().to_string();
+    let one = app
+        .send(
+            actix_web::http::Method::GET,
+            &format!("/api/v1/concessions/{id}"),
+            Some(&app.researcher),
+            &[("Accept", "application/geo+json")],
+            None,
+        )
+        .await;
+    assert_eq!(one.body["type"], "Feature");
+    let plain = app
+        .get(&format!("/api/v1/concessions/{id}"), &app.researcher)
+        .await;
+    assert_eq!(plain.body["code"], "010461925");
+    let bbox = app
+        .get(
+            "/api/v1/concessions?bbox=-78.1,-8.1,-77.9,-7.9&q=chrisgin",
+            &app.researcher,
+        )
+        .await;
+    assert_eq!(bbox.body["items"].as_array().unwrap().len(), 1);
+    let none = app
+        .get("/api/v1/concessions?bbox=-70,-10,-69,-9", &app.researcher)
+        .await;
+    assert_eq!(none.body["items"], json!([]));
+}
+
+/// Two server processes on one database: each has its own index; a
+/// concession added through one is used by the other at once.
+#[actix_web::test]
+async fn a_second_server_sees_the_first_ones_concessions() {
+    let app_a = spawn_app().await;
+    let db = TestDb::reuse(&app_a.test_db);
+    let app_b = spawn_app_on(db).await;
+    // B builds its index now, while the layer is empty.
+    let before = app_b
+        .create_event(event_with(json!({"location": {"lat": -8.0, "lon": -78.0}})))
+        .await;
+    assert_eq!(codes(&before), Vec::<String>::new());
+    add_concession(
+        &app_a,
+        json!({"code": "010461925", "name": "CHRISGIN", "geometry": square(-78.0, -8.0, 0.01)}),
+    )
+    .await;
+    let after = app_b
+        .create_event(event_with(json!({"location": {"lat": -8.0, "lon": -78.0}})))
+        .await;
+    assert_eq!(codes(&after), ["010461925"]);
+    let before = app_b
+        .get(
+            &format!("/api/v1/events/{}", before["id"].as_str().unwrap()),
+            &app_b.researcher,
+        )
+        .await;
+    assert_eq!(codes(&before.body), ["010461925"]);
+}
+
+fn run_cli(db: &TestDb, args: &[&str]) -> (bool, String) {
+    let out = crate::cli::vigia(db).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[actix_web::test]
+async fn districts_code_the_incidents_their_clients_did_not_place() {
+    let Some(districts) = crate::helpers::shared_data("peru-districts.geojson") else {
+        return;
+    };
+    let app = spawn_app().await;
+    let mut unplaced = los_chancas();
+    unplaced.as_object_mut().unwrap().remove("admin");
+    let before = app.create_event(unplaced.clone()).await;
+    assert_eq!(before["admin"], Value::Null);
+    let placed = app.create_event(los_chancas()).await;
+
+    // Another process loads the boundaries; the 8 null geometries are named and skipped.
+    let (ok, stderr) = run_cli(
+        &app.test_db,
+        &["import", "boundaries", districts.to_str().unwrap()],
+    );
+    assert!(ok, "{stderr}");
+    for name in [
+        "AMANTANI",
+        "EL PARCO",
+        "LA PUNTA",
+        "SANTA ANITA",
+        "GOYLLARISQUIZGA",
+        "ACOPAMPA",
+        "TRITA",
+        "BELLAVISTA",
+    ] {
+        assert!(stderr.contains(name), "{name} not reported: {stderr}");
+    }
+    assert!(stderr.contains("1826 districts loaded"), "{stderr}");
+
+    let pocohuanca = json!({"ubigeo": "030410", "region": "APURIMAC", "province": "AYMARAES", "district": "POCOHUANCA"});
+    let recoded = app
+        .get(
+            &format!("/api/v1/events/{}", before["id"].as_str().unwrap()),
+            &app.researcher,
+        )
+        .await;
+    assert_eq!(recoded.body["admin"], pocohuanca);
+    assert_eq!(recoded.body["admin_source"], "boundaries");
+    let kept = app
+        .get(
+            &format!("/api/v1/events/{}", placed["id"].as_str().unwrap()),
+            &app.researcher,
+        )
+        .await;
+    assert_eq!(
+        kept.body["admin"], placed["admin"],
+        "a place the client gave is kept"
+    );
+    assert_eq!(kept.body["admin_source"], "client");
+
+    // New incidents are coded at once, and the code follows the point.
+    let fresh = app.create_event(unplaced).await;
+    assert_eq!(fresh["admin"], pocohuanca);
+    assert_eq!(fresh["admin_source"], "boundaries");
+    let path = format!("/api/v1/events/{}", fresh["id"].as_str().unwrap());
+    let moved = app
+        .patch(
+            &path,
+            &app.monitor,
+            json!({"location": {"lat": -12.0464, "lon": -77.0428}}),
+            None,
+        )
+        .await;
+    assert_eq!(moved.body["admin"]["region"], "LIMA", "{}", moved.body);
+    assert_eq!(moved.body["admin_source"], "boundaries");
+    let listed = app
+        .get("/api/v1/events?ubigeo=030410", &app.researcher)
+        .await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 2);
+}
+
+#[actix_web::test]
+async fn the_real_cadastre_imports_in_another_process_and_matches() {
+    let Some(geojson) = crate::helpers::shared_data("ingemmet-concessions-utm17s.geojson") else {
+        return;
+    };
+    let Some(shp) =
+        crate::helpers::shared_data("ingemmet-concessions-utm17s-shp/concesiones_17s.shp")
+    else {
+        return;
+    };
+    let app = spawn_app().await;
+    // Inside MINERA CHRISGIN UNO (010461925), given in UTM 17S by the file.
+    let utm = vigia::places::crs::Crs::from_epsg(32717).unwrap();
+    let (lon, lat) = utm.to_wgs84(816_000.0, 8_967_500.0).unwrap();
+    let early = app
+        .create_event(event_with(json!({"location": {"lat": lat, "lon": lon}})))
+        .await;
+    assert_eq!(codes(&early), Vec::<String>::new());
+
+    // Projected coordinates and no CRS: a clear error, nothing written.
+    let (ok, stderr) = run_cli(
+        &app.test_db,
+        &["import", "concessions", geojson.to_str().unwrap()],
+    );
+    assert!(!ok && stderr.contains("--crs"), "{stderr}");
+    let none = app
+        .get("/api/v1/concessions?limit=1", &app.researcher)
+        .await;
+    assert_eq!(none.body["items"], json!([]));
+    let (ok, stderr) = run_cli(
+        &app.test_db,
+        &[
+            "import",
+            "concessions",
+            geojson.to_str().unwrap(),
+            "--crs",
+            "EPSG:9999",
+        ],
+    );
+    assert!(!ok && stderr.contains("not supported"), "{stderr}");
+
+    let (ok, stderr) = run_cli(
+        &app.test_db,
+        &[
+            "import",
+            "concessions",
+            geojson.to_str().unwrap(),
+            "--crs",
+            "EPSG:32717",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("9025 read (EPSG:32717), 9025 added, 0 updated, 0 unchanged"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 incidents matched again"), "{stderr}");
+
+    // The incident logged before the import was matched by the importing process.
+    let early = app
+        .get(
+            &format!("/api/v1/events/{}", early["id"].as_str().unwrap()),
+            &app.researcher,
+        )
+        .await;
+    assert!(
+        codes(&early.body).contains(&"010461925".to_string()),
+        "{}",
+        early.body
+    );
+    // The server sees the new layer for new incidents.
+    let fresh = app
+        .create_event(event_with(json!({"location": {"lat": lat, "lon": lon}})))
+        .await;
+    assert!(codes(&fresh).contains(&"010461925".to_string()));
+    let at = app
+        .get(
+            &format!("/api/v1/concessions/at?lat={lat}&lon={lon}"),
+            &app.researcher,
+        )
+        .await;
+    let chrisgin = at.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "010461925")
+        .unwrap()
+        .clone();
+    assert_eq!(chrisgin["name"], "MINERA CHRISGIN UNO");
+    assert_eq!(
+        chrisgin["holder"]["name"],
+        "GINER ROY CASIO CONSOLACION Y OTROS"
+    );
+    assert_eq!(chrisgin["filed_on"], "2025-12-30");
+    assert_eq!(chrisgin["source_crs"], "EPSG:32717");
+    assert_eq!(
+        chrisgin["attributes"]["TIT_CONCES"],
+        "GINER ROY CASIO CONSOLACION Y OTROS"
+    );
+    let invalid = at.body["items"].as_array().unwrap().len();
+    assert!(invalid >= 1);
+
+    // The same file again changes nothing.
+    let (ok, stderr) = run_cli(
+        &app.test_db,
+        &[
+            "import",
+            "concessions",
+            geojson.to_str().unwrap(),
+            "--crs",
+            "EPSG:32717",
+        ],
+    );
+    assert!(
+        ok && stderr.contains("0 added, 0 updated, 9025 unchanged"),
+        "{stderr}"
+    );
+    let changes = app
+        .get("/api/v1/concessions/changes?limit=200", &app.researcher)
+        .await;
+    assert!(changes.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["change"] == "added"));
+
+    // The shapefile, CRS from its .prj: the same concessions, none added.
+    let (ok, stderr) = run_cli(
+        &app.test_db,
+        &["import", "concessions", shp.to_str().unwrap()],
+    );
+    assert!(
+        ok && stderr.contains("9025 read (EPSG:32717), 0 added"),
+        "{stderr}"
+    );
+    let (ok, stderr) = run_cli(
+        &app.test_db,
+        &["import", "concessions", shp.to_str().unwrap()],
+    );
+    assert!(
+        ok && stderr.contains("0 added, 0 updated, 9025 unchanged"),
+        "{stderr}"
+    );
+}
