@@ -11,12 +11,14 @@
 //! VIGIA_BENCH_SEED the size of the list data set (default 100000).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{ms, stats, BenchDb, Stats};
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 use rand::{Rng, SeedableRng};
 
 use vigia::audit::Actor;
@@ -96,69 +98,6 @@ fn fields(rng: &mut impl Rng) -> EventFields {
 
 fn json_body(f: &EventFields) -> String {
     serde_json::to_string(f).unwrap()
-}
-
-struct Stats {
-    throughput: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-fn stats(mut samples: Vec<Duration>, wall: Duration) -> Stats {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
-    Stats {
-        throughput: samples.len() as f64 / wall.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// One database for one backend run, dropped at the end.
-struct BenchDb {
-    url: String,
-    pg: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl BenchDb {
-    fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        BenchDb {
-            url: format!("sqlite://{}", dir.path().join("bench.db").display()),
-            pg: None,
-            _dir: Some(dir),
-        }
-    }
-
-    fn postgres(base: &str) -> Option<Self> {
-        let mut admin = PgConnection::establish(base).ok()?;
-        let name = format!("vigia_bench_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .ok()?;
-        let (authority, _) = base.rsplit_once('/').unwrap();
-        Some(BenchDb {
-            url: format!("{authority}/{name}"),
-            pg: Some((base.to_string(), name)),
-            _dir: None,
-        })
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        if let Some((base, name)) = &self.pg {
-            if let Ok(mut admin) = PgConnection::establish(base) {
-                let _ = admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-            }
-        }
-    }
 }
 
 fn start_server(settings: Settings, db: Db) -> (String, actix_web::dev::ServerHandle) {
