@@ -188,6 +188,9 @@ pub fn update(
             .set(&row)
             .execute(conn)?;
         let after = row.into_actor()?;
+        if after.fields.name != before.fields.name {
+            crate::places::store::holder_changed(conn, id)?;
+        }
         audit::record(
             conn,
             who,
@@ -262,6 +265,7 @@ pub fn merge(conn: &mut DbConn, who: &Who, from: &str, into: &str) -> Result<Act
         diesel::update(event_actors::table.filter(event_actors::actor_id.eq(from)))
             .set(event_actors::actor_id.eq(into))
             .execute(conn)?;
+        crate::places::store::holder_changed(conn, from)?;
         diesel::update(concessions::table.filter(concessions::holder_id.eq(from)))
             .set(concessions::holder_id.eq(into))
             .execute(conn)?;
@@ -367,21 +371,21 @@ pub fn find_or_create_holder(
     conn: &mut DbConn,
     who: &Who,
     name: &str,
-    cache: &mut HashMap<String, String>,
-) -> Result<String, AppError> {
+    cache: &mut HashMap<String, (String, String)>,
+) -> Result<(String, String), AppError> {
     let key = name_key(name);
-    if let Some(id) = cache.get(&key) {
-        return Ok(id.clone());
+    if let Some(found) = cache.get(&key) {
+        return Ok(found.clone());
     }
     let found = actors::table
         .filter(actors::name_key.eq(&key))
         .filter(actors::deleted_at.is_null())
-        .select(actors::id)
+        .select((actors::id, actors::name))
         .order(actors::created_at.asc())
-        .first::<String>(conn)
+        .first::<(String, String)>(conn)
         .optional()?;
-    let id = match found {
-        Some(id) => id,
+    let found = match found {
+        Some(found) => found,
         None => {
             // Holders include natural persons: only a legal form makes one a company.
             let kind = if super::looks_like_company(name) {
@@ -397,11 +401,12 @@ pub fn find_or_create_holder(
                 reinfo_code: None,
                 notes: String::new(),
             };
-            insert(conn, who, &fields)?.id.to_string()
+            let actor = insert(conn, who, &fields)?;
+            (actor.id.to_string(), actor.fields.name)
         }
     };
-    cache.insert(key, id.clone());
-    Ok(id)
+    cache.insert(key, found.clone());
+    Ok(found)
 }
 
 /// An actor as an incident embeds it.

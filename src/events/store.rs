@@ -228,11 +228,15 @@ pub fn create_many(
             diesel::insert_into(events::table)
                 .values(&row)
                 .execute(conn)?;
-            places::store::set_event_concessions(conn, &row.id, &placement.concession_ids)?;
+            let ids: Vec<String> = placement
+                .concessions
+                .iter()
+                .map(|c| c.id.to_string())
+                .collect();
+            places::store::add_event_concessions(conn, &row.id, &ids)?;
             let mut event = row.into_event()?;
-            if !placement.concession_ids.is_empty() {
-                embed(conn, std::slice::from_mut(&mut event))?;
-            }
+            // A new incident has no actors yet, and the index knows its concessions.
+            event.concessions = placement.concessions;
             audit::record(
                 conn,
                 who,
@@ -343,7 +347,12 @@ pub fn update(
         diesel::update(events::table.find(id))
             .set(&row)
             .execute(conn)?;
-        places::store::set_event_concessions(conn, id, &placement.concession_ids)?;
+        let ids: Vec<String> = placement
+            .concessions
+            .iter()
+            .map(|c| c.id.to_string())
+            .collect();
+        places::store::set_event_concessions(conn, id, &ids)?;
         let after = load(conn, id, Visibility::Live)?;
         audit::record(
             conn,

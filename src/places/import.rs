@@ -317,7 +317,7 @@ pub fn import_concessions(
             super::store::bump_concessions(conn)?;
             batch
                 .iter()
-                .map(|d| store::upsert(conn, who, d, &mut holders).map(|(o, _)| o))
+                .map(|d| store::upsert(conn, who, d, &mut holders, false).map(|(o, _)| o))
                 .collect::<Result<Vec<_>, AppError>>()
         })
         .map_err(|e| e.to_string())?;
@@ -348,7 +348,22 @@ pub fn import_concessions(
                 }
             }
         }
-        store::rematch_events(conn, index)
+        let rematched = store::rematch_events(conn, index)?;
+        let summary = serde_json::json!({
+            "file": path.display().to_string(), "crs": crs_name, "read": report.read,
+            "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+            "removed": report.removed, "skipped": report.skipped.len(),
+        });
+        crate::audit::record(
+            conn,
+            who,
+            crate::audit::Action::Update,
+            "concessions",
+            "import",
+            None::<&()>,
+            Some(&summary),
+        )?;
+        Ok(rematched)
     })
     .map_err(|e| e.to_string())?;
     report.seconds = started.elapsed().as_secs_f64();

@@ -15,9 +15,10 @@ use geo::{Intersects, MultiPolygon, Point};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
+use super::ConcessionRef;
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::schema::{concessions, districts};
+use crate::schema::{actors, concessions, districts};
 
 /// Outlines with a key each, and an R-tree over their boxes.
 pub struct Shapes<K> {
@@ -80,7 +81,7 @@ struct Layer<K> {
 
 /// The process's index; share one per process (it lives in the app data).
 pub struct PlaceIndex {
-    concessions: RwLock<Option<Layer<String>>>,
+    concessions: RwLock<Option<Layer<ConcessionRef>>>,
     districts: RwLock<Option<Layer<DistrictRef>>>,
 }
 
@@ -105,7 +106,7 @@ impl PlaceIndex {
         &self,
         conn: &mut DbConn,
         version: i64,
-    ) -> Result<Arc<Shapes<String>>, AppError> {
+    ) -> Result<Arc<Shapes<ConcessionRef>>, AppError> {
         if let Some(layer) = self
             .concessions
             .read()
@@ -116,14 +117,25 @@ impl PlaceIndex {
                 return Ok(layer.shapes.clone());
             }
         }
-        let rows: Vec<(String, String)> = concessions::table
+        // The index carries what an incident embeds, so that logging one costs
+        // no query for it; a holder's rename bumps the layer version too.
+        let rows: Vec<super::store::RefRow> = concessions::table
+            .left_join(actors::table)
             .filter(concessions::deleted_at.is_null())
-            .select((concessions::id, concessions::geometry))
+            .select((
+                concessions::id,
+                concessions::code,
+                concessions::name,
+                concessions::geometry,
+                (actors::id, actors::name).nullable(),
+            ))
             .load(conn)?;
-        let items = rows
-            .into_iter()
-            .filter_map(|(id, json)| Some((id, parse_shape(&json)?)))
-            .collect();
+        let mut items = Vec::with_capacity(rows.len());
+        for (id, code, name, json, holder) in rows {
+            if let Some(shape) = parse_shape(&json) {
+                items.push((super::store::to_ref(&id, code, name, holder)?, shape));
+            }
+        }
         let shapes = Arc::new(Shapes::new(items));
         tracing::info!(
             version,

@@ -106,7 +106,7 @@ pub async fn create_concession(
                 )?
                 .is_empty()
                 {
-                    store::upsert(conn, &who, &draft, &mut Default::default())
+                    store::upsert(conn, &who, &draft, &mut Default::default(), true)
                         .map(|(_, id)| Some(id))
                 } else {
                     Err(AppError::Conflict(format!(
@@ -176,7 +176,8 @@ pub async fn patch_concession(
                     )]));
                 }
                 if_match.check(current.version)?;
-                store::upsert(conn, &who, &draft, &mut Default::default()).map(|(_, id)| Some(id))
+                store::upsert(conn, &who, &draft, &mut Default::default(), true)
+                    .map(|(_, id)| Some(id))
             })
         })
         .await?

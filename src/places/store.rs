@@ -151,7 +151,8 @@ fn bump(conn: &mut DbConn, concessions_layer: bool) -> Result<(), AppError> {
 /// Where a point falls: the concessions containing it and its district.
 #[derive(Debug, Default)]
 pub struct Placement {
-    pub concession_ids: Vec<String>,
+    /// By code.
+    pub concessions: Vec<ConcessionRef>,
     pub district: Option<DistrictRef>,
 }
 
@@ -165,12 +166,12 @@ pub fn locate(
 ) -> Result<Placement, AppError> {
     let (concessions_version, districts_version) = versions(conn, true)?;
     let shapes = index.concessions(conn, concessions_version)?;
-    let mut concession_ids: Vec<String> = shapes.containing(lon, lat).cloned().collect();
-    concession_ids.sort();
+    let mut concessions: Vec<ConcessionRef> = shapes.containing(lon, lat).cloned().collect();
+    concessions.sort_by(|a, b| a.code.cmp(&b.code));
     let districts = index.districts(conn, districts_version)?;
     let district = districts.containing(lon, lat).next().cloned();
     Ok(Placement {
-        concession_ids,
+        concessions,
         district,
     })
 }
@@ -183,25 +184,67 @@ pub fn set_event_concessions(
 ) -> Result<(), AppError> {
     diesel::delete(event_concessions::table.filter(event_concessions::event_id.eq(event_id)))
         .execute(conn)?;
-    // One row at a time: diesel's multi-backend connection has no batch insert.
-    for id in ids {
-        diesel::insert_into(event_concessions::table)
-            .values((
+    add_event_concessions(conn, event_id, ids)
+}
+
+/// Matches a new incident (which has no matches yet) to concessions.
+pub fn add_event_concessions(
+    conn: &mut DbConn,
+    event_id: &str,
+    ids: &[String],
+) -> Result<(), AppError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            (
                 event_concessions::event_id.eq(event_id),
                 event_concessions::concession_id.eq(id),
-            ))
-            .execute(conn)?;
-    }
+            )
+        })
+        .collect();
+    // One statement; diesel's multi-backend connection has no batch insert,
+    // each backend's own connection does.
+    let insert = diesel::insert_into(event_concessions::table).values(rows);
+    match conn {
+        DbConn::Sqlite(c) => insert.execute(c)?,
+        DbConn::Pg(c) => insert.execute(c)?,
+    };
     Ok(())
 }
 
-/// The concessions each of `event_ids` falls in.
+/// Four texts (ids, code, name, or the outline) and the holder's id and name.
+pub(crate) type RefRow = (String, String, String, String, Option<(String, String)>);
+
+pub(crate) fn to_ref(
+    id: &str,
+    code: String,
+    name: String,
+    holder: Option<(String, String)>,
+) -> Result<ConcessionRef, AppError> {
+    Ok(ConcessionRef {
+        id: uuid(id, "concessions.id")?,
+        code,
+        name,
+        holder: match holder {
+            Some((holder_id, holder_name)) => Some(HolderRef {
+                id: uuid(&holder_id, "holder_id")?,
+                name: holder_name,
+            }),
+            None => None,
+        },
+    })
+}
+
+/// The concessions each of `event_ids` falls in, by code.
 pub fn for_events(
     conn: &mut DbConn,
     event_ids: &[String],
 ) -> Result<HashMap<String, Vec<ConcessionRef>>, AppError> {
-    let rows: Vec<(String, String, String, String, Option<String>)> = event_concessions::table
-        .inner_join(concessions::table)
+    let rows: Vec<RefRow> = event_concessions::table
+        .inner_join(concessions::table.left_join(actors_t::table))
         .filter(event_concessions::event_id.eq_any(event_ids))
         .filter(concessions::deleted_at.is_null())
         .order((event_concessions::event_id, concessions::code))
@@ -210,25 +253,14 @@ pub fn for_events(
             concessions::id,
             concessions::code,
             concessions::name,
-            concessions::holder_id,
+            (actors_t::id, actors_t::name).nullable(),
         ))
         .load(conn)?;
-    let names = holder_names(conn, rows.iter().filter_map(|r| r.4.clone()).collect())?;
     let mut out: HashMap<String, Vec<ConcessionRef>> = HashMap::new();
-    for (event_id, id, code, name, holder_id) in rows {
-        let holder = match holder_id {
-            Some(h) => Some(HolderRef {
-                id: uuid(&h, "holder_id")?,
-                name: names.get(&h).cloned().unwrap_or_default(),
-            }),
-            None => None,
-        };
-        out.entry(event_id).or_default().push(ConcessionRef {
-            id: uuid(&id, "concessions.id")?,
-            code,
-            name,
-            holder,
-        });
+    for (event_id, id, code, name, holder) in rows {
+        out.entry(event_id)
+            .or_default()
+            .push(to_ref(&id, code, name, holder)?);
     }
     Ok(out)
 }
@@ -254,7 +286,10 @@ pub fn rematch_events(conn: &mut DbConn, index: &PlaceIndex) -> Result<usize, Ap
     }
     let mut changed = 0;
     for (event_id, lon, lat) in located {
-        let wanted: HashSet<String> = shapes.containing(lon, lat).cloned().collect();
+        let wanted: HashSet<String> = shapes
+            .containing(lon, lat)
+            .map(|c| c.id.to_string())
+            .collect();
         if current
             .get(&event_id)
             .map_or(wanted.is_empty(), |have| *have == wanted)
@@ -331,12 +366,13 @@ fn geometry_text(outline: &Outline) -> String {
     rounded.to_geojson().to_string()
 }
 
+/// The holder's actor id and name.
 fn resolve_holder(
     conn: &mut DbConn,
     who: &Who,
     holder: &HolderSpec,
-    cache: &mut HashMap<String, String>,
-) -> Result<Option<String>, AppError> {
+    cache: &mut HashMap<String, (String, String)>,
+) -> Result<Option<(String, String)>, AppError> {
     match holder {
         HolderSpec::None => Ok(None),
         HolderSpec::Name(name) if name.trim().is_empty() => Ok(None),
@@ -344,27 +380,29 @@ fn resolve_holder(
             actors::store::find_or_create_holder(conn, who, name, cache).map(Some)
         }
         HolderSpec::Id(id) => {
-            actors::store::load(conn, id).map_err(|_| {
+            let actor = actors::store::load(conn, id).map_err(|_| {
                 AppError::Validation(vec![FieldError::new(
                     "holder_id",
                     format!("no actor with id {id}"),
                 )])
             })?;
-            Ok(Some(id.clone()))
+            Ok(Some((id.clone(), actor.fields.name)))
         }
     }
 }
 
 /// Adds or updates the concession with the draft's code, recording every
-/// registry change; a deleted concession that comes back is re-added. Call
+/// registry change (and, with `audit_each`, an audit record: imports write
+/// one for the whole file instead); a deleted concession that comes back is re-added. Call
 /// inside a write transaction that also bumps the layer version.
 pub fn upsert(
     conn: &mut DbConn,
     who: &Who,
     draft: &ConcessionDraft,
-    holders: &mut HashMap<String, String>,
+    holders: &mut HashMap<String, (String, String)>,
+    audit_each: bool,
 ) -> Result<(Outcome, String), AppError> {
-    let holder_id = resolve_holder(conn, who, &draft.holder, holders)?;
+    let (holder_id, holder_name) = resolve_holder(conn, who, &draft.holder, holders)?.unzip();
     let existing = concessions::table
         .filter(concessions::code.eq(&draft.code))
         .select(ConcessionRow::as_select())
@@ -372,10 +410,6 @@ pub fn upsert(
         .optional()?;
     let now = db::now();
     let [min_lon, min_lat, max_lon, max_lat] = draft.outline.bbox();
-    let holder_name = match &holder_id {
-        Some(id) => holder_names(conn, vec![id.clone()])?.remove(id),
-        None => None,
-    };
     let mut row = ConcessionRow {
         id: Uuid::new_v4().to_string(),
         version: 1,
@@ -420,15 +454,17 @@ pub fn upsert(
             None,
             Some(summary(&row)),
         )?;
-        audit::record(
-            conn,
-            who,
-            Action::Create,
-            ENTITY,
-            &row.id,
-            None::<&()>,
-            Some(&summary(&row)),
-        )?;
+        if audit_each {
+            audit::record(
+                conn,
+                who,
+                Action::Create,
+                ENTITY,
+                &row.id,
+                None::<&()>,
+                Some(&summary(&row)),
+            )?;
+        }
         return Ok((Outcome::Added, row.id));
     };
     row.id = old.id.clone();
@@ -492,15 +528,17 @@ pub fn upsert(
             )?;
         }
     }
-    audit::record(
-        conn,
-        who,
-        Action::Update,
-        ENTITY,
-        &row.id,
-        Some(&before),
-        Some(&summary(&row)),
-    )?;
+    if audit_each {
+        audit::record(
+            conn,
+            who,
+            Action::Update,
+            ENTITY,
+            &row.id,
+            Some(&before),
+            Some(&summary(&row)),
+        )?;
+    }
     Ok((Outcome::Updated, row.id))
 }
 
@@ -645,7 +683,10 @@ pub fn at(
 ) -> Result<Vec<Concession>, AppError> {
     let (version, _) = versions(conn, false)?;
     let shapes = index.concessions(conn, version)?;
-    let ids: Vec<String> = shapes.containing(lon, lat).cloned().collect();
+    let ids: Vec<String> = shapes
+        .containing(lon, lat)
+        .map(|c| c.id.to_string())
+        .collect();
     let mut found = load_many(conn, &ids)?;
     found.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(found)
@@ -758,4 +799,19 @@ pub fn replace_districts(
         )?;
         Ok(recoded)
     })
+}
+
+/// After an actor's name or identity changed: the concession layer carries
+/// holder names, so it is marked changed when the actor holds any.
+pub fn holder_changed(conn: &mut DbConn, actor_id: &str) -> Result<(), AppError> {
+    let holds = concessions::table
+        .filter(concessions::holder_id.eq(actor_id))
+        .filter(concessions::deleted_at.is_null())
+        .select(concessions::id)
+        .first::<String>(conn)
+        .optional()?;
+    if holds.is_some() {
+        bump(conn, true)?;
+    }
+    Ok(())
 }

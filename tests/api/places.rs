@@ -591,3 +591,40 @@ async fn the_real_cadastre_imports_in_another_process_and_matches() {
         "{stderr}"
     );
 }
+
+#[actix_web::test]
+async fn a_renamed_holder_shows_in_new_matches() {
+    let app = spawn_app().await;
+    let company = create_actor(&app, spcc()).await;
+    add_concession(&app, json!({"code": "010000424L", "name": "LOS CHANCAS", "holder_id": company["id"], "geometry": square(CHANCAS.0, CHANCAS.1, 0.05)})).await;
+    let first = app.create_event(los_chancas()).await;
+    assert_eq!(
+        first["concessions"][0]["holder"]["name"],
+        "Southern Perú Copper Corporation"
+    );
+    let path = format!("/api/v1/actors/{}", company["id"].as_str().unwrap());
+    let res = app
+        .patch(
+            &path,
+            &app.monitor,
+            json!({"name": "Southern Copper Corporation"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let second = app.create_event(los_chancas()).await;
+    assert_eq!(
+        second["concessions"][0]["holder"]["name"],
+        "Southern Copper Corporation"
+    );
+    let first = app
+        .get(
+            &format!("/api/v1/events/{}", first["id"].as_str().unwrap()),
+            &app.researcher,
+        )
+        .await;
+    assert_eq!(
+        first.body["concessions"][0]["holder"]["name"],
+        "Southern Copper Corporation"
+    );
+}
