@@ -25,6 +25,39 @@ async fn each_role_against_each_route() {
         (Method::GET, "/api/v1/audit".into(), None, "admin"),
         (Method::GET, "/api/v1/keys".into(), None, "admin"),
         (Method::POST, "/api/v1/keys".into(), new_key, "admin"),
+        (Method::GET, "/api/v1/actors".into(), None, "researcher"),
+        (
+            Method::POST,
+            "/api/v1/actors".into(),
+            Some(json!({"name": "Comunidad de Tiaparo", "kind": "community"})),
+            "monitor",
+        ),
+        (
+            Method::GET,
+            "/api/v1/concessions".into(),
+            None,
+            "researcher",
+        ),
+        (
+            Method::GET,
+            "/api/v1/concessions/at?lat=-14.2&lon=-73.1".into(),
+            None,
+            "researcher",
+        ),
+        (
+            Method::GET,
+            "/api/v1/concessions/changes".into(),
+            None,
+            "researcher",
+        ),
+        (
+            Method::POST,
+            "/api/v1/concessions".into(),
+            Some(
+                json!({"code": "X", "name": "X", "geometry": {"type": "Polygon", "coordinates": [[[-73.0, -14.0], [-72.9, -14.0], [-72.9, -14.1], [-73.0, -14.0]]]}}),
+            ),
+            "admin",
+        ),
     ];
     let rank = |role: &str| {
         ["researcher", "monitor", "admin"]
@@ -52,6 +85,9 @@ async fn each_role_against_each_route() {
             let body = body.clone().map(|mut b| {
                 if path.ends_with("/keys") {
                     b["name"] = json!(format!("k-{}", uuid::Uuid::new_v4()));
+                }
+                if path.ends_with("/concessions") {
+                    b["code"] = json!(uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
                 }
                 b
             });
