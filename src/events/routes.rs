@@ -146,13 +146,14 @@ pub async fn delete_event(
 pub async fn restore_event(
     caller: Caller,
     db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Role::Admin)?;
     let id = parse_id(&id, "event")?;
     let actor = caller.actor();
     let event = db
-        .run(move |conn| store::restore(conn, &actor, &id))
+        .run(move |conn| store::restore(conn, &actor, &id, &index))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &event))
 }

@@ -450,8 +450,15 @@ pub fn delete(
     })
 }
 
-/// Brings a deleted incident back; 409 if it is not deleted.
-pub fn restore(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<Event, AppError> {
+/// Brings a deleted incident back (409 if it is not deleted), matched to the
+/// concessions of today: the layer may have changed while it was deleted, and
+/// rematches skip deleted incidents.
+pub fn restore(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: &str,
+    index: &PlaceIndex,
+) -> Result<Event, AppError> {
     db::write_tx(conn, |conn| {
         lock(conn, id)?;
         let row = load_row(conn, id, Visibility::Any)?;
@@ -465,6 +472,13 @@ pub fn restore(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<Event, AppE
                 events::version.eq(row.version + 1),
             ))
             .execute(conn)?;
+        let placement = places::store::locate(conn, index, row.lon, row.lat)?;
+        let ids: Vec<String> = placement
+            .concessions
+            .iter()
+            .map(|c| c.id.to_string())
+            .collect();
+        places::store::set_event_concessions(conn, id, &ids)?;
         let after = load(conn, id, Visibility::Live)?;
         audit::record(
             conn,

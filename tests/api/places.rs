@@ -628,3 +628,22 @@ async fn a_renamed_holder_shows_in_new_matches() {
         "Southern Copper Corporation"
     );
 }
+
+#[actix_web::test]
+async fn a_restored_incident_is_matched_to_todays_concessions() {
+    let app = spawn_app().await;
+    let event = app.create_event(los_chancas()).await;
+    let path = format!("/api/v1/events/{}", event["id"].as_str().unwrap());
+    assert_eq!(app.delete(&path, &app.monitor, None).await.status, 204);
+    add_concession(&app, json!({"code": "010000424L", "name": "LOS CHANCAS", "geometry": square(CHANCAS.0, CHANCAS.1, 0.05)})).await;
+    let restored = app
+        .request(
+            actix_web::http::Method::POST,
+            &format!("{path}/restore"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(restored.status, 200, "{}", restored.body);
+    assert_eq!(codes(&restored.body), ["010000424L"]);
+}
