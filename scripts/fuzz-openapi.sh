@@ -5,7 +5,7 @@
 #
 # Usage: scripts/fuzz-openapi.sh [path/to/vigia]   (default target/debug/vigia)
 set -euo pipefail
-bin=${1:-target/debug/vigia}
+bin=${1:-${CARGO_TARGET_DIR:-target}/debug/vigia}
 port=${FUZZ_PORT:-18089}
 work=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
