@@ -169,3 +169,130 @@ async fn openapi_document_describes_every_route() {
         Value::Object(_)
     ));
 }
+
+/// Two server processes on one database: two edits of one incident with
+/// the same ETag, one through each, still give one 200 and one 412.
+#[actix_web::test]
+async fn two_servers_one_database_no_lost_update() {
+    let app_a = spawn_app().await;
+    let app_b = spawn_app_on(crate::helpers::TestDb::reuse(&app_a.test_db)).await;
+    let event = app_a.create_event(los_chancas()).await;
+    let path = format!("/api/v1/events/{}", event["id"].as_str().unwrap());
+    let (a, b) = tokio::join!(
+        app_a.patch(
+            &path,
+            &app_a.monitor,
+            serde_json::json!({"injuries": 1}),
+            Some("\"1\"")
+        ),
+        app_b.patch(
+            &path,
+            &app_b.monitor,
+            serde_json::json!({"injuries": 2}),
+            Some("\"1\"")
+        ),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 412], "{} / {}", a.body, b.body);
+    let read = app_b.get(&path, &app_b.researcher).await;
+    assert_eq!(read.body["version"], 2);
+}
+
+/// `kill -9` of the real server: every incident it acknowledged (201) is
+/// there when it comes back.
+#[actix_web::test]
+async fn acknowledged_incidents_survive_kill_9() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let db = crate::helpers::TestDb::new();
+    let token = {
+        let out = crate::cli::vigia(&db)
+            .args(["keys", "create", "--role", "monitor", "--name", "kill9"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let start = |db: &crate::helpers::TestDb| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = crate::cli::vigia(db)
+            .env("VIGIA__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (child, format!("http://127.0.0.1:{port}"))
+    };
+    let client = awc::Client::default();
+    let (mut child, base) = start(&db);
+    // Four clients log incidents while the server is killed under them.
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        writers.push(actix_web::rt::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for i in 0.. {
+                let body = crate::helpers::event_with(
+                    serde_json::json!({"title": format!("antes del kill {w}-{i}")}),
+                );
+                let sent = client
+                    .post(format!("{base}/api/v1/events"))
+                    .insert_header(("Authorization", format!("Bearer {token}")))
+                    .send_json(&body)
+                    .await;
+                let Ok(mut res) = sent else { break };
+                if res.status().as_u16() != 201 {
+                    break;
+                }
+                let Ok(body) = res.json::<Value>().await else {
+                    break;
+                };
+                acknowledged.push(body["id"].as_str().unwrap().to_string());
+            }
+            acknowledged
+        }));
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(700)).await;
+    let status = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+    assert!(
+        !acknowledged.is_empty(),
+        "nothing was acknowledged before the kill"
+    );
+
+    let (mut child, base) = start(&db);
+    for id in &acknowledged {
+        let res = client
+            .get(format!("{base}/api/v1/events/{id}"))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status().as_u16(),
+            200,
+            "acknowledged incident {id} lost"
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
