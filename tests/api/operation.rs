@@ -238,8 +238,10 @@ async fn acknowledged_incidents_survive_kill_9() {
     let (mut child, base) = start(&db);
     // Four clients log incidents while the server is killed under them.
     let mut writers = Vec::new();
+    let acked = std::rc::Rc::new(std::cell::Cell::new(0usize));
     for w in 0..4 {
-        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        let (client, base, token, acked) =
+            (client.clone(), base.clone(), token.clone(), acked.clone());
         writers.push(actix_web::rt::spawn(async move {
             let mut acknowledged = Vec::new();
             for i in 0.. {
@@ -259,11 +261,16 @@ async fn acknowledged_incidents_survive_kill_9() {
                     break;
                 };
                 acknowledged.push(body["id"].as_str().unwrap().to_string());
+                acked.set(acked.get() + 1);
             }
             acknowledged
         }));
     }
-    actix_web::rt::time::sleep(Duration::from_millis(700)).await;
+    // Kill once writes are flowing (or after 20 s, which then fails below).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while acked.get() < 40 && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
     let status = Command::new("kill")
         .args(["-KILL", &child.id().to_string()])
         .status()
