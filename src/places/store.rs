@@ -67,20 +67,16 @@ fn holder_names(conn: &mut DbConn, ids: Vec<String>) -> Result<HashMap<String, S
         .collect())
 }
 
-fn to_concessions(
-    conn: &mut DbConn,
-    rows: Vec<ConcessionRow>,
-) -> Result<Vec<Concession>, AppError> {
-    let names = holder_names(
-        conn,
-        rows.iter().filter_map(|r| r.holder_id.clone()).collect(),
-    )?;
+/// A concession row with its holder's id and name (a left join).
+type RowWithHolder = (ConcessionRow, Option<(String, String)>);
+
+fn to_concessions(rows: Vec<RowWithHolder>) -> Result<Vec<Concession>, AppError> {
     rows.into_iter()
-        .map(|r| {
-            let holder = match &r.holder_id {
-                Some(id) => Some(HolderRef {
-                    id: uuid(id, "concessions.holder_id")?,
-                    name: names.get(id).cloned().unwrap_or_default(),
+        .map(|(r, holder)| {
+            let holder = match holder {
+                Some((id, name)) => Some(HolderRef {
+                    id: uuid(&id, "concessions.holder_id")?,
+                    name,
                 }),
                 None => None,
             };
@@ -601,13 +597,17 @@ pub fn write_one(
 /// A live concession.
 pub fn load(conn: &mut DbConn, id: &str) -> Result<Concession, AppError> {
     let row = concessions::table
-        .find(id)
+        .left_join(actors_t::table)
+        .filter(concessions::id.eq(id))
         .filter(concessions::deleted_at.is_null())
-        .select(ConcessionRow::as_select())
-        .first::<ConcessionRow>(conn)
+        .select((
+            ConcessionRow::as_select(),
+            (actors_t::id, actors_t::name).nullable(),
+        ))
+        .first::<RowWithHolder>(conn)
         .optional()?
         .ok_or_else(|| AppError::NotFound(format!("no concession with id {id}")))?;
-    to_concessions(conn, vec![row])?
+    to_concessions(vec![row])?
         .pop()
         .ok_or_else(|| AppError::Internal("lost a row".into()))
 }
@@ -615,11 +615,15 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<Concession, AppError> {
 /// Live concessions by id, in the given order.
 pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Concession>, AppError> {
     let rows = concessions::table
+        .left_join(actors_t::table)
         .filter(concessions::id.eq_any(ids))
         .filter(concessions::deleted_at.is_null())
-        .select(ConcessionRow::as_select())
-        .load::<ConcessionRow>(conn)?;
-    let mut found = to_concessions(conn, rows)?;
+        .select((
+            ConcessionRow::as_select(),
+            (actors_t::id, actors_t::name).nullable(),
+        ))
+        .load::<RowWithHolder>(conn)?;
+    let mut found = to_concessions(rows)?;
     found.sort_by_key(|c| ids.iter().position(|id| *id == c.id.to_string()));
     Ok(found)
 }
@@ -637,7 +641,11 @@ pub struct ConcessionFilter {
 /// Live concessions by code; up to `limit + 1`.
 pub fn list(conn: &mut DbConn, f: &ConcessionFilter) -> Result<Vec<Concession>, AppError> {
     let mut query = concessions::table
-        .select(ConcessionRow::as_select())
+        .left_join(actors_t::table)
+        .select((
+            ConcessionRow::as_select(),
+            (actors_t::id, actors_t::name).nullable(),
+        ))
         .filter(concessions::deleted_at.is_null())
         .into_boxed();
     if let Some(code) = &f.code {
@@ -670,8 +678,8 @@ pub fn list(conn: &mut DbConn, f: &ConcessionFilter) -> Result<Vec<Concession>, 
     let rows = query
         .order((concessions::code.asc(), concessions::id.asc()))
         .limit(f.limit + 1)
-        .load::<ConcessionRow>(conn)?;
-    to_concessions(conn, rows)
+        .load::<RowWithHolder>(conn)?;
+    to_concessions(rows)
 }
 
 /// Every live concession containing the point.
