@@ -647,3 +647,103 @@ async fn a_restored_incident_is_matched_to_todays_concessions() {
     assert_eq!(restored.status, 200, "{}", restored.body);
     assert_eq!(codes(&restored.body), ["010000424L"]);
 }
+
+fn feature(code: Option<&str>, geometry: Value) -> Value {
+    let mut props = json!({"CONCESION": "PRUEBA", "TIT_CONCES": "MINERA PRUEBA S.A.C.", "FEC_DENU": "Tue Dec 30 2025 00:00:00 GMT-0500 (hora estándar de Perú)", "HECTAGIS": "100,5", "EXTRA": 7});
+    if let Some(code) = code {
+        props["CODIGOU"] = json!(code);
+    }
+    json!({"type": "Feature", "properties": props, "geometry": geometry})
+}
+
+fn write_collection(dir: &std::path::Path, name: &str, features: Vec<Value>) -> String {
+    let path = dir.join(name);
+    let doc = json!({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}, "features": features});
+    std::fs::write(&path, doc.to_string()).unwrap();
+    path.display().to_string()
+}
+
+#[actix_web::test]
+async fn imports_report_bad_features_and_full_snapshots_remove() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let open_ring = json!({"type": "Polygon", "coordinates": [[[-73.0, -14.0], [-72.9, -14.0], [-72.9, -14.1], [-73.0, -14.1]]]});
+    let file = write_collection(
+        dir.path(),
+        "zone.geojson",
+        vec![
+            feature(Some("A1"), square(-73.0, -14.0, 0.01)),
+            feature(Some("B2"), square(-73.1, -14.0, 0.01)),
+            feature(Some("C3"), Value::Null),
+            feature(Some("D4"), open_ring),
+            feature(None, square(-73.2, -14.0, 0.01)),
+            feature(Some("A1"), square(-73.0, -14.0, 0.01)),
+        ],
+    );
+    let (ok, stderr) = run_cli(&app.test_db, &["import", "concessions", &file]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("6 read (EPSG:4326), 2 added"), "{stderr}");
+    assert!(stderr.contains("4 skipped"), "{stderr}");
+    for reason in [
+        "feature 2 (C3): no geometry",
+        "feature 3 (D4): a ring is not closed",
+        "feature 4 (no code): no CODIGOU",
+        "feature 5 (A1): the code appears earlier",
+    ] {
+        assert!(stderr.contains(reason), "{reason:?} not in {stderr}");
+    }
+    let a1 = app
+        .get("/api/v1/concessions?code=A1", &app.researcher)
+        .await;
+    let a1 = &a1.body["items"][0];
+    assert_eq!(a1["hectares"], 100.5);
+    assert_eq!(a1["filed_on"], "2025-12-30");
+    assert_eq!(a1["attributes"]["EXTRA"], 7, "unknown attributes are kept");
+    assert_eq!(a1["holder"]["name"], "MINERA PRUEBA S.A.C.");
+
+    // A newer full snapshot of the zone without B2: B2 is removed.
+    let newer = write_collection(
+        dir.path(),
+        "zone-newer.geojson",
+        vec![feature(Some("A1"), square(-73.0, -14.0, 0.01))],
+    );
+    let (ok, stderr) = run_cli(
+        &app.test_db,
+        &["import", "concessions", &newer, "--full-snapshot"],
+    );
+    assert!(
+        ok && stderr.contains("0 added, 0 updated, 1 unchanged, 1 removed"),
+        "{stderr}"
+    );
+    let b2 = app
+        .get("/api/v1/concessions?code=B2", &app.researcher)
+        .await;
+    assert_eq!(b2.body["items"], json!([]));
+    let changes = app
+        .get("/api/v1/concessions/changes", &app.researcher)
+        .await;
+    let last = changes.body["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["code"].as_str(), last["change"].as_str()),
+        (Some("B2"), Some("removed"))
+    );
+
+    // Nothing usable: a non-zero exit, nothing written.
+    let empty = write_collection(
+        dir.path(),
+        "bad.geojson",
+        vec![feature(Some("Z9"), Value::Null)],
+    );
+    let (ok, stderr) = run_cli(&app.test_db, &["import", "concessions", &empty]);
+    assert!(!ok && stderr.contains("no usable concession"), "{stderr}");
+    let (ok, stderr) = run_cli(
+        &app.test_db,
+        &["import", "concessions", "/nonexistent.geojson"],
+    );
+    assert!(!ok && stderr.lines().count() == 1, "{stderr}");
+}
