@@ -733,6 +733,30 @@ async fn imports_report_bad_features_and_full_snapshots_remove() {
         (Some("B2"), Some("removed"))
     );
 
+    // The older snapshot again: B2 comes back as the same concession, re-added.
+    let (ok, stderr) = run_cli(&app.test_db, &["import", "concessions", &file]);
+    assert!(
+        ok && stderr.contains("0 added, 1 updated, 1 unchanged"),
+        "{stderr}"
+    );
+    let back = app
+        .get("/api/v1/concessions?code=B2", &app.researcher)
+        .await;
+    assert_eq!(back.body["items"][0]["code"], "B2");
+    let changes = app
+        .get("/api/v1/concessions/changes", &app.researcher)
+        .await;
+    let last = changes.body["items"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["code"].as_str(), last["change"].as_str()),
+        (Some("B2"), Some("added"))
+    );
+
     // Nothing usable: a non-zero exit, nothing written.
     let empty = write_collection(
         dir.path(),
