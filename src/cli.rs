@@ -40,6 +40,13 @@ enum Command {
     /// Load real data files.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Send due alerts and confirmations (the worker `serve` runs, on its own).
+    Deliver {
+        /// Send what is due now and exit (for cron); the exit code is
+        /// non-zero if a mail could not be sent.
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -119,6 +126,11 @@ fn execute(cli: Cli) -> Result<(), String> {
             serve(settings, db)
         }
         Command::Migrate => Ok(()),
+        Command::Deliver { once } => {
+            drop(conn);
+            let db = Db::connect(target, 2).map_err(|e| format!("database.url: {e}"))?;
+            deliver(settings, db, once)
+        }
         Command::Keys(command) => run_keys(&mut conn, command),
         Command::Import(command) => run_import(&mut conn, command),
     }
@@ -133,6 +145,38 @@ fn serve(settings: Settings, db: Db) -> Result<(), String> {
             .await
             .map_err(|e| format!("server: {e}"))?;
         tracing::info!("vigia stopped");
+        Ok(())
+    })
+}
+
+fn deliver(settings: Settings, db: Db, once: bool) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async move {
+        // Inside the runtime: the SMTP pool starts a task of its own.
+        let (worker, _) = crate::startup::delivery_worker(&settings, &db)?;
+        if once {
+            let pass = worker.run_once().await.map_err(|e| e.to_string())?;
+            eprintln!(
+                "{} sent, {} to retry, {} failed, {} cancelled",
+                pass.sent, pass.retried, pass.failed, pass.cancelled
+            );
+            if pass.retried + pass.failed > 0 {
+                return Err(format!(
+                    "{} mail(s) could not be sent; see GET /api/v1/alerts?status=pending",
+                    pass.retried + pass.failed
+                ));
+            }
+            return Ok(());
+        }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let running = actix_web::rt::spawn(worker.run(stopped));
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| format!("cannot watch for SIGTERM: {e}"))?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        let _ = stop.send(true);
+        let _ = running.await;
         Ok(())
     })
 }

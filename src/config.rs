@@ -18,6 +18,69 @@ pub struct Settings {
     pub server: ServerSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
+    pub smtp: SmtpSettings,
+    pub alerts: AlertSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP: a relay on the same host or network.
+    None,
+    /// Plain connection upgraded with STARTTLS (usually port 587).
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// Empty: no authentication.
+    pub username: String,
+    pub password: String,
+    pub from: String,
+    /// Connections kept open to the server; also how many mails go at once.
+    pub pool_size: u32,
+    pub timeout_seconds: u64,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    /// Run the delivery worker inside `serve`.
+    pub deliver: bool,
+    /// How often the worker looks for due mail when idle.
+    pub poll_interval_ms: u64,
+    /// Mails claimed (and marked sent) together.
+    pub batch_size: u32,
+    /// How long a claim holds before another worker may take the mail over.
+    pub lease_seconds: u64,
+    /// The first retry's delay; each next one doubles, up to an hour.
+    pub retry_initial_seconds: u64,
+    /// After this long of failures a mail is marked `failed`.
+    pub retry_for_hours: u64,
+    /// The local hour (0–23) daily digests go out at.
+    pub digest_hour: u32,
+    /// The offset of that local time from UTC, in hours (Peru: -5).
+    pub utc_offset_hours: i32,
+    pub confirm_ttl_hours: u64,
+    pub resend_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -115,6 +178,7 @@ impl Settings {
                 self.auth.key_cache_seconds
             ));
         }
+        crate::alerts::check_settings(&self.smtp, &self.alerts)?;
         if self.server.max_body_bytes < 1024 {
             return Err(format!(
                 "server.max_body_bytes: {} is too small (at least 1024)",

@@ -34,6 +34,7 @@ macro_rules! string_enum {
 }
 
 pub mod actors;
+pub mod alerts;
 pub mod audit;
 pub mod cli;
 pub mod config;

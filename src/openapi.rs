@@ -86,6 +86,15 @@ pub struct Unprocessable(pub Problem);
 )]
 pub struct Unavailable(pub Problem);
 
+#[derive(IntoResponses)]
+#[response(
+    status = 429,
+    description = "Asked again too soon; `Retry-After` says when to try",
+    content_type = "application/problem+json",
+    headers(("Retry-After" = u64, description = "Seconds to wait"))
+)]
+pub struct TooManyRequests(pub Problem);
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -200,6 +209,16 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
         crate::places::routes::patch_concession,
         crate::places::routes::delete_concession,
         crate::places::routes::concession_events,
+        crate::alerts::routes::create_watch,
+        crate::alerts::routes::list_watches,
+        crate::alerts::routes::get_watch,
+        crate::alerts::routes::patch_watch,
+        crate::alerts::routes::delete_watch,
+        crate::alerts::routes::resend_confirmation,
+        crate::alerts::routes::confirm_watch,
+        crate::alerts::routes::unsubscribe_page,
+        crate::alerts::routes::unsubscribe,
+        crate::alerts::routes::list_alerts,
         crate::keys::routes::list_keys,
         crate::keys::routes::create_key,
         crate::keys::routes::revoke_key,
@@ -209,6 +228,7 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
                 (name = "audit", description = "Who changed what"),
         (name = "actors", description = "Companies, informal groups, communities, the state; and who did what"),
         (name = "concessions", description = "INGEMMET's mining cadastre and what falls inside it"),
+        (name = "watches", description = "Watches on concessions, holders and areas, and the e-mail alerts they send"),
         (name = "keys", description = "API keys and roles"),
         (name = "operation", description = "Health and readiness"),
     )

@@ -155,11 +155,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    watches (id) {
+        id -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Text,
+        owner_key_id -> Nullable<Text>,
+        email -> Text,
+        target_type -> Text,
+        concession_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        area -> Nullable<Text>,
+        min_lon -> Nullable<Double>,
+        min_lat -> Nullable<Double>,
+        max_lon -> Nullable<Double>,
+        max_lat -> Nullable<Double>,
+        ubigeo -> Nullable<Text>,
+        event_types -> Text,
+        min_verification -> Text,
+        frequency -> Text,
+        language -> Text,
+        status -> Text,
+        activated_at -> Nullable<Timestamp>,
+        confirm_nonce -> Text,
+        confirm_expires_at -> Timestamp,
+        confirm_sent_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    alerts (id) {
+        id -> Text,
+        kind -> Text,
+        watch_id -> Text,
+        event_id -> Nullable<Text>,
+        recipient -> Text,
+        frequency -> Text,
+        reason -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    secrets (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
 diesel::joinable!(event_actors -> actors (actor_id));
 diesel::joinable!(event_actors -> events (event_id));
 diesel::joinable!(event_concessions -> concessions (concession_id));
 diesel::joinable!(event_concessions -> events (event_id));
 diesel::joinable!(concessions -> actors (holder_id));
+diesel::joinable!(alerts -> watches (watch_id));
+diesel::joinable!(alerts -> events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     actors,
@@ -169,4 +229,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     districts,
     registry_state,
+    watches,
+    alerts,
 );

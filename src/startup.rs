@@ -14,16 +14,44 @@ use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
 use utoipa::ToSchema;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::alerts::delivery::Worker;
+use crate::alerts::mail::{Links, Mailer};
+use crate::alerts::routes::WatchContext;
+use crate::alerts::tokens::LinkSigner;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Problem, PROBLEM_JSON};
 use crate::openapi as doc;
-use crate::{actors, audit, events, keys, places};
+use crate::{actors, alerts, audit, events, keys, places};
 
-/// A bound, not yet running server.
+/// A bound, not yet running server, with its delivery worker.
 pub struct Application {
     port: u16,
     server: Server,
+    worker: Option<Worker>,
+}
+
+/// The mail side of a process: the transport and the link signer, shared by
+/// the API (confirm/unsubscribe pages) and the delivery worker. Call it
+/// inside a Tokio runtime: the SMTP connection pool starts a task.
+pub fn delivery_worker(settings: &Settings, db: &Db) -> Result<(Worker, LinkSigner), String> {
+    let mailer = Mailer::new(&settings.smtp)?;
+    let signer = {
+        let mut conn = db.get().map_err(|e| format!("database.url: {e}"))?;
+        LinkSigner::load(&mut conn).map_err(|e| format!("database.url: {e}"))?
+    };
+    let links = Links {
+        base_url: settings.base_url().to_string(),
+        signer: signer.clone(),
+    };
+    let worker = Worker::new(
+        db.clone(),
+        mailer,
+        links,
+        settings.alerts.clone(),
+        settings.smtp.pool_size,
+    );
+    Ok((worker, signer))
 }
 
 impl Application {
@@ -36,6 +64,11 @@ impl Application {
             )
         })?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let (worker, signer) = delivery_worker(settings, &db)?;
+        let watch_context = web::Data::new(WatchContext {
+            policy: settings.alerts.policy(),
+            signer,
+        });
         let db = web::Data::new(db);
         let index = web::Data::new(places::PlaceIndex::default());
         let key_cache = web::Data::new(crate::keys::KeyCache::new(std::time::Duration::from_secs(
@@ -63,6 +96,7 @@ impl Application {
                 .app_data(db.clone())
                 .app_data(index.clone())
                 .app_data(key_cache.clone())
+                .app_data(watch_context.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .service(web::resource("/healthz").get(healthz))
                 .service(web::resource("/readyz").get(readyz))
@@ -70,6 +104,7 @@ impl Application {
                 .configure(actors::routes::configure)
                 .configure(places::routes::configure)
                 .configure(audit::configure)
+                .configure(alerts::routes::configure)
                 .configure(keys::configure)
                 .app_data(openapi.clone())
                 .service(web::resource("/api/v1/openapi.json").get(openapi_json))
@@ -91,6 +126,7 @@ impl Application {
         Ok(Application {
             port,
             server: server.run(),
+            worker: settings.alerts.deliver.then_some(worker),
         })
     }
 
@@ -99,9 +135,17 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM; in-flight requests finish first (up to
-    /// `server.shutdown_timeout_seconds`).
+    /// `server.shutdown_timeout_seconds`), then the delivery worker finishes
+    /// the batch it is sending and stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = self.worker.map(|w| actix_web::rt::spawn(w.run(stopped)));
+        let result = self.server.await;
+        let _ = stop.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        result
     }
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {

@@ -237,6 +237,7 @@ pub fn create_many(
             let mut event = row.into_event()?;
             // A new incident has no actors yet, and the index knows its concessions.
             event.concessions = placement.concessions;
+            enqueue_alerts(conn, &event, placement.district.as_ref())?;
             audit::record(
                 conn,
                 who,
@@ -250,6 +251,35 @@ pub fn create_many(
         }
         Ok(created)
     })
+}
+
+/// Writes the alerts of every active watch the incident now falls under,
+/// in the caller's transaction (see `alerts::matching`).
+fn enqueue_alerts(
+    conn: &mut DbConn,
+    event: &Event,
+    district: Option<&DistrictRef>,
+) -> Result<(), AppError> {
+    let admin = event.fields.admin.as_ref();
+    let pick = |f: fn(&Admin) -> &Option<String>| admin.and_then(|a| f(a).as_deref());
+    let id = event.id.to_string();
+    crate::alerts::matching::enqueue(
+        conn,
+        &crate::alerts::matching::Incident {
+            id: &id,
+            created_at: event.created_at.naive_utc(),
+            event_type: event.fields.event_type,
+            verification: event.fields.verification,
+            lon: event.fields.location.lon,
+            lat: event.fields.location.lat,
+            ubigeo: pick(|a| &a.ubigeo).or(district.map(|d| d.ubigeo.as_str())),
+            region: pick(|a| &a.region).or(district.map(|d| d.region.as_str())),
+            province: pick(|a| &a.province).or(district.map(|d| d.province.as_str())),
+            district: pick(|a| &a.district).or(district.map(|d| d.name.as_str())),
+            concessions: &event.concessions,
+        },
+    )?;
+    Ok(())
 }
 
 /// Fills in the actors and concessions of each event.
@@ -354,6 +384,7 @@ pub fn update(
             .collect();
         places::store::set_event_concessions(conn, id, &ids)?;
         let after = load(conn, id, Visibility::Live)?;
+        enqueue_alerts(conn, &after, placement.district.as_ref())?;
         audit::record(
             conn,
             who,
@@ -480,6 +511,7 @@ pub fn restore(
             .collect();
         places::store::set_event_concessions(conn, id, &ids)?;
         let after = load(conn, id, Visibility::Live)?;
+        enqueue_alerts(conn, &after, placement.district.as_ref())?;
         audit::record(
             conn,
             actor,

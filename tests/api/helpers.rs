@@ -154,11 +154,21 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app on an existing database (a restart keeps its data).
 pub async fn spawn_app_on(test_db: TestDb) -> TestApp {
+    spawn_app_with(test_db, |_| {}).await
+}
+
+/// Starts the app with settings of the test's own (the SMTP port, say).
+/// The delivery worker polls often and retries after a second, so that
+/// tests wait little.
+pub async fn spawn_app_with(test_db: TestDb, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::load(None).unwrap();
     settings.database.url = test_db.url.clone();
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = 1;
     settings.server.shutdown_timeout_seconds = 5;
+    settings.alerts.poll_interval_ms = 50;
+    settings.alerts.retry_initial_seconds = 1;
+    configure(&mut settings);
     let db = test_db.open();
     let app = Application::build(&settings, db.clone()).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -6,11 +6,13 @@
 
 mod access;
 mod actors;
+mod alerts;
 mod audit;
 mod cli;
 mod events;
 mod helpers;
 mod listing;
+mod mailbox;
 mod operation;
 mod places;
 mod validation;

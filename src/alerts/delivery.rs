@@ -1,0 +1,641 @@
+//! The delivery worker: claims due mail from the outbox, sends it, marks it.
+//!
+//! A claim is a lease (`lease_owner`, `lease_until`) written in a short
+//! transaction; on PostgreSQL the rows are picked with `FOR UPDATE SKIP
+//! LOCKED`, so workers in several processes take disjoint rows without
+//! waiting on each other. Mails are sent outside any transaction and marked
+//! `sent` right after, one batch at a time.
+//!
+//! The one window where a mail can go twice: the worker dies (or loses the
+//! database) after the SMTP server accepted a batch and before the batch is
+//! marked. When the lease runs out another worker sends those mails again,
+//! with the same `Message-ID`, so receiving systems can drop the repeat.
+
+use std::collections::BTreeMap;
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use diesel::prelude::*;
+use futures_util::StreamExt;
+
+use super::mail::{self, Draft, EventSummary, Links, Mailer};
+use super::{AlertStatus, Frequency, Language, MailKind, Reason, WatchStatus};
+use crate::config::AlertSettings;
+use crate::db::{self, Db, DbConn};
+use crate::error::AppError;
+use crate::events::{EventType, TimePrecision};
+use crate::schema::{actors, alerts, concessions, events, watches};
+
+/// The delay before retry number `failures` (1 = after the first failure),
+/// or `None` once the retries so far have covered `retry_for`. Delays double
+/// from `initial` and stop growing at an hour.
+pub fn retry_delay(initial: Duration, retry_for: Duration, failures: i32) -> Option<Duration> {
+    let cap = Duration::hours(1);
+    let delay = |k: i32| {
+        let factor = 2i64.saturating_pow(u32::try_from(k - 1).unwrap_or(0).min(40));
+        let seconds = initial.num_seconds().max(1).saturating_mul(factor);
+        Duration::seconds(seconds).min(cap)
+    };
+    let waited: Duration = (1..failures).map(delay).sum();
+    (waited < retry_for).then(|| delay(failures))
+}
+
+/// The latest digest time at or before `now` (both UTC): daily alerts
+/// logged before it are due.
+pub fn last_digest_slot(now: NaiveDateTime, hour: u32, utc_offset_hours: i32) -> NaiveDateTime {
+    let offset = Duration::hours(i64::from(utc_offset_hours));
+    let local = now + offset;
+    let at = NaiveTime::from_hms_opt(hour.min(23), 0, 0).unwrap_or(NaiveTime::MIN);
+    let mut slot = local.date().and_time(at);
+    if slot > local {
+        slot -= Duration::days(1);
+    }
+    slot - offset
+}
+
+/// One claimed outbox row with what its mail needs.
+#[derive(Debug)]
+struct Claimed {
+    id: String,
+    kind: MailKind,
+    watch_id: String,
+    recipient: String,
+    frequency: Frequency,
+    reason: Reason,
+    attempts: i32,
+    language: Language,
+    /// False when the watch was deleted, unsubscribed, or (for an alert)
+    /// is no longer active: the mail is cancelled instead.
+    wanted: Result<(), &'static str>,
+    confirm: Option<(i64, String, String)>,
+    event: Option<EventSummary>,
+}
+
+type ClaimRow = (
+    (
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        String,
+        i32,
+    ),
+    (String, String, Option<NaiveDateTime>, String, NaiveDateTime),
+    Option<(
+        String,
+        String,
+        NaiveDate,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<NaiveDateTime>,
+    )>,
+);
+
+/// The outbox rows (id, attempts so far) one mail carried, and how it went.
+type Outcome = (Vec<(String, i32)>, Result<(), mail::SendError>);
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+}
+
+impl Pass {
+    pub fn handled(&self) -> usize {
+        self.sent + self.retried + self.failed + self.cancelled
+    }
+
+    fn add(&mut self, other: Pass) {
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.cancelled += other.cancelled;
+    }
+}
+
+/// Claims, sends and marks mail; one per process is enough.
+#[derive(Clone)]
+pub struct Worker {
+    db: Db,
+    mailer: Mailer,
+    links: Links,
+    settings: AlertSettings,
+    concurrency: usize,
+    id: String,
+}
+
+/// How many mails of one digest the claim reads at most per watch and pass.
+const DIGEST_WATCHES_PER_PASS: i64 = 20;
+
+impl Worker {
+    pub fn new(
+        db: Db,
+        mailer: Mailer,
+        links: Links,
+        settings: AlertSettings,
+        concurrency: u32,
+    ) -> Self {
+        Worker {
+            db,
+            mailer,
+            links,
+            settings,
+            concurrency: usize::try_from(concurrency.max(1)).unwrap_or(1),
+            id: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+
+    /// Delivers until nothing is due (for cron: `vigia deliver --once`).
+    pub async fn run_once(&self) -> Result<Pass, AppError> {
+        let mut total = Pass::default();
+        loop {
+            let pass = self.pass().await?;
+            total.add(pass);
+            if pass.handled() == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Delivers until `stop` turns true; idles `alerts.poll_interval_ms`
+    /// between empty passes. Errors (the database away) are logged and
+    /// retried: nothing is lost, the rows stay in the outbox.
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let idle = StdDuration::from_millis(self.settings.poll_interval_ms.max(10));
+        tracing::info!(worker = %self.id, "delivery worker started");
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let pause = match self.pass().await {
+                Ok(pass) if pass.handled() > 0 => None,
+                Ok(_) => Some(idle),
+                Err(e) => {
+                    tracing::error!(error = %e, "delivery pass failed");
+                    Some(idle)
+                }
+            };
+            if let Some(pause) = pause {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        tracing::info!(worker = %self.id, "delivery worker stopped");
+    }
+
+    /// One claim–send–mark round.
+    pub async fn pass(&self) -> Result<Pass, AppError> {
+        let owner = self.id.clone();
+        let settings = self.settings.clone();
+        let claimed = self
+            .db
+            .run(move |conn| claim(conn, &owner, &settings))
+            .await?;
+        if claimed.is_empty() {
+            return Ok(Pass::default());
+        }
+        let (mails, cancelled) = self.compose(claimed);
+        let results: Vec<Outcome> = futures_util::stream::iter(mails)
+            .map(|(rows, draft)| async move {
+                let result = self.mailer.send(&draft).await;
+                (rows, result)
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let owner = self.id.clone();
+        let settings = self.settings.clone();
+        self.db
+            .run(move |conn| mark(conn, &owner, &settings, results, cancelled))
+            .await
+    }
+
+    /// Turns claimed rows into mails: one per immediate row, one per watch
+    /// for daily rows; rows whose watch or incident went away are cancelled.
+    #[allow(clippy::type_complexity)]
+    fn compose(
+        &self,
+        claimed: Vec<Claimed>,
+    ) -> (
+        Vec<(Vec<(String, i32)>, Draft)>,
+        Vec<(String, &'static str)>,
+    ) {
+        let mut mails = Vec::new();
+        let mut cancelled = Vec::new();
+        let mut digests: BTreeMap<String, Vec<Claimed>> = BTreeMap::new();
+        for row in claimed {
+            if let Err(why) = row.wanted {
+                cancelled.push((row.id, why));
+                continue;
+            }
+            match (row.kind, row.frequency) {
+                (MailKind::Confirmation, _) => {
+                    let Some((expires, nonce, what)) = &row.confirm else {
+                        cancelled.push((row.id, "the watch is gone"));
+                        continue;
+                    };
+                    let url = self.links.confirm(&row.watch_id, *expires, nonce);
+                    let id = self.mailer.message_id(&format!("confirm.{}", row.id));
+                    let draft = mail::confirmation(row.language, &row.recipient, what, &url, id);
+                    mails.push((vec![(row.id, row.attempts)], draft));
+                }
+                (MailKind::Alert, Frequency::Immediate) => {
+                    let Some(event) = row.event.clone() else {
+                        cancelled.push((row.id, "the incident was deleted"));
+                        continue;
+                    };
+                    let id = self.mailer.message_id(&format!("alert.{}", row.id));
+                    let draft = mail::alert(
+                        row.language,
+                        &row.recipient,
+                        &row.watch_id,
+                        &[(event, row.reason.clone())],
+                        id,
+                        &self.links,
+                    );
+                    mails.push((vec![(row.id, row.attempts)], draft));
+                }
+                (MailKind::Alert, Frequency::Daily) => {
+                    if row.event.is_none() {
+                        cancelled.push((row.id, "the incident was deleted"));
+                        continue;
+                    }
+                    digests.entry(row.watch_id.clone()).or_default().push(row);
+                }
+            }
+        }
+        for (watch_id, rows) in digests {
+            let Some(first) = rows.first() else { continue };
+            let (language, recipient) = (first.language, first.recipient.clone());
+            // The smallest alert id names the digest: the same rows retried
+            // carry the same Message-ID.
+            let key = rows.iter().map(|r| r.id.as_str()).min().unwrap_or_default();
+            let id = self.mailer.message_id(&format!("digest.{key}"));
+            let items: Vec<(EventSummary, Reason)> = rows
+                .iter()
+                .filter_map(|r| Some((r.event.clone()?, r.reason.clone())))
+                .collect();
+            let draft = mail::alert(language, &recipient, &watch_id, &items, id, &self.links);
+            mails.push((
+                rows.into_iter().map(|r| (r.id, r.attempts)).collect(),
+                draft,
+            ));
+        }
+        (mails, cancelled)
+    }
+}
+
+/// Leases up to a batch of due rows to `owner` and reads what their mails need.
+fn claim(
+    conn: &mut DbConn,
+    owner: &str,
+    settings: &AlertSettings,
+) -> Result<Vec<Claimed>, AppError> {
+    db::write_tx(conn, |conn| {
+        let now = db::now();
+        let slot = last_digest_slot(now, settings.digest_hour, settings.utc_offset_hours);
+        let batch = i64::from(settings.batch_size.max(1));
+        let free = alerts::status.eq(AlertStatus::Pending.as_str()).and(
+            alerts::lease_until
+                .is_null()
+                .or(alerts::lease_until.lt(now)),
+        );
+        let immediate = alerts::table
+            .filter(free)
+            .filter(alerts::frequency.eq(Frequency::Immediate.as_str()))
+            .filter(alerts::next_attempt_at.le(now))
+            .order(alerts::next_attempt_at.asc())
+            .limit(batch)
+            .select(alerts::id);
+        let mut ids: Vec<String> = match conn {
+            DbConn::Pg(pg) => immediate.for_update().skip_locked().load(pg)?,
+            DbConn::Sqlite(c) => immediate.load(c)?,
+        };
+        // A daily row is due once a digest time has passed since it was
+        // logged; a retried one when its retry time comes.
+        let daily_due = alerts::frequency.eq(Frequency::Daily.as_str()).and(
+            alerts::attempts
+                .eq(0)
+                .and(alerts::next_attempt_at.le(slot))
+                .or(alerts::attempts.gt(0).and(alerts::next_attempt_at.le(now))),
+        );
+        let mut digest_watches: Vec<String> = alerts::table
+            .filter(free)
+            .filter(daily_due)
+            .select(alerts::watch_id)
+            .distinct()
+            .limit(DIGEST_WATCHES_PER_PASS)
+            .load(conn)?;
+        if let DbConn::Pg(pg) = conn {
+            // One worker per watch builds its digest: the others skip it.
+            digest_watches = watches::table
+                .filter(watches::id.eq_any(&digest_watches))
+                .select(watches::id)
+                .for_no_key_update()
+                .skip_locked()
+                .load(pg)?;
+        }
+        if !digest_watches.is_empty() {
+            let daily: Vec<String> = alerts::table
+                .filter(free)
+                .filter(daily_due)
+                .filter(alerts::watch_id.eq_any(&digest_watches))
+                .select(alerts::id)
+                .load(conn)?;
+            ids.extend(daily);
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lease = now + Duration::seconds(i64::try_from(settings.lease_seconds).unwrap_or(120));
+        diesel::update(alerts::table.filter(alerts::id.eq_any(&ids)))
+            .set((
+                alerts::lease_owner.eq(Some(owner)),
+                alerts::lease_until.eq(Some(lease)),
+            ))
+            .execute(conn)?;
+        read_claimed(conn, &ids)
+    })
+}
+
+fn read_claimed(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Claimed>, AppError> {
+    let rows: Vec<ClaimRow> = alerts::table
+        .inner_join(watches::table)
+        .left_join(events::table)
+        .filter(alerts::id.eq_any(ids))
+        .select((
+            (
+                alerts::id,
+                alerts::kind,
+                alerts::watch_id,
+                alerts::event_id,
+                alerts::recipient,
+                alerts::frequency,
+                alerts::reason,
+                alerts::attempts,
+            ),
+            (
+                watches::language,
+                watches::status,
+                watches::deleted_at,
+                watches::confirm_nonce,
+                watches::confirm_expires_at,
+            ),
+            (
+                events::id,
+                events::title,
+                events::occurred_on,
+                events::time_precision,
+                events::event_type,
+                events::place,
+                events::district,
+                events::province,
+                events::region,
+                events::ubigeo,
+                events::deleted_at,
+            )
+                .nullable(),
+        ))
+        .load(conn)?;
+    let bad = |what: &str, value: &str| AppError::Internal(format!("{what} {value:?}"));
+    let mut out = Vec::with_capacity(rows.len());
+    for ((id, kind, watch_id, _, recipient, frequency, reason, attempts), watch, event) in rows {
+        let (language, status, deleted_at, nonce, expires) = watch;
+        let kind = MailKind::parse(&kind).ok_or_else(|| bad("alerts.kind", &kind))?;
+        let status = WatchStatus::parse(&status).ok_or_else(|| bad("watches.status", &status))?;
+        let wanted = match (deleted_at.is_some(), kind, status) {
+            (true, _, _) => Err("the watch was deleted"),
+            (_, _, WatchStatus::Unsubscribed) => Err("unsubscribed"),
+            (_, MailKind::Alert, WatchStatus::Active) => Ok(()),
+            (_, MailKind::Alert, WatchStatus::Pending) => {
+                Err("the watch is waiting for a new confirmation")
+            }
+            (_, MailKind::Confirmation, WatchStatus::Pending) => Ok(()),
+            (_, MailKind::Confirmation, WatchStatus::Active) => Err("already confirmed"),
+        };
+        let confirm = if kind == MailKind::Confirmation && wanted.is_ok() {
+            let what = describe_watch(conn, &watch_id)?;
+            Some((expires.and_utc().timestamp(), nonce, what))
+        } else {
+            None
+        };
+        let event = match event {
+            Some((
+                eid,
+                title,
+                occurred_on,
+                precision,
+                event_type,
+                place,
+                district,
+                province,
+                region,
+                ubigeo,
+                None,
+            )) => Some(EventSummary {
+                id: eid,
+                title,
+                event_type: EventType::parse(&event_type)
+                    .ok_or_else(|| bad("events.event_type", &event_type))?,
+                occurred_on,
+                time_precision: TimePrecision::parse(&precision)
+                    .ok_or_else(|| bad("events.time_precision", &precision))?,
+                place,
+                district,
+                province,
+                region,
+                ubigeo,
+            }),
+            _ => None,
+        };
+        out.push(Claimed {
+            id,
+            kind,
+            watch_id,
+            recipient,
+            frequency: Frequency::parse(&frequency)
+                .ok_or_else(|| bad("alerts.frequency", &frequency))?,
+            reason: serde_json::from_str(&reason)?,
+            attempts,
+            language: Language::parse(&language)
+                .ok_or_else(|| bad("watches.language", &language))?,
+            wanted,
+            confirm,
+            event,
+        });
+    }
+    Ok(out)
+}
+
+/// A line naming what a watch looks at, for its confirmation mail.
+fn describe_watch(conn: &mut DbConn, watch_id: &str) -> Result<String, AppError> {
+    let (target_type, concession_id, actor_id, ubigeo): (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) = watches::table
+        .find(watch_id)
+        .select((
+            watches::target_type,
+            watches::concession_id,
+            watches::actor_id,
+            watches::ubigeo,
+        ))
+        .first(conn)?;
+    Ok(match target_type.as_str() {
+        "concession" => {
+            let (code, name): (String, String) = concessions::table
+                .find(concession_id.unwrap_or_default())
+                .select((concessions::code, concessions::name))
+                .first(conn)?;
+            format!("concesión / concession {code} \"{name}\"")
+        }
+        "holder" => {
+            let name: String = actors::table
+                .find(actor_id.unwrap_or_default())
+                .select(actors::name)
+                .first(conn)?;
+            format!("titular / holder: {name}")
+        }
+        "admin_area" => format!("ubigeo {}", ubigeo.unwrap_or_default()),
+        _ => "área / area".into(),
+    })
+}
+
+/// Records what happened to each claimed row, if the claim is still ours.
+fn mark(
+    conn: &mut DbConn,
+    owner: &str,
+    settings: &AlertSettings,
+    results: Vec<Outcome>,
+    cancelled: Vec<(String, &'static str)>,
+) -> Result<Pass, AppError> {
+    db::write_tx(conn, |conn| {
+        let now = db::now();
+        let mut pass = Pass::default();
+        let ours = alerts::lease_owner.eq(owner);
+        let initial =
+            Duration::seconds(i64::try_from(settings.retry_initial_seconds).unwrap_or(60));
+        let retry_for = Duration::hours(i64::try_from(settings.retry_for_hours).unwrap_or(24));
+        let mut sent = Vec::new();
+        for (rows, result) in results {
+            match result {
+                Ok(()) => sent.extend(rows.into_iter().map(|(id, _)| id)),
+                Err(e) => {
+                    tracing::warn!(error = %e.message, permanent = e.permanent, mails = rows.len(), "mail not sent");
+                    for (id, attempts) in rows {
+                        let failures = attempts + 1;
+                        let delay = if e.permanent {
+                            None
+                        } else {
+                            retry_delay(initial, retry_for, failures)
+                        };
+                        let status = if delay.is_some() {
+                            pass.retried += 1;
+                            AlertStatus::Pending
+                        } else {
+                            pass.failed += 1;
+                            AlertStatus::Failed
+                        };
+                        diesel::update(alerts::table.find(&id).filter(ours))
+                            .set((
+                                alerts::status.eq(status.as_str()),
+                                alerts::attempts.eq(failures),
+                                alerts::last_error.eq(Some(&e.message)),
+                                alerts::next_attempt_at.eq(now + delay.unwrap_or_default()),
+                                alerts::lease_owner.eq(None::<String>),
+                                alerts::lease_until.eq(None::<NaiveDateTime>),
+                            ))
+                            .execute(conn)?;
+                    }
+                }
+            }
+        }
+        for chunk in sent.chunks(500) {
+            pass.sent +=
+                diesel::update(alerts::table.filter(alerts::id.eq_any(chunk)).filter(ours))
+                    .set((
+                        alerts::status.eq(AlertStatus::Sent.as_str()),
+                        alerts::sent_at.eq(Some(now)),
+                        alerts::attempts.eq(alerts::attempts + 1),
+                        alerts::last_error.eq(None::<String>),
+                        alerts::lease_owner.eq(None::<String>),
+                        alerts::lease_until.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+        }
+        for (id, why) in cancelled {
+            pass.cancelled += diesel::update(alerts::table.find(&id).filter(ours))
+                .set((
+                    alerts::status.eq(AlertStatus::Cancelled.as_str()),
+                    alerts::last_error.eq(Some(why)),
+                    alerts::lease_owner.eq(None::<String>),
+                    alerts::lease_until.eq(None::<NaiveDateTime>),
+                ))
+                .execute(conn)?;
+        }
+        Ok(pass)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect("time")
+    }
+
+    #[test]
+    fn retries_double_up_to_an_hour_for_about_a_day() {
+        let initial = Duration::seconds(60);
+        let day = Duration::hours(24);
+        assert_eq!(retry_delay(initial, day, 1), Some(Duration::seconds(60)));
+        assert_eq!(retry_delay(initial, day, 2), Some(Duration::seconds(120)));
+        assert_eq!(retry_delay(initial, day, 8), Some(Duration::hours(1)));
+        let mut waited = Duration::zero();
+        let mut failures = 1;
+        while let Some(delay) = retry_delay(initial, day, failures) {
+            waited += delay;
+            failures += 1;
+        }
+        assert!(
+            waited >= day && waited <= day + Duration::hours(1),
+            "{waited}"
+        );
+    }
+
+    #[test]
+    fn digest_slots_follow_local_time() {
+        // 07:00 in Lima is 12:00 UTC.
+        assert_eq!(
+            last_digest_slot(at("2026-11-27 12:30"), 7, -5),
+            at("2026-11-27 12:00")
+        );
+        assert_eq!(
+            last_digest_slot(at("2026-11-27 11:59"), 7, -5),
+            at("2026-11-26 12:00")
+        );
+        assert_eq!(
+            last_digest_slot(at("2026-11-27 12:00"), 7, -5),
+            at("2026-11-27 12:00")
+        );
+        assert_eq!(
+            last_digest_slot(at("2026-11-28 03:00"), 7, -5),
+            at("2026-11-27 12:00")
+        );
+    }
+}

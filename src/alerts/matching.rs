@@ -1,0 +1,234 @@
+//! Which active watches an incident falls under, and the outbox rows that
+//! record it. Called by the incident store inside the transaction that
+//! writes the incident, so an incident and its alerts commit together or
+//! not at all.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use geo::{Intersects, Point};
+use uuid::Uuid;
+
+use super::{AlertStatus, Frequency, MailKind, MinVerification, Reason};
+use crate::db::{self, DbConn};
+use crate::error::AppError;
+use crate::events::{EventType, Verification};
+use crate::places::geometry::multipolygon_from_geojson;
+use crate::places::ConcessionRef;
+use crate::schema::{alerts, watches};
+
+/// What matching needs to know of an incident.
+#[derive(Debug)]
+pub struct Incident<'a> {
+    pub id: &'a str,
+    /// Watches cover incidents logged after they were activated.
+    pub created_at: NaiveDateTime,
+    pub event_type: EventType,
+    pub verification: Verification,
+    pub lon: f64,
+    pub lat: f64,
+    /// The incident's district code, as given or from the boundaries.
+    pub ubigeo: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub province: Option<&'a str>,
+    pub district: Option<&'a str>,
+    pub concessions: &'a [ConcessionRef],
+}
+
+type Candidate = (
+    String,         // id
+    String,         // email
+    String,         // target_type
+    Option<String>, // concession_id
+    Option<String>, // actor_id
+    Option<String>, // area
+    Option<String>, // ubigeo
+    String,         // event_types
+    String,         // min_verification
+    String,         // frequency
+);
+
+#[derive(Insertable)]
+#[diesel(table_name = alerts)]
+pub(super) struct NewMail {
+    pub id: String,
+    pub kind: String,
+    pub watch_id: String,
+    pub event_id: Option<String>,
+    pub recipient: String,
+    pub frequency: String,
+    pub reason: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+impl NewMail {
+    pub fn new(
+        kind: MailKind,
+        watch_id: &str,
+        event_id: Option<&str>,
+        recipient: &str,
+        frequency: Frequency,
+        reason: &Reason,
+    ) -> Result<Self, AppError> {
+        let now = db::now();
+        Ok(NewMail {
+            id: Uuid::new_v4().to_string(),
+            kind: kind.as_str().into(),
+            watch_id: watch_id.into(),
+            event_id: event_id.map(Into::into),
+            recipient: recipient.into(),
+            frequency: frequency.as_str().into(),
+            reason: serde_json::to_string(reason)?,
+            status: AlertStatus::Pending.as_str().into(),
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+        })
+    }
+}
+
+/// Writes one alert per active watch the incident now falls under. A watch
+/// that already alerted for this incident gets nothing more (the unique
+/// (watch, incident) index drops the row), so edits never repeat an alert.
+/// Returns how many watches matched.
+pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError> {
+    let concession_ids: Vec<String> = incident
+        .concessions
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect();
+    let holder_ids: Vec<String> = incident
+        .concessions
+        .iter()
+        .filter_map(|c| c.holder.as_ref().map(|h| h.id.to_string()))
+        .collect();
+    // The region, province and district codes the incident lies in.
+    let ubigeos: Vec<&str> = incident
+        .ubigeo
+        .map(|u| [2, 4, 6].into_iter().filter_map(|n| u.get(..n)).collect())
+        .unwrap_or_default();
+    let (lon, lat) = (incident.lon, incident.lat);
+    let candidates: Vec<Candidate> = watches::table
+        .filter(watches::status.eq(super::WatchStatus::Active.as_str()))
+        .filter(watches::deleted_at.is_null())
+        .filter(watches::activated_at.le(incident.created_at))
+        .filter(
+            (watches::target_type
+                .eq("concession")
+                .and(watches::concession_id.eq_any(&concession_ids)))
+            .or(watches::target_type
+                .eq("holder")
+                .and(watches::actor_id.eq_any(&holder_ids)))
+            .or(watches::target_type
+                .eq("admin_area")
+                .and(watches::ubigeo.eq_any(&ubigeos)))
+            .or(watches::target_type
+                .eq("area")
+                .and(watches::min_lon.le(lon))
+                .and(watches::max_lon.ge(lon))
+                .and(watches::min_lat.le(lat))
+                .and(watches::max_lat.ge(lat))),
+        )
+        .select((
+            watches::id,
+            watches::email,
+            watches::target_type,
+            watches::concession_id,
+            watches::actor_id,
+            watches::area,
+            watches::ubigeo,
+            watches::event_types,
+            watches::min_verification,
+            watches::frequency,
+        ))
+        .load(conn)?;
+    let point = Point::new(lon, lat);
+    let mut rows = Vec::new();
+    for (id, email, target_type, concession_id, actor_id, area, ubigeo, types, min, frequency) in
+        candidates
+    {
+        let types: Vec<String> = serde_json::from_str(&types)?;
+        if !types.is_empty() && !types.iter().any(|t| t == incident.event_type.as_str()) {
+            continue;
+        }
+        let min = MinVerification::parse(&min)
+            .ok_or_else(|| AppError::Internal(format!("watch {id}: min_verification {min:?}")))?;
+        if !min.admits(incident.verification) {
+            continue;
+        }
+        let reason = match target_type.as_str() {
+            "concession" => incident
+                .concessions
+                .iter()
+                .find(|c| Some(c.id.to_string()) == concession_id)
+                .map(|c| Reason::Concession {
+                    code: c.code.clone(),
+                    name: c.name.clone(),
+                    holder: c.holder.as_ref().map(|h| h.name.clone()),
+                }),
+            "holder" => incident
+                .concessions
+                .iter()
+                .find(|c| c.holder.as_ref().map(|h| h.id.to_string()) == actor_id)
+                .and_then(|c| {
+                    Some(Reason::Holder {
+                        holder: c.holder.as_ref()?.name.clone(),
+                        code: c.code.clone(),
+                        name: c.name.clone(),
+                    })
+                }),
+            "admin_area" => ubigeo.map(|u| {
+                let name = match u.len() {
+                    2 => incident.region,
+                    4 => incident.province,
+                    _ => incident.district,
+                };
+                Reason::AdminArea {
+                    ubigeo: u,
+                    name: name.map(Into::into),
+                }
+            }),
+            "area" => area
+                .as_deref()
+                .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+                .and_then(|value| multipolygon_from_geojson(&value).ok())
+                .filter(|shape| shape.intersects(&point))
+                .map(|_| Reason::Area),
+            _ => None,
+        };
+        let Some(reason) = reason else { continue };
+        let frequency = Frequency::parse(&frequency)
+            .ok_or_else(|| AppError::Internal(format!("watch {id}: frequency {frequency:?}")))?;
+        rows.push(NewMail::new(
+            MailKind::Alert,
+            &id,
+            Some(incident.id),
+            &email,
+            frequency,
+            &reason,
+        )?);
+    }
+    let matched = rows.len();
+    insert_ignoring_repeats(conn, &rows)?;
+    Ok(matched)
+}
+
+/// Inserts outbox rows in large statements; a row for a (watch, incident)
+/// pair that already has one is dropped.
+pub(super) fn insert_ignoring_repeats(conn: &mut DbConn, rows: &[NewMail]) -> Result<(), AppError> {
+    // 11 values a row stays well under SQLite's 32,766 parameters.
+    for chunk in rows.chunks(1000) {
+        match conn {
+            DbConn::Sqlite(c) => diesel::insert_or_ignore_into(alerts::table)
+                .values(chunk)
+                .execute(c)?,
+            DbConn::Pg(c) => diesel::insert_into(alerts::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+        };
+    }
+    Ok(())
+}

@@ -1,0 +1,396 @@
+//! `/api/v1/watches` and `/api/v1/alerts`, plus the two pages mail links
+//! open (confirm, unsubscribe), which need no key: the signed token is the
+//! credential.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use html_escape::encode_double_quoted_attribute as attr;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::store::{self, AlertFilter, Confirmed, Policy, Scope, WatchFilter};
+use super::tokens::LinkSigner;
+use super::{AlertRecord, AlertStatus, Language, MailKind, Watch, WatchInput, WatchStatus};
+use crate::db::Db;
+use crate::error::AppError;
+use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
+use crate::keys::{Caller, Role};
+use crate::openapi as doc;
+use crate::pagination::{self, Page};
+
+/// What the watch routes share: the confirmation rules and the link signer.
+#[derive(Debug, Clone)]
+pub struct WatchContext {
+    pub policy: Policy,
+    pub signer: LinkSigner,
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/v1/watches")
+            .route(web::get().to(list_watches))
+            .route(web::post().to(create_watch)),
+    )
+    // Before `/{id}`, which would take "confirm" for an id.
+    .service(web::resource("/api/v1/watches/confirm").get(confirm_watch))
+    .service(
+        web::resource("/api/v1/watches/unsubscribe")
+            .route(web::get().to(unsubscribe_page))
+            .route(web::post().to(unsubscribe)),
+    )
+    .service(
+        web::resource("/api/v1/watches/{id}")
+            .route(web::get().to(get_watch))
+            .route(web::patch().to(patch_watch))
+            .route(web::delete().to(delete_watch)),
+    )
+    .service(web::resource("/api/v1/watches/{id}/resend").post(resend_confirmation))
+    .service(web::resource("/api/v1/alerts").get(list_alerts));
+}
+
+fn scope(caller: &Caller) -> Scope {
+    if caller.is(Role::Admin) {
+        Scope::All
+    } else {
+        Scope::Owner(caller.key.id.to_string())
+    }
+}
+
+fn with_etag(mut response: actix_web::HttpResponseBuilder, watch: &Watch) -> HttpResponse {
+    response
+        .insert_header((header::ETAG, etag(watch.version)))
+        .json(watch)
+}
+
+/// Watch a concession, a holder, an area or a ubigeo (any key). The watch
+/// is `pending` until the confirmation mail's link is opened.
+#[utoipa::path(post, path = "/api/v1/watches", tag = "watches", request_body = WatchInput,
+    responses(
+        (status = 201, description = "Created, pending confirmation", body = Watch,
+            headers(("Location" = String), ("ETag" = String))),
+        doc::BadRequest, doc::Unauthorized, doc::PayloadTooLarge, doc::UnsupportedMediaType,
+        doc::Unprocessable))]
+pub async fn create_watch(
+    caller: Caller,
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    JsonBody(input): JsonBody<WatchInput>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Researcher)?;
+    let draft = input.into_draft()?;
+    let who = caller.actor();
+    let policy = ctx.policy;
+    let watch = db
+        .run(move |conn| store::create(conn, &who, &draft, &policy))
+        .await?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, format!("/api/v1/watches/{}", watch.id)));
+    Ok(with_etag(response, &watch))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WatchListQuery {
+    status: Option<WatchStatus>,
+    cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+}
+
+/// Your watches, newest first (admins: everyone's).
+#[utoipa::path(get, path = "/api/v1/watches", tag = "watches", params(WatchListQuery),
+    responses((status = 200, description = "A page of watches", body = Page<Watch>),
+        doc::BadRequest, doc::Unauthorized))]
+pub async fn list_watches(
+    caller: Caller,
+    db: web::Data<Db>,
+    QueryParams(q): QueryParams<WatchListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let filter = WatchFilter {
+        status: q.status,
+        after: q.cursor.as_deref().map(pagination::decode).transpose()?,
+        limit: pagination::limit(q.limit)?,
+    };
+    let limit = filter.limit;
+    let scope = scope(&caller);
+    let rows = db
+        .run(move |conn| store::list(conn, &scope, &filter))
+        .await?;
+    Ok(
+        HttpResponse::Ok().json(Page::from_rows(rows, limit, |w: &Watch| {
+            (w.created_at.naive_utc(), w.id.to_string())
+        })),
+    )
+}
+
+/// Read one of your watches.
+#[utoipa::path(get, path = "/api/v1/watches/{id}", tag = "watches",
+    params(("id" = String, Path, description = "Watch id")),
+    responses((status = 200, description = "The watch", body = Watch, headers(("ETag" = String))),
+        doc::Unauthorized, doc::NotFound))]
+pub async fn get_watch(
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "watch")?;
+    let scope = scope(&caller);
+    let watch = db.run(move |conn| store::load(conn, &id, &scope)).await?;
+    Ok(with_etag(HttpResponse::Ok(), &watch))
+}
+
+/// Change a watch with a JSON Merge Patch; a `target` replaces the whole
+/// target. A new `email` must be confirmed again.
+#[utoipa::path(patch, path = "/api/v1/watches/{id}", tag = "watches",
+    params(("id" = String, Path, description = "Watch id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
+    request_body(content = WatchInput, content_type = "application/merge-patch+json",
+        description = "Any subset of the fields"),
+    responses((status = 200, description = "The changed watch", body = Watch, headers(("ETag" = String))),
+        doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::PreconditionFailed,
+        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+pub async fn patch_watch(
+    caller: Caller,
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    JsonBody(patch): JsonBody<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "watch")?;
+    if !patch.is_object() {
+        return Err(AppError::Validation(vec![crate::error::FieldError::new(
+            "",
+            "a merge patch must be a JSON object",
+        )]));
+    }
+    let if_match = IfMatch::from_request(&req);
+    let who = caller.actor();
+    let scope = scope(&caller);
+    let policy = ctx.policy;
+    let watch = db
+        .run(move |conn| {
+            store::update(conn, &who, &id, &scope, &if_match, &policy, |current| {
+                super::apply_patch(current, patch)
+            })
+        })
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &watch))
+}
+
+/// Delete a watch: nothing more is sent for it.
+#[utoipa::path(delete, path = "/api/v1/watches/{id}", tag = "watches",
+    params(("id" = String, Path, description = "Watch id"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
+    responses((status = 204, description = "Deleted"),
+        doc::Unauthorized, doc::NotFound, doc::PreconditionFailed))]
+pub async fn delete_watch(
+    caller: Caller,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "watch")?;
+    let if_match = IfMatch::from_request(&req);
+    let who = caller.actor();
+    let scope = scope(&caller);
+    db.run(move |conn| store::delete(conn, &who, &id, &scope, &if_match))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Send the confirmation mail again, with a new link (the old one stops
+/// working). Only for pending watches; at most once per
+/// `alerts.resend_interval_seconds`.
+#[utoipa::path(post, path = "/api/v1/watches/{id}/resend", tag = "watches",
+    params(("id" = String, Path, description = "Watch id")),
+    responses((status = 200, description = "Queued; the watch", body = Watch),
+        doc::Unauthorized, doc::NotFound, doc::Conflict, doc::TooManyRequests))]
+pub async fn resend_confirmation(
+    caller: Caller,
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "watch")?;
+    let who = caller.actor();
+    let scope = scope(&caller);
+    let policy = ctx.policy;
+    let watch = db
+        .run(move |conn| store::resend(conn, &who, &id, &scope, &policy))
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &watch))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TokenQuery {
+    /// The token from the mail's link.
+    token: String,
+}
+
+fn page(language: Language, title: (&str, &str), body_html: String) -> HttpResponse {
+    let (title, lang) = match language {
+        Language::Es => (title.0, "es"),
+        Language::En => (title.1, "en"),
+    };
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(format!(
+            "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width\"><title>Vigía — {title}</title></head>\
+             <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">\
+             <h1>{title}</h1>{body_html}</body></html>"
+        ))
+}
+
+/// The confirmation link: activates the watch and says so. A forged,
+/// superseded or expired link is 400.
+#[utoipa::path(get, path = "/api/v1/watches/confirm", tag = "watches", security(()),
+    params(TokenQuery),
+    responses((status = 200, description = "Confirmed (a short page)", content_type = "text/html", body = String),
+        doc::BadRequest, doc::Conflict))]
+pub async fn confirm_watch(
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    QueryParams(q): QueryParams<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
+    let signer = ctx.signer.clone();
+    let outcome = db
+        .run(move |conn| store::confirm(conn, &signer, &q.token))
+        .await?;
+    let (watch, already) = match outcome {
+        Confirmed::Now(w) => (w, false),
+        Confirmed::Already(w) => (w, true),
+    };
+    let text = match (watch.language, already) {
+        (Language::Es, false) => "Su alerta está activa: recibirá un correo por cada incidente nuevo que caiga en lo que vigila.",
+        (Language::Es, true) => "Esta alerta ya estaba activa.",
+        (Language::En, false) => "Your alert is on: you will get a mail for every new incident inside what you watch.",
+        (Language::En, true) => "This alert was already on.",
+    };
+    Ok(page(
+        watch.language,
+        ("Alerta confirmada", "Alert confirmed"),
+        format!("<p>{text}</p>"),
+    ))
+}
+
+/// The unsubscribe link opened in a browser: a page with one button.
+#[utoipa::path(get, path = "/api/v1/watches/unsubscribe", tag = "watches", security(()),
+    params(TokenQuery),
+    responses((status = 200, description = "A page with an unsubscribe button", content_type = "text/html", body = String),
+        doc::BadRequest))]
+pub async fn unsubscribe_page(
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    QueryParams(q): QueryParams<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
+    let signer = ctx.signer.clone();
+    let token = q.token.clone();
+    let (_, language) = db
+        .run(move |conn| store::for_unsubscribe(conn, &signer, &token))
+        .await?;
+    let (question, button) = match language {
+        Language::Es => ("¿Dejar de recibir estas alertas?", "Darme de baja"),
+        Language::En => ("Stop receiving these alerts?", "Unsubscribe"),
+    };
+    let action = format!("/api/v1/watches/unsubscribe?token={}", q.token);
+    Ok(page(
+        language,
+        ("Darse de baja", "Unsubscribe"),
+        format!(
+            "<p>{question}</p><form method=\"post\" action=\"{}\">\
+             <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+             <button type=\"submit\">{button}</button></form>",
+            attr(&action)
+        ),
+    ))
+}
+
+/// One-click unsubscribe (RFC 8058): mail programs POST here with
+/// `List-Unsubscribe=One-Click`; no login, effective at once, repeatable.
+#[utoipa::path(post, path = "/api/v1/watches/unsubscribe", tag = "watches", security(()),
+    params(TokenQuery),
+    responses((status = 200, description = "Unsubscribed (a short page)", content_type = "text/html", body = String),
+        doc::BadRequest))]
+pub async fn unsubscribe(
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    QueryParams(q): QueryParams<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
+    let signer = ctx.signer.clone();
+    let language = db
+        .run(move |conn| store::unsubscribe(conn, &signer, &q.token))
+        .await?;
+    let text = match language {
+        Language::Es => "Listo: no recibirá más alertas de esta vigilancia.",
+        Language::En => "Done: you will get no more alerts from this watch.",
+    };
+    Ok(page(
+        language,
+        ("Baja confirmada", "Unsubscribed"),
+        format!("<p>{text}</p>"),
+    ))
+}
+
+#[derive(Deserialize, IntoParams, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AlertListQuery {
+    watch_id: Option<String>,
+    event_id: Option<String>,
+    status: Option<AlertStatus>,
+    kind: Option<MailKind>,
+    cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+}
+
+fn uuid_filter(value: Option<String>, name: &str) -> Result<Option<String>, AppError> {
+    value
+        .map(|v| {
+            uuid::Uuid::parse_str(&v)
+                .map(|u| u.to_string())
+                .map_err(|_| AppError::BadRequest(format!("{name} must be a UUID, got {v:?}")))
+        })
+        .transpose()
+}
+
+/// The delivery log (admin): every alert and confirmation mail, newest first.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "watches", params(AlertListQuery),
+    responses((status = 200, description = "A page of the delivery log", body = Page<AlertRecord>),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden))]
+pub async fn list_alerts(
+    caller: Caller,
+    db: web::Data<Db>,
+    QueryParams(q): QueryParams<AlertListQuery>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let filter = AlertFilter {
+        watch_id: uuid_filter(q.watch_id, "watch_id")?,
+        event_id: uuid_filter(q.event_id, "event_id")?,
+        status: q.status,
+        kind: q.kind,
+        after: q
+            .cursor
+            .as_deref()
+            .map(pagination::decode::<(NaiveDateTime, String)>)
+            .transpose()?,
+        limit: pagination::limit(q.limit)?,
+    };
+    let limit = filter.limit;
+    let rows = db
+        .run(move |conn| store::list_alerts(conn, &filter))
+        .await?;
+    Ok(
+        HttpResponse::Ok().json(Page::from_rows(rows, limit, |a: &AlertRecord| {
+            (a.created_at.naive_utc(), a.id.to_string())
+        })),
+    )
+}

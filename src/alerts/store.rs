@@ -1,0 +1,787 @@
+//! Storage of watches: create, read, change, delete, and the two state
+//! changes mail links make (confirm, unsubscribe). Every change is audited
+//! in its transaction; a change that needs a mail (a new watch, a new
+//! address, a resend) writes it to the outbox in the same transaction.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use rand::RngCore;
+use uuid::Uuid;
+
+use super::matching::{insert_ignoring_repeats, NewMail};
+use super::tokens::LinkSigner;
+use super::{
+    AlertRecord, AlertStatus, Frequency, Language, MailKind, MinVerification, Reason, Target,
+    TargetDraft, Watch, WatchDraft, WatchStatus,
+};
+use crate::audit::{self, Action, Actor as Who};
+use crate::db::{self, DbConn};
+use crate::error::{AppError, FieldError};
+use crate::events::EventType;
+use crate::http::IfMatch;
+use crate::schema::{alerts, concessions, districts, watches};
+
+const ENTITY: &str = "watch";
+
+/// The confirmation rules, from `[alerts]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub confirm_ttl: Duration,
+    pub resend_interval: Duration,
+}
+
+/// Whose watches a caller may see: researchers their own, admins all.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    All,
+    Owner(String),
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = watches, treat_none_as_null = true)]
+struct WatchRow {
+    id: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    created_by: String,
+    owner_key_id: Option<String>,
+    email: String,
+    target_type: String,
+    concession_id: Option<String>,
+    actor_id: Option<String>,
+    area: Option<String>,
+    min_lon: Option<f64>,
+    min_lat: Option<f64>,
+    max_lon: Option<f64>,
+    max_lat: Option<f64>,
+    ubigeo: Option<String>,
+    event_types: String,
+    min_verification: String,
+    frequency: String,
+    language: String,
+    status: String,
+    activated_at: Option<NaiveDateTime>,
+    confirm_nonce: String,
+    confirm_expires_at: NaiveDateTime,
+    confirm_sent_at: NaiveDateTime,
+    deleted_at: Option<NaiveDateTime>,
+}
+
+fn corrupt(column: &str, value: &str) -> AppError {
+    AppError::Internal(format!("watches.{column} holds unknown value {value:?}"))
+}
+
+fn uuid(value: &str, column: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(value).map_err(|_| corrupt(column, value))
+}
+
+fn new_nonce() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl WatchRow {
+    fn status(&self) -> Result<WatchStatus, AppError> {
+        WatchStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))
+    }
+
+    fn language(&self) -> Result<Language, AppError> {
+        Language::parse(&self.language).ok_or_else(|| corrupt("language", &self.language))
+    }
+
+    /// Writes the checked fields into the row, resolving the target against
+    /// the live concessions, actors and districts.
+    fn set_fields(&mut self, conn: &mut DbConn, draft: &WatchDraft) -> Result<(), AppError> {
+        self.email = draft.email.clone();
+        self.event_types = serde_json::to_string(&draft.event_types)?;
+        self.min_verification = draft.min_verification.as_str().into();
+        self.frequency = draft.frequency.as_str().into();
+        self.language = draft.language.as_str().into();
+        self.concession_id = None;
+        self.actor_id = None;
+        self.area = None;
+        self.ubigeo = None;
+        (self.min_lon, self.min_lat, self.max_lon, self.max_lat) = (None, None, None, None);
+        let unknown = |field: &str, message: String| {
+            AppError::Validation(vec![FieldError::new(field, message)])
+        };
+        // What the target names must exist: its absence is the client's
+        // error (422), a database failure is not.
+        let missing = |e: AppError, field: &str, message: String| match e {
+            AppError::NotFound(_) => unknown(field, message),
+            other => other,
+        };
+        match &draft.target {
+            TargetDraft::ConcessionCode(code) => {
+                self.target_type = "concession".into();
+                let id = concessions::table
+                    .filter(concessions::code.eq(code))
+                    .filter(concessions::deleted_at.is_null())
+                    .select(concessions::id)
+                    .first::<String>(conn)
+                    .optional()?
+                    .ok_or_else(|| {
+                        unknown("target.code", format!("no concession with code {code:?}"))
+                    })?;
+                self.concession_id = Some(id);
+            }
+            TargetDraft::ConcessionId(id) => {
+                self.target_type = "concession".into();
+                crate::places::store::load(conn, id).map_err(|e| {
+                    missing(
+                        e,
+                        "target.concession_id",
+                        format!("no concession with id {id:?}"),
+                    )
+                })?;
+                self.concession_id = Some(id.clone());
+            }
+            TargetDraft::Holder(id) => {
+                self.target_type = "holder".into();
+                crate::actors::store::load(conn, id).map_err(|e| {
+                    missing(e, "target.actor_id", format!("no actor with id {id:?}"))
+                })?;
+                self.actor_id = Some(id.clone());
+            }
+            TargetDraft::Area(outline) => {
+                self.target_type = "area".into();
+                let [min_lon, min_lat, max_lon, max_lat] = outline.bbox();
+                self.area = Some(outline.to_geojson().to_string());
+                (self.min_lon, self.min_lat, self.max_lon, self.max_lat) =
+                    (Some(min_lon), Some(min_lat), Some(max_lon), Some(max_lat));
+            }
+            TargetDraft::AdminArea(ubigeo) => {
+                self.target_type = "admin_area".into();
+                // With boundaries loaded, a code that names no district is a
+                // typo the user wants to hear about now, not a silent watch.
+                let loaded: i64 = districts::table.count().get_result(conn)?;
+                if loaded > 0 {
+                    let known: i64 = districts::table
+                        .filter(districts::ubigeo.like(format!("{ubigeo}%")))
+                        .count()
+                        .get_result(conn)?;
+                    if known == 0 {
+                        return Err(unknown(
+                            "target.ubigeo",
+                            format!("no region, province or district has ubigeo {ubigeo}"),
+                        ));
+                    }
+                }
+                self.ubigeo = Some(ubigeo.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn into_watch(self, codes: &HashMap<String, String>) -> Result<Watch, AppError> {
+        let target = match self.target_type.as_str() {
+            "concession" => {
+                let id = self.concession_id.as_deref().unwrap_or_default();
+                Target::Concession {
+                    concession_id: uuid(id, "concession_id")?,
+                    code: codes.get(id).cloned().unwrap_or_default(),
+                }
+            }
+            "holder" => Target::Holder {
+                actor_id: uuid(self.actor_id.as_deref().unwrap_or_default(), "actor_id")?,
+            },
+            "area" => Target::Area {
+                geometry: serde_json::from_str(self.area.as_deref().unwrap_or("null"))?,
+            },
+            "admin_area" => Target::AdminArea {
+                ubigeo: self.ubigeo.clone().unwrap_or_default(),
+            },
+            other => return Err(corrupt("target_type", other)),
+        };
+        let event_types: Vec<String> = serde_json::from_str(&self.event_types)?;
+        Ok(Watch {
+            id: uuid(&self.id, "id")?,
+            version: self.version,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+            created_by: self.created_by.clone(),
+            email: self.email.clone(),
+            target,
+            event_types: event_types
+                .iter()
+                .map(|t| EventType::parse(t).ok_or_else(|| corrupt("event_types", t)))
+                .collect::<Result<_, _>>()?,
+            min_verification: MinVerification::parse(&self.min_verification)
+                .ok_or_else(|| corrupt("min_verification", &self.min_verification))?,
+            frequency: Frequency::parse(&self.frequency)
+                .ok_or_else(|| corrupt("frequency", &self.frequency))?,
+            language: self.language()?,
+            status: self.status()?,
+            activated_at: self.activated_at.map(|t| t.and_utc()),
+        })
+    }
+}
+
+/// The concession codes of the concession watches among `rows`.
+fn codes_for(conn: &mut DbConn, rows: &[WatchRow]) -> Result<HashMap<String, String>, AppError> {
+    let ids: Vec<&String> = rows
+        .iter()
+        .filter_map(|r| r.concession_id.as_ref())
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(concessions::table
+        .filter(concessions::id.eq_any(ids))
+        .select((concessions::id, concessions::code))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+fn to_watch(conn: &mut DbConn, row: WatchRow) -> Result<Watch, AppError> {
+    let codes = codes_for(conn, std::slice::from_ref(&row))?;
+    row.into_watch(&codes)
+}
+
+fn not_found(id: &str) -> AppError {
+    AppError::NotFound(format!("no watch with id {id}"))
+}
+
+fn load_row(conn: &mut DbConn, id: &str, scope: &Scope) -> Result<WatchRow, AppError> {
+    let mut query = watches::table
+        .find(id)
+        .filter(watches::deleted_at.is_null())
+        .select(WatchRow::as_select())
+        .into_boxed();
+    if let Scope::Owner(key) = scope {
+        // Someone else's watch is as absent as a missing one.
+        query = query.filter(watches::owner_key_id.eq(key.clone()));
+    }
+    query
+        .first::<WatchRow>(conn)
+        .optional()?
+        .ok_or_else(|| not_found(id))
+}
+
+/// Serialises concurrent writers of one watch on PostgreSQL; SQLite's write
+/// transactions are exclusive already.
+fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
+    if let DbConn::Pg(pg) = conn {
+        watches::table
+            .find(id)
+            .select(watches::id)
+            .for_update()
+            .first::<String>(pg)
+            .optional()?;
+    }
+    Ok(())
+}
+
+pub fn load(conn: &mut DbConn, id: &str, scope: &Scope) -> Result<Watch, AppError> {
+    let row = load_row(conn, id, scope)?;
+    to_watch(conn, row)
+}
+
+/// Queues the confirmation mail for the watch's current link, replacing any
+/// unsent one (its link no longer works).
+fn queue_confirmation(conn: &mut DbConn, row: &WatchRow) -> Result<(), AppError> {
+    cancel_pending(
+        conn,
+        &row.id,
+        Some(MailKind::Confirmation),
+        "a newer link was sent",
+    )?;
+    let mail = NewMail::new(
+        MailKind::Confirmation,
+        &row.id,
+        None,
+        &row.email,
+        Frequency::Immediate,
+        &Reason::Confirmation,
+    )?;
+    insert_ignoring_repeats(conn, std::slice::from_ref(&mail))
+}
+
+/// Cancels the watch's unsent mails (of one kind, or all).
+fn cancel_pending(
+    conn: &mut DbConn,
+    watch_id: &str,
+    kind: Option<MailKind>,
+    why: &str,
+) -> Result<(), AppError> {
+    let mut target = diesel::update(alerts::table)
+        .filter(alerts::watch_id.eq(watch_id))
+        .filter(alerts::status.eq(AlertStatus::Pending.as_str()))
+        .into_boxed();
+    if let Some(kind) = kind {
+        target = target.filter(alerts::kind.eq(kind.as_str()));
+    }
+    target
+        .set((
+            alerts::status.eq(AlertStatus::Cancelled.as_str()),
+            alerts::last_error.eq(Some(why)),
+            alerts::lease_owner.eq(None::<String>),
+            alerts::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn start_confirmation(row: &mut WatchRow, now: NaiveDateTime, policy: &Policy) {
+    row.status = WatchStatus::Pending.as_str().into();
+    row.activated_at = None;
+    row.confirm_nonce = new_nonce();
+    row.confirm_expires_at = now + policy.confirm_ttl;
+    row.confirm_sent_at = now;
+}
+
+/// Stores a new, pending watch and queues its confirmation mail.
+pub fn create(
+    conn: &mut DbConn,
+    who: &Who,
+    draft: &WatchDraft,
+    policy: &Policy,
+) -> Result<Watch, AppError> {
+    db::write_tx(conn, |conn| {
+        let now = db::now();
+        let mut row = WatchRow {
+            id: Uuid::new_v4().to_string(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            created_by: who.name.clone(),
+            owner_key_id: who.key_id.clone(),
+            email: String::new(),
+            target_type: String::new(),
+            concession_id: None,
+            actor_id: None,
+            area: None,
+            min_lon: None,
+            min_lat: None,
+            max_lon: None,
+            max_lat: None,
+            ubigeo: None,
+            event_types: String::new(),
+            min_verification: String::new(),
+            frequency: String::new(),
+            language: String::new(),
+            status: String::new(),
+            activated_at: None,
+            confirm_nonce: String::new(),
+            confirm_expires_at: now,
+            confirm_sent_at: now,
+            deleted_at: None,
+        };
+        row.set_fields(conn, draft)?;
+        start_confirmation(&mut row, now, policy);
+        diesel::insert_into(watches::table)
+            .values(&row)
+            .execute(conn)?;
+        queue_confirmation(conn, &row)?;
+        let watch = to_watch(conn, row)?;
+        audit::record(
+            conn,
+            who,
+            Action::Create,
+            ENTITY,
+            &watch.id.to_string(),
+            None::<&()>,
+            Some(&watch),
+        )?;
+        Ok(watch)
+    })
+}
+
+/// Changes a watch. A new address must be confirmed again: the watch goes
+/// back to `pending`, its unsent alerts are cancelled, and a confirmation
+/// goes to the new address.
+pub fn update(
+    conn: &mut DbConn,
+    who: &Who,
+    id: &str,
+    scope: &Scope,
+    if_match: &IfMatch,
+    policy: &Policy,
+    change: impl FnOnce(&Watch) -> Result<WatchDraft, AppError>,
+) -> Result<Watch, AppError> {
+    db::write_tx(conn, |conn| {
+        lock(conn, id)?;
+        let mut row = load_row(conn, id, scope)?;
+        let before = to_watch(conn, row.clone())?;
+        let draft = change(&before)?;
+        if_match.check(before.version)?;
+        let now = db::now();
+        row.set_fields(conn, &draft)?;
+        row.version += 1;
+        row.updated_at = now;
+        let new_address = !row.email.eq_ignore_ascii_case(&before.email);
+        if new_address {
+            start_confirmation(&mut row, now, policy);
+            cancel_pending(
+                conn,
+                id,
+                Some(MailKind::Alert),
+                "the watch's address changed",
+            )?;
+        }
+        diesel::update(watches::table.find(id))
+            .set(&row)
+            .execute(conn)?;
+        if new_address {
+            queue_confirmation(conn, &row)?;
+        }
+        let after = to_watch(conn, row)?;
+        audit::record(
+            conn,
+            who,
+            Action::Update,
+            ENTITY,
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Deletes a watch (soft): it sends nothing more, unsent mails included.
+pub fn delete(
+    conn: &mut DbConn,
+    who: &Who,
+    id: &str,
+    scope: &Scope,
+    if_match: &IfMatch,
+) -> Result<(), AppError> {
+    db::write_tx(conn, |conn| {
+        lock(conn, id)?;
+        let row = load_row(conn, id, scope)?;
+        let before = to_watch(conn, row.clone())?;
+        if_match.check(before.version)?;
+        let now = db::now();
+        diesel::update(watches::table.find(id))
+            .set((
+                watches::deleted_at.eq(Some(now)),
+                watches::updated_at.eq(now),
+                watches::version.eq(row.version + 1),
+            ))
+            .execute(conn)?;
+        cancel_pending(conn, id, None, "the watch was deleted")?;
+        audit::record(
+            conn,
+            who,
+            Action::Delete,
+            ENTITY,
+            id,
+            Some(&before),
+            None::<&()>,
+        )?;
+        Ok(())
+    })
+}
+
+/// Sends a pending watch's confirmation again, with a new link (the old one
+/// stops working). At most once per `alerts.resend_interval_seconds`: 429
+/// with the seconds to wait otherwise.
+pub fn resend(
+    conn: &mut DbConn,
+    who: &Who,
+    id: &str,
+    scope: &Scope,
+    policy: &Policy,
+) -> Result<Watch, AppError> {
+    db::write_tx(conn, |conn| {
+        lock(conn, id)?;
+        let mut row = load_row(conn, id, scope)?;
+        let status = row.status()?;
+        if status != WatchStatus::Pending {
+            return Err(AppError::Conflict(format!(
+                "watch {id} is {}: only a pending watch needs its confirmation again",
+                status.as_str()
+            )));
+        }
+        let now = db::now();
+        let next_allowed = row.confirm_sent_at + policy.resend_interval;
+        if now < next_allowed {
+            let wait = (next_allowed - now).num_seconds().max(1);
+            return Err(AppError::TooManyRequests(
+                format!(
+                    "a confirmation was sent less than {} s ago; try again in {wait} s",
+                    policy.resend_interval.num_seconds()
+                ),
+                wait as u64,
+            ));
+        }
+        let before = to_watch(conn, row.clone())?;
+        start_confirmation(&mut row, now, policy);
+        row.version += 1;
+        row.updated_at = now;
+        diesel::update(watches::table.find(id))
+            .set(&row)
+            .execute(conn)?;
+        queue_confirmation(conn, &row)?;
+        let after = to_watch(conn, row)?;
+        audit::record(
+            conn,
+            who,
+            Action::Update,
+            ENTITY,
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// What opening a confirmation link did.
+#[derive(Debug)]
+pub enum Confirmed {
+    Now(Watch),
+    Already(Watch),
+}
+
+fn bad_link(detail: &str) -> AppError {
+    AppError::BadRequest(detail.to_string())
+}
+
+/// Activates the watch a confirmation token names, if the token is genuine,
+/// current and not expired.
+pub fn confirm(conn: &mut DbConn, signer: &LinkSigner, token: &str) -> Result<Confirmed, AppError> {
+    let invalid = "this confirmation link is not valid; use the latest link you received";
+    let (id, expires, sig) = LinkSigner::parse_confirm(token).ok_or_else(|| bad_link(invalid))?;
+    db::write_tx(conn, |conn| {
+        lock(conn, &id)?;
+        let mut row = load_row(conn, &id, &Scope::All).map_err(|_| bad_link(invalid))?;
+        if !signer.check_confirm(&id, expires, &row.confirm_nonce, &sig)
+            || row.confirm_expires_at.and_utc().timestamp() != expires
+        {
+            return Err(bad_link(invalid));
+        }
+        match row.status()? {
+            WatchStatus::Active => return Ok(Confirmed::Already(to_watch(conn, row)?)),
+            WatchStatus::Unsubscribed => {
+                return Err(AppError::Conflict(
+                    "this watch was unsubscribed; create a new one to receive alerts again".into(),
+                ))
+            }
+            WatchStatus::Pending => {}
+        }
+        let now = db::now();
+        if now > row.confirm_expires_at {
+            return Err(bad_link(
+                "this confirmation link has expired; ask for a new one (POST /api/v1/watches/{id}/resend)",
+            ));
+        }
+        let before = to_watch(conn, row.clone())?;
+        row.status = WatchStatus::Active.as_str().into();
+        row.activated_at = Some(now);
+        row.version += 1;
+        row.updated_at = now;
+        diesel::update(watches::table.find(&id))
+            .set(&row)
+            .execute(conn)?;
+        let after = to_watch(conn, row)?;
+        let link = Who {
+            key_id: None,
+            name: "confirmation link".into(),
+        };
+        audit::record(
+            conn,
+            &link,
+            Action::Update,
+            ENTITY,
+            &id,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(Confirmed::Now(after))
+    })
+}
+
+/// The watch an unsubscribe token names, for the page that asks "sure?".
+pub fn for_unsubscribe(
+    conn: &mut DbConn,
+    signer: &LinkSigner,
+    token: &str,
+) -> Result<(String, Language), AppError> {
+    let id = signer
+        .check_unsubscribe(token)
+        .ok_or_else(|| bad_link("this unsubscribe link is not valid"))?;
+    let language: String = watches::table
+        .find(&id)
+        .select(watches::language)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| bad_link("this unsubscribe link is not valid"))?;
+    Ok((id, Language::parse(&language).unwrap_or(Language::Es)))
+}
+
+/// Stops the watch an unsubscribe token names, at once and for good; unsent
+/// mails are cancelled. Repeating it changes nothing.
+pub fn unsubscribe(
+    conn: &mut DbConn,
+    signer: &LinkSigner,
+    token: &str,
+) -> Result<Language, AppError> {
+    let (id, language) = for_unsubscribe(conn, signer, token)?;
+    db::write_tx(conn, |conn| {
+        lock(conn, &id)?;
+        let Some(mut row) = watches::table
+            .find(&id)
+            .select(WatchRow::as_select())
+            .first::<WatchRow>(conn)
+            .optional()?
+        else {
+            return Err(bad_link("this unsubscribe link is not valid"));
+        };
+        if row.status()? == WatchStatus::Unsubscribed {
+            return Ok(language);
+        }
+        let before = to_watch(conn, row.clone())?;
+        row.status = WatchStatus::Unsubscribed.as_str().into();
+        row.version += 1;
+        row.updated_at = db::now();
+        diesel::update(watches::table.find(&id))
+            .set(&row)
+            .execute(conn)?;
+        cancel_pending(conn, &id, None, "unsubscribed")?;
+        let after = to_watch(conn, row)?;
+        let link = Who {
+            key_id: None,
+            name: "unsubscribe link".into(),
+        };
+        audit::record(
+            conn,
+            &link,
+            Action::Update,
+            ENTITY,
+            &id,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(language)
+    })
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WatchFilter {
+    pub status: Option<WatchStatus>,
+    /// (created_at, id) of the last watch served.
+    pub after: Option<(NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+/// Live watches in scope, newest first; up to `limit + 1`.
+pub fn list(conn: &mut DbConn, scope: &Scope, f: &WatchFilter) -> Result<Vec<Watch>, AppError> {
+    let mut query = watches::table
+        .filter(watches::deleted_at.is_null())
+        .select(WatchRow::as_select())
+        .into_boxed();
+    if let Scope::Owner(key) = scope {
+        query = query.filter(watches::owner_key_id.eq(key.clone()));
+    }
+    if let Some(status) = f.status {
+        query = query.filter(watches::status.eq(status.as_str()));
+    }
+    if let Some((at, id)) = &f.after {
+        query = query.filter(
+            watches::created_at
+                .lt(*at)
+                .or(watches::created_at.eq(*at).and(watches::id.lt(id.clone()))),
+        );
+    }
+    let rows: Vec<WatchRow> = query
+        .order((watches::created_at.desc(), watches::id.desc()))
+        .limit(f.limit + 1)
+        .load(conn)?;
+    let codes = codes_for(conn, &rows)?;
+    rows.into_iter().map(|r| r.into_watch(&codes)).collect()
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = alerts)]
+struct AlertRow {
+    id: String,
+    kind: String,
+    watch_id: String,
+    event_id: Option<String>,
+    recipient: String,
+    frequency: String,
+    reason: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    last_error: Option<String>,
+    created_at: NaiveDateTime,
+    sent_at: Option<NaiveDateTime>,
+}
+
+impl AlertRow {
+    fn into_record(self) -> Result<AlertRecord, AppError> {
+        let bad = |column: &str, value: &str| {
+            AppError::Internal(format!("alerts.{column} holds unknown value {value:?}"))
+        };
+        Ok(AlertRecord {
+            id: Uuid::parse_str(&self.id).map_err(|_| bad("id", &self.id))?,
+            kind: MailKind::parse(&self.kind).ok_or_else(|| bad("kind", &self.kind))?,
+            watch_id: Uuid::parse_str(&self.watch_id)
+                .map_err(|_| bad("watch_id", &self.watch_id))?,
+            event_id: self
+                .event_id
+                .as_deref()
+                .map(|e| Uuid::parse_str(e).map_err(|_| bad("event_id", e)))
+                .transpose()?,
+            recipient: self.recipient,
+            frequency: Frequency::parse(&self.frequency)
+                .ok_or_else(|| bad("frequency", &self.frequency))?,
+            reason: serde_json::from_str(&self.reason)?,
+            status: AlertStatus::parse(&self.status).ok_or_else(|| bad("status", &self.status))?,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at.and_utc(),
+            last_error: self.last_error,
+            created_at: self.created_at.and_utc(),
+            sent_at: self.sent_at.map(|t| t.and_utc()),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub watch_id: Option<String>,
+    pub event_id: Option<String>,
+    pub status: Option<AlertStatus>,
+    pub kind: Option<MailKind>,
+    pub after: Option<(NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+/// The delivery log, newest first; up to `limit + 1` rows.
+pub fn list_alerts(conn: &mut DbConn, f: &AlertFilter) -> Result<Vec<AlertRecord>, AppError> {
+    let mut query = alerts::table.select(AlertRow::as_select()).into_boxed();
+    if let Some(watch) = &f.watch_id {
+        query = query.filter(alerts::watch_id.eq(watch.clone()));
+    }
+    if let Some(event) = &f.event_id {
+        query = query.filter(alerts::event_id.eq(event.clone()));
+    }
+    if let Some(status) = f.status {
+        query = query.filter(alerts::status.eq(status.as_str()));
+    }
+    if let Some(kind) = f.kind {
+        query = query.filter(alerts::kind.eq(kind.as_str()));
+    }
+    if let Some((at, id)) = &f.after {
+        query = query.filter(
+            alerts::created_at
+                .lt(*at)
+                .or(alerts::created_at.eq(*at).and(alerts::id.lt(id.clone()))),
+        );
+    }
+    query
+        .order((alerts::created_at.desc(), alerts::id.desc()))
+        .limit(f.limit + 1)
+        .load::<AlertRow>(conn)?
+        .into_iter()
+        .map(AlertRow::into_record)
+        .collect()
+}

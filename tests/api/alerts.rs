@@ -1,0 +1,1025 @@
+//! Watches and e-mail alerts, read from a real SMTP server.
+
+use std::time::Duration;
+
+use actix_web::http::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{event_with, los_chancas, spawn_app_with, TestApp, TestDb};
+use crate::mailbox::{free_port, Mail, MailServer};
+
+const BASE: &str = "https://vigia.test";
+const CHANCAS: (f64, f64) = (-73.0884214, -14.2190728);
+
+fn square(lon: f64, lat: f64, half: f64) -> Value {
+    json!({"type": "Polygon", "coordinates": [[
+        [lon - half, lat - half], [lon + half, lat - half], [lon + half, lat + half], [lon - half, lat + half], [lon - half, lat - half]
+    ]]})
+}
+
+/// The app, sending through SMTP on `port`, with links under `BASE`.
+async fn app_on(db: TestDb, port: u16) -> TestApp {
+    spawn_app_with(db, |s| {
+        s.smtp.port = port;
+        s.server.public_base_url = BASE.into();
+    })
+    .await
+}
+
+/// The Los Chancas concession, held by Southern Peru.
+async fn chancas_concession(app: &TestApp) -> Value {
+    let res = app
+        .post(
+            "/api/v1/concessions",
+            &app.admin,
+            json!({"code": "010461925", "name": "LOS CHANCAS 1", "holder_name": "Southern Peru Copper Corporation, Sucursal del Perú",
+                   "geometry": square(CHANCAS.0, CHANCAS.1, 0.02)}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    res.body
+}
+
+fn watch(email: &str, target: Value) -> Value {
+    json!({"email": email, "target": target, "frequency": "immediate", "language": "es"})
+}
+
+async fn create_watch(app: &TestApp, body: Value) -> Value {
+    let res = app.post("/api/v1/watches", &app.researcher, body).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert_eq!(res.body["status"], "pending");
+    res.body
+}
+
+/// A link from a mail, as a path on the test server.
+fn path_of(link: &str) -> String {
+    link.strip_prefix(BASE)
+        .unwrap_or_else(|| panic!("{link} is not under {BASE}"))
+        .to_string()
+}
+
+async fn open(app: &TestApp, link: &str) -> crate::helpers::Response {
+    app.send(Method::GET, &path_of(link), None, &[], None).await
+}
+
+/// Opens the latest confirmation mail sent to `email`.
+async fn confirm(app: &TestApp, mail: &MailServer, email: &str, nth: usize) -> Mail {
+    let got = mail.wait_for(email, nth).await;
+    let confirmation = got[nth - 1].clone();
+    let link = confirmation.link(&format!("{BASE}/api/v1/watches/confirm?token="));
+    let res = open(app, &link).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert!(res.header("content-type").unwrap().starts_with("text/html"));
+    confirmation
+}
+
+/// A watched, confirmed address; returns the watch.
+async fn active_watch(app: &TestApp, mail: &MailServer, body: Value) -> Value {
+    let email = body["email"].as_str().unwrap().to_string();
+    let before = mail.to(&email).len();
+    let created = create_watch(app, body).await;
+    confirm(app, mail, &email, before + 1).await;
+    let id = created["id"].as_str().unwrap();
+    let now = app
+        .get(&format!("/api/v1/watches/{id}"), &app.researcher)
+        .await;
+    assert_eq!(now.body["status"], "active", "{}", now.body);
+    now.body
+}
+
+async fn alerts_of(app: &TestApp, query: &str) -> Vec<Value> {
+    let res = app
+        .get(&format!("/api/v1/alerts?{query}"), &app.admin)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.body["items"].as_array().unwrap().clone()
+}
+
+#[actix_web::test]
+async fn a_concession_watch_confirms_then_alerts_with_everything_the_reader_needs() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    let concession = chancas_concession(&app).await;
+    let email = "investigadora@example.org";
+    let created = create_watch(
+        &app,
+        watch(email, json!({"type": "concession", "code": "010461925"})),
+    )
+    .await;
+    assert_eq!(created["target"]["concession_id"], concession["id"]);
+    assert_eq!(created["target"]["code"], "010461925");
+    assert!(created["activated_at"].is_null());
+
+    let confirmation = confirm(&app, &mail, email, 1).await;
+    assert_eq!(confirmation.subject, "[Vigía] Confirme su alerta");
+    assert!(
+        confirmation.text.contains("010461925"),
+        "{}",
+        confirmation.text
+    );
+    assert!(confirmation.header("List-Unsubscribe").is_none());
+    // Opening it again is harmless.
+    let link = confirmation.link(&format!("{BASE}/api/v1/watches/confirm?token="));
+    let again = open(&app, &link).await;
+    assert_eq!(again.status, 200);
+
+    let event = app.create_event(los_chancas()).await;
+    let got = mail.wait_for(email, 2).await;
+    let alert = &got[1];
+    assert_eq!(
+        alert.subject,
+        "[Vigía] Queman el campamento del proyecto Los Chancas"
+    );
+    for needed in [
+        "destrucción de propiedad",
+        "mayo de 2022",
+        "Pocohuanca",
+        "030410",
+        "010461925",
+        "LOS CHANCAS 1",
+        "Southern Peru Copper Corporation",
+    ] {
+        assert!(
+            alert.text.contains(needed),
+            "{needed:?} missing:\n{}",
+            alert.text
+        );
+        assert!(
+            alert.html.contains(needed),
+            "{needed:?} missing in HTML:\n{}",
+            alert.html
+        );
+    }
+    let event_link = format!("{BASE}/api/v1/events/{}", event["id"].as_str().unwrap());
+    assert!(alert.text.contains(&event_link), "{}", alert.text);
+    let unsubscribe = alert.link(&format!("{BASE}/api/v1/watches/unsubscribe?token="));
+    assert_eq!(
+        alert.header("List-Unsubscribe"),
+        Some(format!("<{unsubscribe}>"))
+    );
+    assert_eq!(
+        alert.header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert!(
+        alert.message_id.ends_with("@localhost"),
+        "{}",
+        alert.message_id
+    );
+
+    let log = alerts_of(&app, &format!("event_id={}", event["id"].as_str().unwrap())).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "sent");
+    assert_eq!(log[0]["recipient"], email);
+    assert_eq!(log[0]["attempts"], 1);
+    assert_eq!(log[0]["reason"]["kind"], "concession");
+    assert!(log[0]["sent_at"].is_string());
+}
+
+#[actix_web::test]
+async fn nothing_before_confirmation_and_only_incidents_logged_after_it() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    chancas_concession(&app).await;
+    let email = "pendiente@example.org";
+    let created = create_watch(
+        &app,
+        watch(email, json!({"type": "concession", "code": "010461925"})),
+    )
+    .await;
+    mail.wait_for(email, 1).await;
+    let early = app.create_event(los_chancas()).await;
+    confirm(&app, &mail, email, 1).await;
+    let late = app
+        .create_event(event_with(
+            json!({"title": "Segundo incidente", "location": {"lat": CHANCAS.1, "lon": CHANCAS.0}}),
+        ))
+        .await;
+    let got = mail.wait_for(email, 2).await;
+    assert_eq!(got[1].subject, "[Vigía] Segundo incidente");
+    let watch_id = created["id"].as_str().unwrap();
+    let log = alerts_of(&app, &format!("watch_id={watch_id}&kind=alert")).await;
+    assert_eq!(log.len(), 1, "{log:#?}");
+    assert_eq!(log[0]["event_id"], late["id"]);
+    assert!(
+        alerts_of(&app, &format!("event_id={}", early["id"].as_str().unwrap()))
+            .await
+            .is_empty()
+    );
+    // Edits of the early incident do not make it new.
+    let res = app
+        .patch(
+            &format!("/api/v1/events/{}", early["id"].as_str().unwrap()),
+            &app.monitor,
+            json!({"title": "Corregido"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(
+        alerts_of(&app, &format!("event_id={}", early["id"].as_str().unwrap()))
+            .await
+            .is_empty()
+    );
+}
+
+#[actix_web::test]
+async fn holder_area_and_admin_area_watches_each_catch_their_incidents() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    let concession = chancas_concession(&app).await;
+    let holder = concession["holder"]["id"].as_str().unwrap().to_string();
+    active_watch(
+        &app,
+        &mail,
+        watch(
+            "titular@example.org",
+            json!({"type": "holder", "actor_id": holder}),
+        ),
+    )
+    .await;
+    let mut area = watch(
+        "area@example.org",
+        json!({"type": "area", "geometry": square(CHANCAS.0, CHANCAS.1, 0.1)}),
+    );
+    area["language"] = json!("en");
+    active_watch(&app, &mail, area).await;
+    active_watch(
+        &app,
+        &mail,
+        watch(
+            "aymaraes@example.org",
+            json!({"type": "admin_area", "ubigeo": "0304"}),
+        ),
+    )
+    .await;
+    // Watches that must stay quiet: another area, another region, a type
+    // filter the incident is not, a verification it lacks.
+    active_watch(
+        &app,
+        &mail,
+        watch(
+            "lejos@example.org",
+            json!({"type": "area", "geometry": square(-77.0, -12.0, 0.1)}),
+        ),
+    )
+    .await;
+    active_watch(
+        &app,
+        &mail,
+        watch(
+            "lima@example.org",
+            json!({"type": "admin_area", "ubigeo": "15"}),
+        ),
+    )
+    .await;
+    let mut only_protests = watch(
+        "protestas@example.org",
+        json!({"type": "admin_area", "ubigeo": "03"}),
+    );
+    only_protests["event_types"] = json!(["protest"]);
+    active_watch(&app, &mail, only_protests).await;
+    let mut verified_only = watch(
+        "verificado@example.org",
+        json!({"type": "admin_area", "ubigeo": "030410"}),
+    );
+    verified_only["min_verification"] = json!("verified");
+    active_watch(&app, &mail, verified_only).await;
+
+    let mut unverified = los_chancas();
+    unverified["verification"] = json!("unverified");
+    app.create_event(unverified).await;
+
+    let holder_mail = &mail.wait_for("titular@example.org", 2).await[1];
+    assert!(
+        holder_mail.text.contains("titular que usted vigila"),
+        "{}",
+        holder_mail.text
+    );
+    assert!(holder_mail.text.contains("010461925"));
+    let area_mail = &mail.wait_for("area@example.org", 2).await[1];
+    assert!(
+        area_mail.text.contains("inside the area you watch"),
+        "{}",
+        area_mail.text
+    );
+    assert!(area_mail.text.contains("May 2022"), "{}", area_mail.text);
+    assert!(area_mail.text.contains("property destruction"));
+    let admin_mail = &mail.wait_for("aymaraes@example.org", 2).await[1];
+    assert!(
+        admin_mail.text.contains("Aymaraes (ubigeo 0304)"),
+        "{}",
+        admin_mail.text
+    );
+    // A protest in the region reaches the protest watch; the verified
+    // watch hears of the incident once it is verified.
+    app.create_event(event_with(json!({"event_type": "protest", "admin": {"ubigeo": "030101", "region": "Apurímac", "province": "Abancay", "district": "Abancay"}})))
+        .await;
+    mail.wait_for("protestas@example.org", 2).await;
+    let logged = alerts_of(&app, "kind=alert&status=sent").await;
+    let recipients: Vec<&str> = logged
+        .iter()
+        .map(|a| a["recipient"].as_str().unwrap())
+        .collect();
+    for quiet in [
+        "lejos@example.org",
+        "lima@example.org",
+        "verificado@example.org",
+    ] {
+        assert!(
+            !recipients.contains(&quiet),
+            "{quiet} was alerted: {recipients:?}"
+        );
+    }
+    assert_eq!(mail.to("protestas@example.org").len(), 2);
+}
+
+#[actix_web::test]
+async fn an_incident_that_comes_to_match_alerts_once_whatever_edits_follow() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    chancas_concession(&app).await;
+    let email = "una-vez@example.org";
+    let w = active_watch(
+        &app,
+        &mail,
+        watch(email, json!({"type": "concession", "code": "010461925"})),
+    )
+    .await;
+    let verified = active_watch(
+        &app,
+        &mail,
+        json!({"email": "verificados@example.org", "target": {"type": "concession", "code": "010461925"},
+               "min_verification": "verified", "frequency": "immediate", "language": "es"}),
+    )
+    .await;
+    let event = app
+        .create_event(event_with(
+            json!({"title": "Fuera", "location": {"lat": -12.0, "lon": -77.0}}),
+        ))
+        .await;
+    let path = format!("/api/v1/events/{}", event["id"].as_str().unwrap());
+    // Moved inside: one alert.
+    let res = app
+        .patch(
+            &path,
+            &app.monitor,
+            json!({"location": {"lat": CHANCAS.1, "lon": CHANCAS.0}}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    mail.wait_for(email, 2).await;
+    // Edited, moved out and back in: nothing more.
+    for patch in [
+        json!({"title": "Editado"}),
+        json!({"location": {"lat": -12.0, "lon": -77.0}}),
+        json!({"location": {"lat": CHANCAS.1, "lon": CHANCAS.0}}),
+    ] {
+        let res = app.patch(&path, &app.monitor, patch, None).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+    }
+    // Verified now: the verified-only watch hears of it, once.
+    let res = app
+        .patch(
+            &path,
+            &app.monitor,
+            json!({"verification": "verified"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    mail.wait_for("verificados@example.org", 2).await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mail.to(email).len(), 2, "one confirmation, one alert");
+    assert_eq!(mail.to("verificados@example.org").len(), 2);
+    let log = alerts_of(&app, &format!("event_id={}", event["id"].as_str().unwrap())).await;
+    assert_eq!(log.len(), 2, "{log:#?}");
+    let watches: Vec<&Value> = log.iter().map(|a| &a["watch_id"]).collect();
+    assert!(watches.contains(&&w["id"]) && watches.contains(&&verified["id"]));
+}
+
+#[actix_web::test]
+async fn one_click_unsubscribe_stops_the_watch_at_once() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    chancas_concession(&app).await;
+    let email = "baja@example.org";
+    let w = active_watch(
+        &app,
+        &mail,
+        watch(email, json!({"type": "concession", "code": "010461925"})),
+    )
+    .await;
+    // A second watch shows when a later incident has been delivered.
+    active_watch(
+        &app,
+        &mail,
+        watch(
+            "testigo@example.org",
+            json!({"type": "concession", "code": "010461925"}),
+        ),
+    )
+    .await;
+    app.create_event(los_chancas()).await;
+    let alert = mail.wait_for(email, 2).await[1].clone();
+    let header = alert.header("List-Unsubscribe").unwrap();
+    let link = header
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_string();
+
+    // The page a browser shows has a button posting to the same link.
+    let page = open(&app, &link).await;
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().unwrap();
+    assert!(
+        html.contains("method=\"post\"") && html.contains("Darme de baja"),
+        "{html}"
+    );
+
+    // Tampered tokens are refused.
+    let tampered = format!("{}x", path_of(&link));
+    let res = app
+        .send(
+            Method::POST,
+            &tampered,
+            None,
+            &[],
+            Some((
+                "application/x-www-form-urlencoded",
+                b"List-Unsubscribe=One-Click".to_vec(),
+            )),
+        )
+        .await;
+    res.problem(400);
+    let other_watch = path_of(&link).replace(
+        w["id"].as_str().unwrap(),
+        "6f1c3a52-8d2e-4f0b-9a57-1c2d3e4f5a6b",
+    );
+    app.send(Method::POST, &other_watch, None, &[], None)
+        .await
+        .problem(400);
+
+    // What a mail program sends: a POST with no login.
+    let res = app
+        .send(
+            Method::POST,
+            &path_of(&link),
+            None,
+            &[],
+            Some((
+                "application/x-www-form-urlencoded",
+                b"List-Unsubscribe=One-Click".to_vec(),
+            )),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let now = app
+        .get(
+            &format!("/api/v1/watches/{}", w["id"].as_str().unwrap()),
+            &app.researcher,
+        )
+        .await;
+    assert_eq!(now.body["status"], "unsubscribed");
+    // Again: still fine.
+    let res = app
+        .send(Method::POST, &path_of(&link), None, &[], None)
+        .await;
+    assert_eq!(res.status, 200);
+
+    app.create_event(event_with(
+        json!({"title": "Después de la baja", "location": {"lat": CHANCAS.1, "lon": CHANCAS.0}}),
+    ))
+    .await;
+    mail.wait_for("testigo@example.org", 3).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(mail.to(email).len(), 2, "nothing after unsubscribing");
+}
+
+#[actix_web::test]
+async fn confirmation_links_are_unforgeable_single_purpose_and_expire() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    let email = "enlaces@example.org";
+    let created = create_watch(
+        &app,
+        watch(email, json!({"type": "admin_area", "ubigeo": "03"})),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let first = mail.wait_for(email, 1).await[0].clone();
+    let link = first.link(&format!("{BASE}/api/v1/watches/confirm?token="));
+
+    for bad in [
+        "/api/v1/watches/confirm?token=nonsense".to_string(),
+        format!("{}x", path_of(&link)),
+        path_of(&link).replace(id, "6f1c3a52-8d2e-4f0b-9a57-1c2d3e4f5a6b"),
+        // An unsubscribe-shaped token does not confirm.
+        format!("/api/v1/watches/confirm?token={id}.AAAA"),
+    ] {
+        app.send(Method::GET, &bad, None, &[], None)
+            .await
+            .problem(400);
+    }
+    app.send(Method::GET, "/api/v1/watches/confirm", None, &[], None)
+        .await
+        .problem(400);
+
+    // Resending right away is refused with the time to wait.
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/watches/{id}/resend"),
+            Some(&app.researcher),
+            None,
+        )
+        .await;
+    res.problem(429);
+    assert!(res.header("retry-after").unwrap().parse::<u64>().unwrap() > 0);
+
+    // An expired link: as if it had been sent eight days ago.
+    {
+        use diesel::prelude::*;
+        let mut conn = app.db.get().unwrap();
+        let signer = vigia::alerts::tokens::LinkSigner::load(&mut conn).unwrap();
+        let past = chrono::Utc::now().naive_utc() - chrono::Duration::days(1);
+        let past = chrono::DateTime::from_timestamp(past.and_utc().timestamp(), 0)
+            .unwrap()
+            .naive_utc();
+        let nonce: String = vigia::schema::watches::table
+            .find(id)
+            .select(vigia::schema::watches::confirm_nonce)
+            .first(&mut conn)
+            .unwrap();
+        diesel::update(vigia::schema::watches::table.find(id))
+            .set(vigia::schema::watches::confirm_expires_at.eq(past))
+            .execute(&mut conn)
+            .unwrap();
+        let token = signer.confirm_token(id, past.and_utc().timestamp(), &nonce);
+        let res = app
+            .send(
+                Method::GET,
+                &format!("/api/v1/watches/confirm?token={token}"),
+                None,
+                &[],
+                None,
+            )
+            .await;
+        assert!(res.problem(400)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("expired"));
+        // The old link no longer matches the watch either.
+        open(&app, &link).await.problem(400);
+        // Allow a resend now, as if a minute had passed.
+        diesel::update(vigia::schema::watches::table.find(id))
+            .set(vigia::schema::watches::confirm_sent_at.eq(past))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/watches/{id}/resend"),
+            Some(&app.researcher),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let second = mail.wait_for(email, 2).await[1].clone();
+    confirm(&app, &mail, email, 2).await;
+    assert_ne!(second.link(BASE), link);
+    // Once active, a resend has nothing to do.
+    app.request(
+        Method::POST,
+        &format!("/api/v1/watches/{id}/resend"),
+        Some(&app.researcher),
+        None,
+    )
+    .await
+    .problem(409);
+}
+
+#[actix_web::test]
+async fn smtp_down_then_up_delivers_everything_once() {
+    let port = free_port();
+    let app = app_on(TestDb::new(), port).await;
+    chancas_concession(&app).await;
+    let email = "paciente@example.org";
+    let created = create_watch(
+        &app,
+        watch(email, json!({"type": "concession", "code": "010461925"})),
+    )
+    .await;
+    // The server is down: the confirmation waits, with the error logged.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = alerts_of(
+            &app,
+            &format!("watch_id={}", created["id"].as_str().unwrap()),
+        )
+        .await;
+        if log[0]["attempts"].as_i64().unwrap() >= 1 {
+            assert_eq!(log[0]["status"], "pending");
+            assert!(log[0]["last_error"].is_string(), "{log:#?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt logged: {log:#?}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mail = MailServer::start_on(port);
+    confirm(&app, &mail, email, 1).await;
+    app.create_event(los_chancas()).await;
+    mail.wait_for(email, 2).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(mail.to(email).len(), 2);
+    let log = alerts_of(&app, "").await;
+    assert!(log.iter().all(|a| a["status"] == "sent"), "{log:#?}");
+}
+
+#[actix_web::test]
+async fn a_restart_between_commit_and_send_loses_nothing() {
+    let mail = MailServer::start();
+    let db = TestDb::new();
+    // A server that commits but never sends (as if killed right after the commit).
+    let first = spawn_app_with(db, |s| {
+        s.smtp.port = mail.port;
+        s.server.public_base_url = BASE.into();
+        s.alerts.deliver = false;
+    })
+    .await;
+    let email = "reinicio@example.org";
+    create_watch(
+        &first,
+        watch(email, json!({"type": "admin_area", "ubigeo": "03"})),
+    )
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert!(mail.to(email).is_empty());
+    let db = first.stop().await;
+    let second = app_on(db, mail.port).await;
+    confirm(&second, &mail, email, 1).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(mail.to(email).len(), 1);
+}
+
+#[actix_web::test]
+async fn two_servers_on_one_database_send_each_alert_once() {
+    let mail = MailServer::start();
+    let db = TestDb::new();
+    let second_db = TestDb::reuse(&db);
+    let one = app_on(db, mail.port).await;
+    let two = app_on(second_db, mail.port).await;
+    let email = "dos@example.org";
+    active_watch(
+        &one,
+        &mail,
+        watch(email, json!({"type": "admin_area", "ubigeo": "03"})),
+    )
+    .await;
+    let n = 60;
+    for i in 0..n {
+        let app = if i % 2 == 0 { &one } else { &two };
+        let body =
+            event_with(json!({"title": format!("Incidente {i}"), "admin": {"ubigeo": "030410"}}));
+        let res = app.post("/api/v1/events", &app.monitor, body).await;
+        assert_eq!(res.status, 201);
+    }
+    let got = mail.wait_for(email, n + 1).await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let got_after = mail.to(email);
+    assert_eq!(got_after.len(), n + 1, "no repeats");
+    let mut ids: Vec<&str> = got.iter().map(|m| m.message_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n + 1);
+    let mut titles: Vec<String> = got.iter().skip(1).map(|m| m.subject.clone()).collect();
+    titles.sort();
+    titles.dedup();
+    assert_eq!(titles.len(), n);
+}
+
+#[actix_web::test]
+async fn a_daily_watch_gets_one_digest_listing_each_incident_once() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    chancas_concession(&app).await;
+    let email = "diario@example.org";
+    let mut daily = watch(email, json!({"type": "concession", "code": "010461925"}));
+    daily["frequency"] = json!("daily");
+    daily["language"] = json!("en");
+    let w = active_watch(&app, &mail, daily).await;
+    let witness = "inmediato@example.org";
+    active_watch(
+        &app,
+        &mail,
+        watch(witness, json!({"type": "concession", "code": "010461925"})),
+    )
+    .await;
+    for title in ["Primero", "Segundo", "Tercero"] {
+        app.create_event(event_with(
+            json!({"title": title, "location": {"lat": CHANCAS.1, "lon": CHANCAS.0}}),
+        ))
+        .await;
+    }
+    // The immediate watch has had all three: the daily one waits for its hour.
+    mail.wait_for(witness, 4).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(mail.to(email).len(), 1, "only the confirmation so far");
+    let pending = alerts_of(
+        &app,
+        &format!(
+            "watch_id={}&kind=alert&status=pending",
+            w["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(pending.len(), 3);
+
+    // A day passes: the three were logged before the last digest time.
+    {
+        use diesel::prelude::*;
+        use vigia::schema::alerts::dsl::*;
+        let mut conn = app.db.get().unwrap();
+        let rows: Vec<(String, chrono::NaiveDateTime)> = alerts
+            .filter(frequency.eq("daily"))
+            .select((id, next_attempt_at))
+            .load(&mut conn)
+            .unwrap();
+        for (row, at) in rows {
+            diesel::update(alerts.find(row))
+                .set(next_attempt_at.eq(at - chrono::Duration::days(2)))
+                .execute(&mut conn)
+                .unwrap();
+        }
+    }
+    let digest = mail.wait_for(email, 2).await[1].clone();
+    assert_eq!(digest.subject, "[Vigía] 3 new incidents");
+    for title in ["Primero", "Segundo", "Tercero"] {
+        assert_eq!(digest.text.matches(title).count(), 1, "{}", digest.text);
+    }
+    assert!(digest.header("List-Unsubscribe").is_some());
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(mail.to(email).len(), 2, "one digest");
+    let sent = alerts_of(
+        &app,
+        &format!(
+            "watch_id={}&kind=alert&status=sent",
+            w["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(sent.len(), 3);
+}
+
+#[actix_web::test]
+async fn bad_watches_are_422_naming_the_field() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    chancas_concession(&app).await;
+    let cases = [
+        (
+            json!({"email": "no-es-correo", "target": {"type": "admin_area", "ubigeo": "03"}, "frequency": "immediate", "language": "es"}),
+            "email",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "concession", "code": "NOEXISTE"}, "frequency": "immediate", "language": "es"}),
+            "target.code",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "concession", "concession_id": "6f1c3a52-8d2e-4f0b-9a57-1c2d3e4f5a6b"}, "frequency": "immediate", "language": "es"}),
+            "target.concession_id",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "concession"}, "frequency": "immediate", "language": "es"}),
+            "target",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "holder", "actor_id": "6f1c3a52-8d2e-4f0b-9a57-1c2d3e4f5a6b"}, "frequency": "immediate", "language": "es"}),
+            "target.actor_id",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "area", "geometry": {"type": "Polygon", "coordinates": [[[0,0],[1,1],[2,2],[0,0]]]}}, "frequency": "immediate", "language": "es"}),
+            "target.geometry",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "area", "geometry": {"type": "Point", "coordinates": [0,0]}}, "frequency": "immediate", "language": "es"}),
+            "target.geometry",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "admin_area", "ubigeo": "031"}, "frequency": "immediate", "language": "es"}),
+            "target.ubigeo",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "admin_area", "ubigeo": "AB"}, "frequency": "immediate", "language": "es"}),
+            "target.ubigeo",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "planet"}, "frequency": "immediate", "language": "es"}),
+            "target",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "admin_area", "ubigeo": "03"}, "frequency": "hourly", "language": "es"}),
+            "frequency",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "admin_area", "ubigeo": "03"}, "frequency": "daily", "language": "qu"}),
+            "language",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "admin_area", "ubigeo": "03"}, "frequency": "daily", "language": "es", "event_types": ["picnic"]}),
+            "event_types",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "admin_area", "ubigeo": "03"}, "frequency": "daily", "language": "es", "min_verification": "disputed"}),
+            "min_verification",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "admin_area", "ubigeo": "03"}, "language": "es"}),
+            "frequency",
+        ),
+        (
+            json!({"target": {"type": "admin_area", "ubigeo": "03"}, "frequency": "daily", "language": "es"}),
+            "email",
+        ),
+        (
+            json!({"email": "a@b.org", "target": {"type": "admin_area", "ubigeo": "03"}, "frequency": "daily", "language": "es", "status": "active"}),
+            "status",
+        ),
+    ];
+    for (body, field) in cases {
+        let res = app
+            .post("/api/v1/watches", &app.researcher, body.clone())
+            .await;
+        let fields = res.invalid_fields();
+        assert!(
+            fields.iter().any(|f| f.starts_with(field)),
+            "{body}: expected {field}, got {fields:?}"
+        );
+    }
+    let log = alerts_of(&app, "").await;
+    assert!(log.is_empty(), "a refused watch queued mail: {log:#?}");
+}
+
+#[actix_web::test]
+async fn watches_are_private_to_their_key_and_a_new_address_confirms_again() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    let mine = create_watch(
+        &app,
+        watch(
+            "mia@example.org",
+            json!({"type": "admin_area", "ubigeo": "03"}),
+        ),
+    )
+    .await;
+    let id = mine["id"].as_str().unwrap();
+    // The monitor key is another user: it cannot see or touch the watch.
+    let path = format!("/api/v1/watches/{id}");
+    app.get(&path, &app.monitor).await.problem(404);
+    app.patch(&path, &app.monitor, json!({"language": "en"}), None)
+        .await
+        .problem(404);
+    app.delete(&path, &app.monitor, None).await.problem(404);
+    let theirs = app.get("/api/v1/watches", &app.monitor).await;
+    assert_eq!(theirs.body["items"], json!([]));
+    assert!(!theirs.body.to_string().contains("mia@example.org"));
+    app.get("/api/v1/alerts", &app.researcher)
+        .await
+        .problem(403);
+    let all = app.get("/api/v1/watches", &app.admin).await;
+    assert_eq!(all.body["items"][0]["id"], mine["id"]);
+
+    confirm(&app, &mail, "mia@example.org", 1).await;
+    let current = app.get(&path, &app.researcher).await;
+    let tag = current.header("etag").unwrap();
+    let res = app
+        .patch(&path, &app.researcher, json!({"email": "nueva@example.org", "target": {"type": "admin_area", "ubigeo": "0304"}}), Some(&tag))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body["status"], "pending");
+    assert_eq!(
+        res.body["target"],
+        json!({"type": "admin_area", "ubigeo": "0304"})
+    );
+    app.patch(
+        &path,
+        &app.researcher,
+        json!({"language": "en"}),
+        Some(&tag),
+    )
+    .await
+    .problem(412);
+    confirm(&app, &mail, "nueva@example.org", 1).await;
+    let res = app.get(&path, &app.researcher).await;
+    assert_eq!(res.body["status"], "active");
+    let res = app.delete(&path, &app.researcher, None).await;
+    assert_eq!(res.status, 204);
+    app.get(&path, &app.researcher).await.problem(404);
+}
+
+#[actix_web::test]
+async fn vigia_deliver_once_sends_what_is_due_for_cron() {
+    let mail = MailServer::start();
+    let app = spawn_app_with(TestDb::new(), |s| {
+        s.smtp.port = mail.port;
+        s.server.public_base_url = BASE.into();
+        s.alerts.deliver = false;
+    })
+    .await;
+    let email = "cron@example.org";
+    create_watch(
+        &app,
+        watch(email, json!({"type": "admin_area", "ubigeo": "03"})),
+    )
+    .await;
+    let deliver = |port: u16| {
+        crate::cli::vigia(&app.test_db)
+            .env("VIGIA__SMTP__PORT", port.to_string())
+            .env("VIGIA__SERVER__PUBLIC_BASE_URL", BASE)
+            .env("VIGIA__ALERTS__RETRY_INITIAL_SECONDS", "1")
+            .args(["deliver", "--once"])
+            .output()
+            .unwrap()
+    };
+    // SMTP down: the command says so and the mail stays queued.
+    let out = deliver(free_port());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("could not be sent"), "{stderr}");
+    let log = alerts_of(&app, "").await;
+    assert_eq!(log[0]["status"], "pending");
+    assert_eq!(log[0]["attempts"], 1);
+    // Once the retry is due, with SMTP up, it goes.
+    actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
+    let out = deliver(mail.port);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("1 sent"), "{stderr}");
+    confirm(&app, &mail, email, 1).await;
+}
+
+/// The real binary killed with `kill -9` after it acknowledged a watch and
+/// before it could send the confirmation: the next server sends it, once.
+#[actix_web::test]
+async fn kill_9_between_commit_and_send_loses_no_mail() {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let db = TestDb::new();
+    let token = {
+        let out = crate::cli::vigia(&db)
+            .args(["keys", "create", "--role", "researcher", "--name", "kill9"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let smtp_port = free_port();
+    let start = || {
+        let port = free_port();
+        let child = crate::cli::vigia(&db)
+            .env("VIGIA__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("VIGIA__SMTP__PORT", smtp_port.to_string())
+            .env("VIGIA__SERVER__PUBLIC_BASE_URL", BASE)
+            .env("VIGIA__ALERTS__POLL_INTERVAL_MS", "50")
+            .env("VIGIA__ALERTS__RETRY_INITIAL_SECONDS", "1")
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (child, format!("http://127.0.0.1:{port}"))
+    };
+    let (mut first, base) = start();
+    let email = "kill9@example.org";
+    let mut res = awc::Client::default()
+        .post(format!("{base}/api/v1/watches"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send_json(&watch(email, json!({"type": "admin_area", "ubigeo": "03"})))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201, "{:?}", res.body().await);
+    Command::new("kill")
+        .args(["-KILL", &first.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = first.wait();
+
+    let mail = MailServer::start_on(smtp_port);
+    let (mut second, _) = start();
+    let got = mail.wait_for(email, 1).await;
+    assert_eq!(got[0].subject, "[Vigía] Confirme su alerta");
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mail.to(email).len(), 1);
+    let _ = second.kill();
+    let _ = second.wait();
+}

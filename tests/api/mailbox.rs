@@ -1,0 +1,158 @@
+//! A real SMTP server for the tests, in process (mailin-embedded), keeping
+//! every message it receives. It can start on a port chosen in advance, so
+//! a test can point Vigía at it while it is still down.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mailin_embedded::response::{self, Response};
+use mailin_embedded::{Handler, Server};
+
+/// One received message, parsed.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: Vec<String>,
+    pub raw: String,
+    pub subject: String,
+    pub message_id: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    fn parse(to: Vec<String>, raw: Vec<u8>) -> Mail {
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&raw)
+            .expect("the server received a parseable message");
+        Mail {
+            to,
+            subject: parsed.subject().unwrap_or_default().to_string(),
+            message_id: parsed.message_id().unwrap_or_default().to_string(),
+            text: parsed.body_text(0).unwrap_or_default().to_string(),
+            html: parsed.body_html(0).unwrap_or_default().to_string(),
+            raw: String::from_utf8_lossy(&raw).into_owned(),
+        }
+    }
+
+    /// A header's raw value (unfolded), e.g. `List-Unsubscribe`.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.raw.split("\r\n\r\n").next().unwrap_or("");
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_string())
+        })
+    }
+
+    /// The first link in the text part that starts with `prefix`.
+    pub fn link(&self, prefix: &str) -> String {
+        let start = self
+            .text
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no link {prefix} in:\n{}", self.text));
+        self.text[start..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    }
+}
+
+#[derive(Clone)]
+struct Keeper {
+    received: Arc<Mutex<Vec<Mail>>>,
+    to: Vec<String>,
+    data: Vec<u8>,
+}
+
+impl Handler for Keeper {
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.to = to.to_vec();
+        self.data.clear();
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.data.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let mail = Mail::parse(std::mem::take(&mut self.to), std::mem::take(&mut self.data));
+        self.received.lock().unwrap().push(mail);
+        response::OK
+    }
+}
+
+pub struct MailServer {
+    pub port: u16,
+    received: Arc<Mutex<Vec<Mail>>>,
+}
+
+/// A port nobody listens on (yet).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl MailServer {
+    pub fn start() -> MailServer {
+        MailServer::start_on(0)
+    }
+
+    /// Serves on `port` (0: any) on a thread of its own, until the test ends.
+    pub fn start_on(port: u16) -> MailServer {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let mut server = Server::new(Keeper {
+            received: received.clone(),
+            to: Vec::new(),
+            data: Vec::new(),
+        });
+        server
+            .with_name("mail.test")
+            // Each pooled client connection holds a server thread (blocking IO).
+            .with_num_threads(64)
+            .with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        MailServer { port, received }
+    }
+
+    pub fn all(&self) -> Vec<Mail> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Messages to `address`.
+    pub fn to(&self, address: &str) -> Vec<Mail> {
+        self.all()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == address))
+            .collect()
+    }
+
+    /// Waits (up to 30 s) until `address` has received `count` messages.
+    pub async fn wait_for(&self, address: &str, count: usize) -> Vec<Mail> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let got = self.to(address);
+            if got.len() >= count {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{address} received {} of {count} messages: {:#?}",
+                got.len(),
+                got.iter().map(|m| &m.subject).collect::<Vec<_>>()
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
