@@ -269,6 +269,9 @@ pub fn merge(conn: &mut DbConn, who: &Who, from: &str, into: &str) -> Result<Act
         diesel::update(concessions::table.filter(concessions::holder_id.eq(from)))
             .set(concessions::holder_id.eq(into))
             .execute(conn)?;
+        // Who watched the retired actor as a holder now watches the one it
+        // became, or their watch would fall silent.
+        crate::alerts::store::holder_merged(conn, from, into)?;
 
         let mut fields = target.fields.clone();
         for name in std::iter::once(&source.fields.name).chain(&source.fields.aliases) {

@@ -663,6 +663,19 @@ pub fn unsubscribe(
     })
 }
 
+/// Points holder watches of `from` at `into`, when `from` is merged into it.
+/// Call in the merge's transaction.
+pub fn holder_merged(conn: &mut DbConn, from: &str, into: &str) -> Result<(), AppError> {
+    diesel::update(watches::table.filter(watches::actor_id.eq(from)))
+        .set((
+            watches::actor_id.eq(into),
+            watches::version.eq(watches::version + 1),
+            watches::updated_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct WatchFilter {
     pub status: Option<WatchStatus>,

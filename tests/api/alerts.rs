@@ -1023,3 +1023,60 @@ async fn kill_9_between_commit_and_send_loses_no_mail() {
     let _ = second.kill();
     let _ = second.wait();
 }
+
+#[actix_web::test]
+async fn a_holder_watch_covers_concessions_acquired_later_and_follows_a_merge() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    let res = app
+        .post(
+            "/api/v1/actors",
+            &app.admin,
+            json!({"name": "Minera Informal Los Andes", "kind": "informal_group"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let duplicate = res.body["id"].as_str().unwrap().to_string();
+    let email = "titular@example.org";
+    let w = active_watch(
+        &app,
+        &mail,
+        watch(email, json!({"type": "holder", "actor_id": duplicate})),
+    )
+    .await;
+    // The watched actor turns out to be Southern under another name.
+    let southern = chancas_concession(&app).await["holder"]["id"].clone();
+    let res = app
+        .post(
+            &format!("/api/v1/actors/{duplicate}/merge"),
+            &app.admin,
+            json!({"into": southern}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let now = app
+        .get(
+            &format!("/api/v1/watches/{}", w["id"].as_str().unwrap()),
+            &app.researcher,
+        )
+        .await;
+    assert_eq!(now.body["target"]["actor_id"], southern);
+    app.create_event(los_chancas()).await;
+    assert!(mail.wait_for(email, 2).await[1].text.contains("010461925"));
+    // A concession Southern acquires later is covered too.
+    let res = app
+        .post(
+            "/api/v1/concessions",
+            &app.admin,
+            json!({"code": "010999999", "name": "NUEVA ADQUISICION", "holder_id": southern,
+                   "geometry": square(-72.0, -14.0, 0.02)}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    app.create_event(event_with(
+        json!({"title": "En la nueva concesión", "location": {"lat": -14.0, "lon": -72.0}}),
+    ))
+    .await;
+    let got = mail.wait_for(email, 3).await;
+    assert!(got[2].text.contains("NUEVA ADQUISICION"), "{}", got[2].text);
+}
