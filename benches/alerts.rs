@@ -8,6 +8,7 @@
 //!     cargo bench --bench alerts
 //!
 //! VIGIA_BENCH_WATCHES (default 10000) watches per concession,
+//! VIGIA_BENCH_POOL (default 16) SMTP connections for both clients,
 //! VIGIA_BENCH_INCIDENTS (default 5) incidents timed, VIGIA_BENCH_BACKENDS
 //! (default sqlite,postgres), VIGIA_BENCH_DATABASE_URL for PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -257,10 +258,13 @@ fn run_backend(name: &str, bench_db: BenchDb, per: usize, incidents: usize) {
     let mut settings = Settings::load(None).unwrap();
     settings.database.url = bench_db.url.clone();
     settings.smtp.port = sink.port;
+    settings.smtp.pool_size = env_usize("VIGIA_BENCH_POOL", 16) as u32;
     let pool = settings.smtp.pool_size;
     let total = count_pending(&db) as usize;
     actix_web::rt::System::new().block_on(async {
+        eprintln!("raw client…");
         let raw_before = raw_client(sink.port, total, pool).await;
+        eprintln!("raw client: {raw_before:.0} msg/s; Vigía…");
         let (worker, _) = vigia::startup::delivery_worker(&settings, &db).unwrap();
         let started = Instant::now();
         let pass = worker.run_once().await.unwrap();

@@ -3,15 +3,16 @@
 //! A claim is a lease (`lease_owner`, `lease_until`) written in a short
 //! transaction; on PostgreSQL the rows are picked with `FOR UPDATE SKIP
 //! LOCKED`, so workers in several processes take disjoint rows without
-//! waiting on each other. Mails are sent outside any transaction and marked
-//! `sent` right after, one batch at a time.
+//! waiting on each other. Mails are sent outside any transaction, a few at a
+//! time over pooled connections, and a batch is marked `sent` as soon as its
+//! last mail is answered; the next batch is claimed while one is sending.
 //!
 //! The one window where a mail can go twice: the worker dies (or loses the
 //! database) after the SMTP server accepted a batch and before the batch is
 //! marked. When the lease runs out another worker sends those mails again,
 //! with the same `Message-ID`, so receiving systems can drop the repeat.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
@@ -101,6 +102,9 @@ type ClaimRow = (
 /// The outbox rows (id, attempts so far) one mail carried, and how it went.
 type Outcome = (Vec<(String, i32)>, Result<(), mail::SendError>);
 
+/// A composed mail waiting for a connection: its batch, its rows, the mail.
+type Queued = (usize, Vec<(String, i32)>, Draft);
+
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
@@ -157,18 +161,11 @@ impl Worker {
 
     /// Delivers until nothing is due (for cron: `vigia deliver --once`).
     pub async fn run_once(&self) -> Result<Pass, AppError> {
-        let mut total = Pass::default();
-        loop {
-            let pass = self.pass().await?;
-            total.add(pass);
-            if pass.handled() == 0 {
-                return Ok(total);
-            }
-        }
+        self.drain().await
     }
 
     /// Delivers until `stop` turns true; idles `alerts.poll_interval_ms`
-    /// between empty passes. Errors (the database away) are logged and
+    /// when nothing is due. Errors (the database away) are logged and
     /// retried: nothing is lost, the rows stay in the outbox.
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let idle = StdDuration::from_millis(self.settings.poll_interval_ms.max(10));
@@ -177,44 +174,113 @@ impl Worker {
             if *stop.borrow() {
                 break;
             }
-            let pause = match self.pass().await {
-                Ok(pass) if pass.handled() > 0 => None,
-                Ok(_) => Some(idle),
-                Err(e) => {
-                    tracing::error!(error = %e, "delivery pass failed");
-                    Some(idle)
-                }
-            };
-            if let Some(pause) = pause {
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    _ = stop.changed() => {}
-                }
+            if let Err(e) = self.drain().await {
+                tracing::error!(error = %e, "delivery failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(idle) => {}
+                _ = stop.changed() => {}
             }
         }
         tracing::info!(worker = %self.id, "delivery worker stopped");
     }
 
-    /// One claim–send–mark round.
-    pub async fn pass(&self) -> Result<Pass, AppError> {
+    /// Sends everything due, as a pipeline: the next batch is claimed while
+    /// the current one is sent, `smtp.pool_size` mails stay in flight across
+    /// batch boundaries, and each batch is recorded as soon as its last mail
+    /// is answered. The database never holds up the SMTP connections.
+    pub async fn drain(&self) -> Result<Pass, AppError> {
+        use futures_util::stream::FuturesUnordered;
+
+        struct Batch {
+            waiting: usize,
+            results: Vec<Outcome>,
+            cancelled: Vec<(String, &'static str)>,
+        }
+        let mut total = Pass::default();
+        let mut failure = None;
+        let mut more = true;
+        let mut batches: Vec<Batch> = Vec::new();
+        let mut queue: VecDeque<Queued> = VecDeque::new();
+        let mut claiming = FuturesUnordered::new();
+        let mut sending = FuturesUnordered::new();
+        let mut recording = FuturesUnordered::new();
+        loop {
+            if more && claiming.is_empty() && queue.len() < self.concurrency {
+                claiming.push(self.claim());
+            }
+            while sending.len() < self.concurrency {
+                let Some((batch, rows, draft)) = queue.pop_front() else {
+                    break;
+                };
+                sending.push(async move {
+                    let result = self.mailer.send(&draft).await;
+                    (batch, (rows, result))
+                });
+            }
+            if claiming.is_empty() && sending.is_empty() && recording.is_empty() {
+                break;
+            }
+            tokio::select! {
+                Some(claimed) = claiming.next(), if !claiming.is_empty() => match claimed {
+                    Ok(rows) if rows.is_empty() => more = false,
+                    Ok(rows) => {
+                        let (mails, cancelled) = self.compose(rows);
+                        let id = batches.len();
+                        if mails.is_empty() {
+                            recording.push(self.record(Vec::new(), cancelled));
+                            batches.push(Batch { waiting: 0, results: Vec::new(), cancelled: Vec::new() });
+                        } else {
+                            batches.push(Batch { waiting: mails.len(), results: Vec::new(), cancelled });
+                            queue.extend(mails.into_iter().map(|(rows, draft)| (id, rows, draft)));
+                        }
+                    }
+                    Err(e) => {
+                        more = false;
+                        failure = Some(e);
+                    }
+                },
+                Some((id, outcome)) = sending.next(), if !sending.is_empty() => {
+                    if let Some(batch) = batches.get_mut(id) {
+                        batch.results.push(outcome);
+                        batch.waiting -= 1;
+                        if batch.waiting == 0 {
+                            let results = std::mem::take(&mut batch.results);
+                            let cancelled = std::mem::take(&mut batch.cancelled);
+                            recording.push(self.record(results, cancelled));
+                        }
+                    }
+                },
+                Some(recorded) = recording.next(), if !recording.is_empty() => match recorded {
+                    Ok(pass) => total.add(pass),
+                    Err(e) => {
+                        more = false;
+                        failure = Some(e);
+                    }
+                },
+            }
+        }
+        match failure {
+            // What was sent stays leased; after `alerts.lease_seconds` it
+            // goes again (the documented window for a repeat).
+            Some(e) => Err(e),
+            None => Ok(total),
+        }
+    }
+
+    async fn claim(&self) -> Result<Vec<Claimed>, AppError> {
         let owner = self.id.clone();
         let settings = self.settings.clone();
-        let claimed = self
-            .db
+        self.db
             .run(move |conn| claim(conn, &owner, &settings))
-            .await?;
-        if claimed.is_empty() {
-            return Ok(Pass::default());
-        }
-        let (mails, cancelled) = self.compose(claimed);
-        let results: Vec<Outcome> = futures_util::stream::iter(mails)
-            .map(|(rows, draft)| async move {
-                let result = self.mailer.send(&draft).await;
-                (rows, result)
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
+            .await
+    }
+
+    async fn record(
+        &self,
+        results: Vec<Outcome>,
+        cancelled: Vec<(String, &'static str)>,
+    ) -> Result<Pass, AppError> {
         let owner = self.id.clone();
         let settings = self.settings.clone();
         self.db
