@@ -18,7 +18,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Problem, PROBLEM_JSON};
 use crate::openapi as doc;
-use crate::{actors, audit, events, keys, places};
+use crate::{actors, audit, cases, events, keys, places};
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -69,6 +69,7 @@ impl Application {
                 .configure(events::routes::configure)
                 .configure(actors::routes::configure)
                 .configure(places::routes::configure)
+                .configure(cases::routes::configure)
                 .configure(audit::configure)
                 .configure(keys::configure)
                 .app_data(openapi.clone())
