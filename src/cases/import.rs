@@ -103,7 +103,7 @@ fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
     let report = match number {
         Ok(n) => match check_report(n, cell(1)) {
             Ok(r) => Some(r),
-            Err(e) => {
+            Err((_, e)) => {
                 why.push(e);
                 None
             }

@@ -148,20 +148,31 @@ fn latest_report() -> i32 {
     month_index(today) - (2004 * 12 + 2) + 2
 }
 
-/// A report number and its month, checked against each other.
-pub fn check_report(number: i64, month: &str) -> Result<(i32, String), String> {
+/// A report number and its month, checked against each other; an error
+/// names the field at fault.
+pub fn check_report(number: i64, month: &str) -> Result<(i32, String), (&'static str, String)> {
     let latest = latest_report();
     let number = i32::try_from(number)
         .ok()
         .filter(|n| (1..=latest).contains(n))
-        .ok_or_else(|| format!("report number {number} is not between 1 and {latest}"))?;
+        .ok_or_else(|| {
+            (
+                "report_number",
+                format!("report number {number} is not between 1 and {latest} (next month's)"),
+            )
+        })?;
     let expected = report_month_of(number).unwrap_or_default();
-    let (y, m) = parse_month(month)
-        .ok_or_else(|| format!("report month {month:?} is not a month as YYYY-MM"))?;
+    let (y, m) = parse_month(month).ok_or_else(|| {
+        (
+            "report_month",
+            format!("report month {month:?} is not a month as YYYY-MM"),
+        )
+    })?;
     let given = format!("{y:04}-{m:02}");
     if given != expected {
-        return Err(format!(
-            "report {number} is the one of {expected}, not {given}"
+        return Err((
+            "report_month",
+            format!("report {number} is the one of {expected}, not {given}"),
         ));
     }
     Ok((number, given))
@@ -429,7 +440,6 @@ impl Entry {
 /// A new report entry, or the whole entry after a merge patch.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[validate(schema(function = "report_matches_month", skip_on_field_errors = true))]
 pub struct EntryInput {
     /// The report's number (N.° 220 is June 2022; one a month).
     #[validate(required(message = "is required"), range(min = 1, max = 10000))]
@@ -461,27 +471,32 @@ fn month_text(v: &str) -> Result<(), ValidationError> {
         .ok_or_else(|| rule("month", "must be a month as YYYY-MM".into()))
 }
 
-fn report_matches_month(input: &EntryInput) -> Result<(), ValidationError> {
-    let (Some(number), Some(month)) = (input.report_number, input.report_month.as_deref()) else {
-        return Ok(());
-    };
-    check_report(number, month)
-        .map(|_| ())
-        .map_err(|message| rule("report", message))
-}
-
 impl EntryInput {
     pub fn into_fields(self) -> Result<EntryFields, AppError> {
-        crate::rules::check(&self)?;
+        // The number and the month are checked against each other once each
+        // is valid alone; every problem is reported at once.
+        let mut errors = match self.validate() {
+            Ok(()) => Vec::new(),
+            Err(e) => crate::rules::field_errors(&e),
+        };
+        let report = match (self.report_number, self.report_month.as_deref()) {
+            (Some(n), Some(m)) => Some(check_report(n, m)),
+            _ => None,
+        };
+        if let Some(Err((field, message))) = &report {
+            if !errors.iter().any(|e| e.field == *field) {
+                errors.push(crate::error::FieldError::new(*field, message.clone()));
+                errors.sort_by(|a, b| a.field.cmp(&b.field));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
         let invalid =
             |what: &str| AppError::Internal(format!("{what} passed validation but did not parse"));
-        let (report_number, report_month) = check_report(
-            self.report_number.ok_or_else(|| invalid("report_number"))?,
-            self.report_month.as_deref().unwrap_or_default(),
-        )
-        .map_err(|m| {
-            AppError::Validation(vec![crate::error::FieldError::new("report_month", m)])
-        })?;
+        let (report_number, report_month) = report
+            .and_then(Result::ok)
+            .ok_or_else(|| invalid("report_number"))?;
         Ok(EntryFields {
             report_number,
             report_month,

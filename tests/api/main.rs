@@ -7,6 +7,7 @@
 mod access;
 mod actors;
 mod audit;
+mod cases;
 mod cli;
 mod events;
 mod helpers;
