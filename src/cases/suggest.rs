@@ -5,7 +5,8 @@
 //! place (same district 0.4, else province 0.25, else region 0.1), a company
 //! of the case among the incident's actors (0.3), an entry of the case within
 //! three months of the incident (up to 0.2, less the further it is) and words
-//! of the case's name in the incident's title or place (up to 0.1).
+//! of the case's name in the incident's title or place (up to 0.1). Dates
+//! alone suggest nothing: a report lists hundreds of cases every month.
 
 use std::collections::{HashMap, HashSet};
 
@@ -149,11 +150,60 @@ const STOPWORDS: &[&str] = &[
 ];
 
 fn words(text: &str) -> HashSet<String> {
-    text::fold(text)
+    folded_words(&text::fold(text))
+}
+
+fn folded_words(folded: &str) -> HashSet<String> {
+    folded
         .split(' ')
         .filter(|w| w.chars().count() >= 4 && !STOPWORDS.contains(w))
         .map(String::from)
         .collect()
+}
+
+/// For each of `case_ids`, its live entry nearest to the month of `date`
+/// within the window: (months from the incident, report number, status).
+fn nearest_entries(
+    conn: &mut DbConn,
+    case_ids: &[String],
+    date: NaiveDate,
+) -> Result<HashMap<String, (i32, i32, String)>, AppError> {
+    let mut nearest: HashMap<String, (i32, i32, String)> = HashMap::new();
+    let (Some(from), Some(to)) = (
+        month_start(date, -WINDOW).map(month_text),
+        month_start(date, WINDOW).map(month_text),
+    ) else {
+        return Ok(nearest);
+    };
+    let event_month = month_index(date);
+    for chunk in case_ids.chunks(500) {
+        let rows: Vec<(String, i32, String, String)> = report_entries::table
+            .filter(report_entries::case_id.eq_any(chunk))
+            .filter(report_entries::deleted_at.is_null())
+            .filter(report_entries::report_month.between(&from, &to))
+            .select((
+                report_entries::case_id,
+                report_entries::report_number,
+                report_entries::report_month,
+                report_entries::status,
+            ))
+            .load(conn)?;
+        for (case_id, number, month, status) in rows {
+            let Some((y, m)) = parse_month(&month) else {
+                continue;
+            };
+            let delta = y * 12 + (m - 1) - event_month;
+            // The closest entry; at equal distance, the one after the incident.
+            let better = match nearest.get(&case_id) {
+                Some((d, _, _)) => (delta.abs(), -delta) < (d.abs(), -d),
+                None => true,
+            };
+            if better {
+                nearest.insert(case_id, (delta, number, status));
+            }
+        }
+    }
+    Ok(nearest)
 }
 
 /// A month `n` months after the month of `date` (before, when negative).
@@ -211,7 +261,6 @@ pub fn suggest(
         district,
     };
     let event_words = words(&format!("{title} {}", place.unwrap_or_default()));
-    let event_month = month_index(occurred_on);
 
     let event_actors: HashMap<String, String> = event_actors::table
         .inner_join(actors::table)
@@ -232,39 +281,8 @@ pub fn suggest(
         }
     }
 
-    let (from, to) = (
-        month_start(occurred_on, -WINDOW).map(month_text),
-        month_start(occurred_on, WINDOW).map(month_text),
-    );
-    let mut nearest: HashMap<String, (i32, i32, String)> = HashMap::new();
-    if let (Some(from), Some(to)) = (from, to) {
-        for (case_id, number, month, status) in report_entries::table
-            .filter(report_entries::deleted_at.is_null())
-            .filter(report_entries::report_month.between(from, to))
-            .select((
-                report_entries::case_id,
-                report_entries::report_number,
-                report_entries::report_month,
-                report_entries::status,
-            ))
-            .load::<(String, i32, String, String)>(conn)?
-        {
-            let Some((y, m)) = parse_month(&month) else {
-                continue;
-            };
-            let delta = y * 12 + (m - 1) - event_month;
-            // The closest entry; at equal distance, the one after the incident.
-            let better = match nearest.get(&case_id) {
-                Some((d, _, _)) => (delta.abs(), -delta) < (d.abs(), -d),
-                None => true,
-            };
-            if better {
-                nearest.insert(case_id, (delta, number, status));
-            }
-        }
-    }
-
     type Light = (
+        String,
         String,
         String,
         Option<String>,
@@ -277,16 +295,26 @@ pub fn suggest(
         .select((
             cases::id,
             cases::name,
+            cases::name_key,
             cases::ubigeo,
             cases::region_key,
             cases::province_key,
             cases::district_key,
         ))
         .load(conn)?;
-    let mut scored: Vec<(f64, String, String, Vec<String>)> = Vec::new();
-    for (id, name, ubigeo, region, province, district) in all {
+    // First what needs no more queries: place, companies, name. A case with
+    // none of them is not suggested for its dates alone.
+    struct Candidate {
+        id: String,
+        name: String,
+        score: f64,
+        before_time: Vec<String>,
+        after_time: Option<String>,
+    }
+    let mut candidates = Vec::new();
+    for (id, name, name_key, ubigeo, region, province, district) in all {
         let mut score = 0.0;
-        let mut reasons = Vec::new();
+        let mut before_time = Vec::new();
         let case_place = Place {
             ubigeo,
             region,
@@ -295,15 +323,47 @@ pub fn suggest(
         };
         if let Some((s, why)) = place_score(&event_place, &case_place) {
             score += s;
-            reasons.push(why);
+            before_time.push(why);
         }
         if let Some(names) = shared.get(&id) {
             score += COMPANY;
             for n in names {
-                reasons.push(format!("company {n} in both"));
+                before_time.push(format!("company {n} in both"));
             }
         }
-        if let Some((delta, number, status)) = nearest.get(&id) {
+        // `name_key` is the folded name already.
+        let case_words = folded_words(&name_key);
+        let mut common: Vec<&String> = case_words.intersection(&event_words).collect();
+        let mut after_time = None;
+        if !common.is_empty() {
+            common.sort();
+            score += NAME * common.len() as f64 / case_words.len() as f64;
+            after_time = Some(format!(
+                "name shares {}",
+                common
+                    .iter()
+                    .map(|w| w.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if score > 0.0 {
+            candidates.push(Candidate {
+                id,
+                name,
+                score,
+                before_time,
+                after_time,
+            });
+        }
+    }
+    let ids: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
+    let nearest = nearest_entries(conn, &ids, occurred_on)?;
+    let mut scored: Vec<(f64, String, String, Vec<String>)> = Vec::new();
+    for c in candidates {
+        let mut score = c.score;
+        let mut reasons = c.before_time;
+        if let Some((delta, number, status)) = nearest.get(&c.id) {
             score += TIME * (1.0 - f64::from(delta.abs()) / f64::from(WINDOW + 1));
             let when = match delta {
                 0 => "in the month of the incident".to_string(),
@@ -316,22 +376,9 @@ pub fn suggest(
                 report_month_of(*number).unwrap_or_default()
             ));
         }
-        let case_words = words(&name);
-        let mut common: Vec<&String> = case_words.intersection(&event_words).collect();
-        if !common.is_empty() {
-            common.sort();
-            score += NAME * common.len() as f64 / case_words.len() as f64;
-            reasons.push(format!(
-                "name shares {}",
-                common
-                    .iter()
-                    .map(|w| w.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
+        reasons.extend(c.after_time);
         if score >= THRESHOLD {
-            scored.push(((score * 1000.0).round() / 1000.0, name, id, reasons));
+            scored.push(((score * 1000.0).round() / 1000.0, c.name, c.id, reasons));
         }
     }
     scored.sort_by(|a, b| {

@@ -727,10 +727,11 @@ async fn suggestions_put_los_chancas_first_above_the_decoys() {
     )
     .await
     .problem(404);
-    // An incident far from everything gets no suggestion.
+    // An incident elsewhere, with no company, gets no suggestion, though
+    // every case was reported that month.
     let lonely = app
         .create_event(event_with(
-            json!({"admin": {"ubigeo": "150101"}, "occurred_on": "2010-01-05"}),
+            json!({"admin": {"ubigeo": "150101"}, "occurred_on": "2022-06-05"}),
         ))
         .await;
     let res = app
