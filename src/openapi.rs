@@ -4,6 +4,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
+use crate::cases::routes::CaseLinks;
 use crate::error::Problem;
 
 #[derive(IntoResponses)]
@@ -169,7 +170,7 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
                        Lists answer {\"items\": [...], \"next_cursor\": ...}.",
         license(name = "AGPL-3.0-or-later")
     ),
-    modifiers(&BearerAuth, &EventLinks),
+    modifiers(&BearerAuth, &EventLinks, &CaseLinks),
     components(schemas(Problem, crate::error::FieldError)),
     security(("api_key" = [])),
     paths(

@@ -510,3 +510,48 @@ pub async fn export_entries(_caller: Caller, db: web::Data<Db>) -> Result<HttpRe
     let body = db.run(super::import::export_entries).await?;
     Ok(csv_response(body, "report-entries.csv"))
 }
+
+/// Links from a created case and a created entry to the operations on them,
+/// so that a client (or a spec-driven fuzzer) can follow them.
+pub struct CaseLinks;
+
+impl utoipa::Modify for CaseLinks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::link::LinkBuilder;
+        use utoipa::openapi::RefOr;
+        let targets: [(&str, &[&str]); 2] = [
+            (
+                "/api/v1/cases",
+                &[
+                    "get_case",
+                    "patch_case",
+                    "delete_case",
+                    "create_entry",
+                    "case_events",
+                ],
+            ),
+            (
+                "/api/v1/cases/{id}/entries",
+                &["get_entry", "patch_entry", "delete_entry"],
+            ),
+        ];
+        for (path, operations) in targets {
+            let Some(item) = openapi.paths.paths.get_mut(path) else {
+                continue;
+            };
+            let Some(post) = item.post.as_mut() else {
+                continue;
+            };
+            let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") else {
+                continue;
+            };
+            for operation in operations {
+                let link = LinkBuilder::new()
+                    .operation_id(*operation)
+                    .parameter("id", "$response.body#/id")
+                    .build();
+                created.links.insert(operation.to_string(), RefOr::T(link));
+            }
+        }
+    }
+}
