@@ -193,6 +193,14 @@ async fn cases_and_entries_crud_with_timeline_versions_and_audit() {
     )
     .await
     .problem(412);
+    app.patch(
+        &entry_path,
+        &app.monitor,
+        json!({"report_number": 220, "report_month": "2022-06"}),
+        None,
+    )
+    .await
+    .problem(409);
     let res = app
         .patch(
             &entry_path,
@@ -754,6 +762,29 @@ async fn links_embed_cases_and_reconciliation_finds_what_is_missing() {
     let plain = app
         .create_event(event_with(json!({"occurred_on": "2022-06-10"})))
         .await;
+    // One inside a mining concession, with no actor, is in it, within the
+    // month ±1 only.
+    let res = app
+        .post(
+            "/api/v1/concessions",
+            &app.admin,
+            json!({"code": "X9", "name": "TINTAYA", "geometry": {"type": "Polygon", "coordinates": [[
+                [-71.35, -14.95], [-71.25, -14.95], [-71.25, -14.85], [-71.35, -14.85], [-71.35, -14.95]]]}}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let inside = json!({"lat": -14.9, "lon": -71.3});
+    let mining = app
+        .create_event(event_with(
+            json!({"occurred_on": "2022-07-15", "location": inside}),
+        ))
+        .await;
+    assert_eq!(mining["concessions"][0]["code"], "X9");
+    let mining_id = mining["id"].as_str().unwrap().to_string();
+    app.create_event(event_with(
+        json!({"occurred_on": "2022-08-01", "location": inside}),
+    ))
+    .await;
     let file = write_csv(&format!("{HEADER}{}", good_rows()));
     let (ok, stderr) = import(&app, file.path(), &[]);
     assert!(ok, "{stderr}");
@@ -775,7 +806,7 @@ async fn links_embed_cases_and_reconciliation_finds_what_is_missing() {
         .iter()
         .map(|e| e["id"].as_str().unwrap())
         .collect();
-    assert_eq!(lonely, [event_id.as_str()]);
+    assert_eq!(lonely, [event_id.as_str(), mining_id.as_str()]);
     assert!(!lonely.contains(&plain["id"].as_str().unwrap()));
 
     // Link, with a note; the incident embeds its case.
@@ -861,7 +892,13 @@ async fn links_embed_cases_and_reconciliation_finds_what_is_missing() {
         assert!(!without
             .iter()
             .any(|n| n.contains("Chancas") || n.contains("CHANCAS")));
-        assert_eq!(res.body["events_without_case"], json!([]));
+        let lonely: Vec<&str> = res.body["events_without_case"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(lonely, [mining_id.as_str()]);
     }
     // Report 219 (May) also sees the May fire within its month ±1.
     let res = app
@@ -914,4 +951,19 @@ async fn links_embed_cases_and_reconciliation_finds_what_is_missing() {
         .map(|r| r["action"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(actions, ["delete", "update", "create"]);
+
+    // A deleted case leaves the incidents it was linked to.
+    app.post(&links, &app.monitor, json!({"case_id": case_id}))
+        .await;
+    let res = app
+        .delete(&format!("/api/v1/cases/{case_id}"), &app.admin, None)
+        .await;
+    assert_eq!(res.status, 204, "{}", res.body);
+    let res = app
+        .get(&format!("/api/v1/events/{event_id}"), &app.researcher)
+        .await;
+    assert_eq!(res.body["cases"], json!([]));
+    app.post(&links, &app.monitor, json!({"case_id": case_id}))
+        .await
+        .invalid_fields();
 }
