@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 use super::store::{assemble, CaseRow};
 use super::{month_index, parse_month, report_month_of, Case, CaseStatus};
+use crate::actors::name_key;
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::events::store::Visibility;
@@ -232,6 +233,65 @@ type EventPlaceRow = (
     Option<String>,
 );
 
+/// The live actors that are, by id, name or alias, one of the incident's
+/// actors, each with the name of the incident's actor it stands for. A case
+/// may name SPCC through an actor of its own called `SPCC` while the
+/// incident names Southern Perú Copper Corporation, whose alias it is.
+fn same_company_actors(
+    conn: &mut DbConn,
+    event_id: &str,
+) -> Result<HashMap<String, String>, AppError> {
+    let linked: Vec<(String, String, String)> = event_actors::table
+        .inner_join(actors::table)
+        .filter(event_actors::event_id.eq(event_id))
+        .select((actors::id, actors::name, actors::aliases))
+        .load(conn)?;
+    let mut out: HashMap<String, String> = HashMap::new();
+    // Name keys of the incident's actors (names and aliases) → display name.
+    let mut keys: HashMap<String, String> = HashMap::new();
+    for (id, name, aliases) in &linked {
+        out.insert(id.clone(), name.clone());
+        let aliases: Vec<String> = serde_json::from_str(aliases)?;
+        for key in std::iter::once(name).chain(&aliases).map(|n| name_key(n)) {
+            if !key.is_empty() {
+                keys.entry(key).or_insert_with(|| name.clone());
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Ok(out);
+    }
+    // Candidates by name key, or whose folded search text holds a key (an
+    // alias); checked exactly below.
+    let mut query = actors::table
+        .filter(actors::deleted_at.is_null())
+        .select((actors::id, actors::name, actors::aliases))
+        .into_boxed();
+    let key_list: Vec<String> = keys.keys().cloned().collect();
+    query = query.filter(actors::name_key.eq_any(key_list.clone()));
+    for key in &key_list {
+        query = query.or_filter(
+            actors::search_text
+                .like(text::contains_pattern(key))
+                .escape('\\')
+                .and(actors::deleted_at.is_null()),
+        );
+    }
+    for (id, name, aliases) in query.load::<(String, String, String)>(conn)? {
+        if out.contains_key(&id) {
+            continue;
+        }
+        let aliases: Vec<String> = serde_json::from_str(&aliases)?;
+        let shown = std::iter::once(&name)
+            .chain(&aliases)
+            .find_map(|n| keys.get(&name_key(n)));
+        if let Some(shown) = shown {
+            out.insert(id, shown.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// The live cases that `event_id` may belong to, best first.
 pub fn suggest(
     conn: &mut DbConn,
@@ -262,22 +322,21 @@ pub fn suggest(
     };
     let event_words = words(&format!("{title} {}", place.unwrap_or_default()));
 
-    let event_actors: HashMap<String, String> = event_actors::table
-        .inner_join(actors::table)
-        .filter(event_actors::event_id.eq(event_id))
-        .select((actors::id, actors::name))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
-    let ids: Vec<&String> = event_actors.keys().collect();
+    let same_company = same_company_actors(conn, event_id)?;
+    let ids: Vec<&String> = same_company.keys().collect();
     let mut shared: HashMap<String, Vec<String>> = HashMap::new();
-    for (case_id, actor_id) in case_companies::table
-        .filter(case_companies::actor_id.eq_any(&ids))
-        .select((case_companies::case_id, case_companies::actor_id))
-        .load::<(String, String)>(conn)?
-    {
-        if let Some(name) = event_actors.get(&actor_id) {
-            shared.entry(case_id).or_default().push(name.clone());
+    for chunk in ids.chunks(500) {
+        for (case_id, actor_id) in case_companies::table
+            .filter(case_companies::actor_id.eq_any(chunk))
+            .select((case_companies::case_id, case_companies::actor_id))
+            .load::<(String, String)>(conn)?
+        {
+            if let Some(name) = same_company.get(&actor_id) {
+                let names = shared.entry(case_id).or_default();
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
         }
     }
 

@@ -967,3 +967,37 @@ async fn links_embed_cases_and_reconciliation_finds_what_is_missing() {
         .await
         .invalid_fields();
 }
+
+#[actix_web::test]
+async fn suggestions_match_a_company_by_its_alias() {
+    let app = spawn_app().await;
+    let (event_id, _) = los_chancas_fire(&app).await;
+    // Another actor record called just "SPCC" (an alias of the incident's
+    // Southern Perú Copper Corporation) names the company of a case elsewhere.
+    let short = create_actor(&app, json!({"name": "SPCC", "kind": "company"})).await;
+    let unrelated = create_actor(&app, json!({"name": "Minera Ares", "kind": "company"})).await;
+    for (name, company) in [("Tía María", &short), ("Arcata", &unrelated)] {
+        let res = app
+            .post(
+                "/api/v1/cases",
+                &app.monitor,
+                json!({"name": name, "case_type": "socioambiental", "region": "Arequipa", "ubigeo": "0407", "companies": [company["id"]]}),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+    }
+    let res = app
+        .get(
+            &format!("/api/v1/events/{event_id}/case-suggestions"),
+            &app.researcher,
+        )
+        .await;
+    let list = items(&res);
+    assert_eq!(list.len(), 1, "{}", res.body);
+    assert_eq!(list[0]["case"]["name"], "Tía María");
+    assert_eq!(
+        list[0]["reasons"],
+        json!(["company Southern Perú Copper Corporation in both"])
+    );
+    assert_eq!(list[0]["score"], 0.3);
+}
