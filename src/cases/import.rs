@@ -708,6 +708,30 @@ mod tests {
     }
 
     #[test]
+    fn excel_bom_and_bad_bytes() {
+        // Excel's "CSV UTF-8" starts with a byte-order mark; a row saved in
+        // Windows-1252 ("Apur\xedmac") is bad, the others are read.
+        let mut bytes = format!("\u{feff}{HEADER}").into_bytes();
+        bytes.extend_from_slice(
+            b"220,2022-06,Conga,Socioambiental,,Apur\xedmac,,,,,activo,,no,no,\n",
+        );
+        bytes.extend_from_slice(
+            "220,2022-06,Tía María,Socioambiental,,Arequipa,,,,,activo,,no,no,\n".as_bytes(),
+        );
+        let (good, bad, read) = read_rows(bytes.as_slice()).expect("header");
+        assert_eq!(read, 2);
+        assert_eq!(good.len(), 1);
+        assert_eq!(good[0].case.name, "Tía María");
+        assert_eq!(
+            bad,
+            vec![BadRow {
+                line: 2,
+                reason: "is not valid UTF-8".into()
+            }]
+        );
+    }
+
+    #[test]
     fn a_wrong_header_is_refused() {
         assert!(read_rows("a,b,c\n1,2,3\n".as_bytes()).is_err());
     }
