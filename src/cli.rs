@@ -76,6 +76,16 @@ enum ImportCommand {
         #[arg(long, default_value = "NOMBDEP")]
         region_field: String,
     },
+    /// Defensoría report entries from CSV (columns: report_number,
+    /// report_month, case_name, case_type, activity, region, province,
+    /// district, ubigeo, companies, status, phase, violence, dialogue,
+    /// description). One bad row and nothing is written, unless --skip-invalid.
+    ReportEntries {
+        path: PathBuf,
+        /// Import the good rows and report the bad ones.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -309,6 +319,34 @@ fn run_import(conn: &mut DbConn, command: ImportCommand) -> Result<(), String> {
                 report.imported,
                 report.skipped.len(),
                 report.events_recoded,
+                report.seconds
+            );
+        }
+        ImportCommand::ReportEntries { path, skip_invalid } => {
+            let report =
+                crate::cases::import::import_report_entries(conn, &who, &path, skip_invalid)?;
+            for bad in &report.bad {
+                eprintln!("line {}: {}", bad.line, bad.reason);
+            }
+            if !report.written && !report.bad.is_empty() {
+                return Err(format!(
+                    "{}: {} of {} rows are bad; nothing was imported (fix them, or pass --skip-invalid to import the good rows)",
+                    path.display(),
+                    report.bad.len(),
+                    report.read
+                ));
+            }
+            eprintln!(
+                "{}: {} rows read, {} skipped; cases {} added, {} updated; entries {} added, {} updated, {} unchanged; {} companies added as actors; {:.1} s",
+                path.display(),
+                report.read,
+                report.bad.len(),
+                report.cases_added,
+                report.cases_updated,
+                report.entries_added,
+                report.entries_updated,
+                report.entries_unchanged,
+                report.actors_added,
                 report.seconds
             );
         }

@@ -36,6 +36,7 @@ macro_rules! string_enum {
 pub mod actors;
 pub mod alerts;
 pub mod audit;
+pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -4,6 +4,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
+use crate::cases::routes::CaseLinks;
 use crate::error::Problem;
 
 #[derive(IntoResponses)]
@@ -178,7 +179,7 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
                        Lists answer {\"items\": [...], \"next_cursor\": ...}.",
         license(name = "AGPL-3.0-or-later")
     ),
-    modifiers(&BearerAuth, &EventLinks),
+    modifiers(&BearerAuth, &EventLinks, &CaseLinks),
     components(schemas(Problem, crate::error::FieldError)),
     security(("api_key" = [])),
     paths(
@@ -219,6 +220,22 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
         crate::alerts::routes::unsubscribe_page,
         crate::alerts::routes::unsubscribe,
         crate::alerts::routes::list_alerts,
+        crate::cases::routes::list_cases,
+        crate::cases::routes::create_case,
+        crate::cases::routes::get_case,
+        crate::cases::routes::patch_case,
+        crate::cases::routes::delete_case,
+        crate::cases::routes::create_entry,
+        crate::cases::routes::get_entry,
+        crate::cases::routes::patch_entry,
+        crate::cases::routes::delete_entry,
+        crate::cases::routes::case_events,
+        crate::cases::routes::link_case,
+        crate::cases::routes::unlink_case,
+        crate::cases::routes::case_suggestions,
+        crate::cases::routes::reconciliation,
+        crate::cases::routes::export_cases,
+        crate::cases::routes::export_entries,
         crate::keys::routes::list_keys,
         crate::keys::routes::create_key,
         crate::keys::routes::revoke_key,
@@ -229,6 +246,7 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
         (name = "actors", description = "Companies, informal groups, communities, the state; and who did what"),
         (name = "concessions", description = "INGEMMET's mining cadastre and what falls inside it"),
         (name = "watches", description = "Watches on concessions, holders and areas, and the e-mail alerts they send"),
+        (name = "cases", description = "Defensoría del Pueblo cases and monthly report entries, linked to incidents"),
         (name = "keys", description = "API keys and roles"),
         (name = "operation", description = "Health and readiness"),
     )

@@ -213,6 +213,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Text,
+        name -> Text,
+        case_type -> Text,
+        activity -> Nullable<Text>,
+        region -> Nullable<Text>,
+        province -> Nullable<Text>,
+        district -> Nullable<Text>,
+        ubigeo -> Nullable<Text>,
+        name_key -> Text,
+        region_key -> Nullable<Text>,
+        province_key -> Nullable<Text>,
+        district_key -> Text,
+        status -> Nullable<Text>,
+        phase -> Nullable<Text>,
+        first_report -> Nullable<Integer>,
+        last_report -> Nullable<Integer>,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    case_companies (case_id, actor_id) {
+        case_id -> Text,
+        actor_id -> Text,
+    }
+}
+
+diesel::table! {
+    report_entries (id) {
+        id -> Text,
+        case_id -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Text,
+        report_number -> Integer,
+        report_month -> Text,
+        status -> Text,
+        phase -> Nullable<Text>,
+        violence -> Bool,
+        dialogue -> Bool,
+        description -> Text,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    event_cases (event_id, case_id) {
+        event_id -> Text,
+        case_id -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
 diesel::joinable!(event_actors -> actors (actor_id));
 diesel::joinable!(event_actors -> events (event_id));
 diesel::joinable!(event_concessions -> concessions (concession_id));
@@ -220,6 +282,11 @@ diesel::joinable!(event_concessions -> events (event_id));
 diesel::joinable!(concessions -> actors (holder_id));
 diesel::joinable!(alerts -> watches (watch_id));
 diesel::joinable!(alerts -> events (event_id));
+diesel::joinable!(case_companies -> cases (case_id));
+diesel::joinable!(case_companies -> actors (actor_id));
+diesel::joinable!(report_entries -> cases (case_id));
+diesel::joinable!(event_cases -> cases (case_id));
+diesel::joinable!(event_cases -> events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     actors,
@@ -231,4 +298,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     registry_state,
     watches,
     alerts,
+    cases,
+    case_companies,
+    report_entries,
+    event_cases,
 );

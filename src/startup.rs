@@ -22,7 +22,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Problem, PROBLEM_JSON};
 use crate::openapi as doc;
-use crate::{actors, alerts, audit, events, keys, places};
+use crate::{actors, alerts, audit, cases, events, keys, places};
 
 /// A bound, not yet running server, with its delivery worker.
 pub struct Application {
@@ -103,6 +103,7 @@ impl Application {
                 .configure(events::routes::configure)
                 .configure(actors::routes::configure)
                 .configure(places::routes::configure)
+                .configure(cases::routes::configure)
                 .configure(audit::configure)
                 .configure(alerts::routes::configure)
                 .configure(keys::configure)

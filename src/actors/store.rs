@@ -110,7 +110,11 @@ fn ruc_taken(conn: &mut DbConn, ruc: &Option<String>, except: &str) -> Result<()
 }
 
 /// Inserts a new actor; call inside a transaction (see [`create`]).
-fn insert(conn: &mut DbConn, who: &Who, fields: &ActorFields) -> Result<Actor, AppError> {
+pub(crate) fn insert(
+    conn: &mut DbConn,
+    who: &Who,
+    fields: &ActorFields,
+) -> Result<Actor, AppError> {
     let now = db::now();
     let row = ActorRow::new(
         Uuid::new_v4().to_string(),

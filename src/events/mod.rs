@@ -142,6 +142,8 @@ pub struct Event {
     pub actors: Vec<crate::actors::store::EventActor>,
     /// The mining concessions the incident's point falls in.
     pub concessions: Vec<crate::places::ConcessionRef>,
+    /// The Defensoría cases the incident is linked to.
+    pub cases: Vec<crate::cases::CaseRef>,
 }
 
 /// A new incident, or the whole incident after a merge patch. Every rule is

@@ -285,6 +285,7 @@ impl EventListQuery {
                 .collect(),
             actor: None,
             concession,
+            case: None,
             after: self.cursor.as_deref().map(pagination::decode).transpose()?,
             limit: pagination::limit(self.limit)?,
         })

@@ -187,6 +187,7 @@ impl EventRow {
             },
             actors: Vec::new(),
             concessions: Vec::new(),
+            cases: Vec::new(),
         })
     }
 }
@@ -290,9 +291,11 @@ fn embed(conn: &mut DbConn, events: &mut [Event]) -> Result<(), AppError> {
     let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
     let mut actors = crate::actors::store::for_events(conn, &ids)?;
     let mut concessions = places::store::for_events(conn, &ids)?;
+    let mut cases = crate::cases::store::for_events(conn, &ids)?;
     for (event, id) in events.iter_mut().zip(&ids) {
         event.actors = actors.remove(id).unwrap_or_default();
         event.concessions = concessions.remove(id).unwrap_or_default();
+        event.cases = cases.remove(id).unwrap_or_default();
     }
     Ok(())
 }
@@ -544,6 +547,8 @@ pub struct EventFilter {
     pub actor: Option<String>,
     /// Only incidents inside this concession.
     pub concession: Option<String>,
+    /// Only incidents linked to this case.
+    pub case: Option<String>,
     /// Sort key of the last item already served.
     pub after: Option<(NaiveDate, String)>,
     pub limit: i64,
@@ -605,6 +610,12 @@ pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> 
             .filter(event_concessions::concession_id.eq(concession.clone()))
             .select(event_concessions::event_id);
         query = query.filter(events::id.eq_any(inside));
+    }
+    if let Some(case) = &f.case {
+        let linked = crate::schema::event_cases::table
+            .filter(crate::schema::event_cases::case_id.eq(case.clone()))
+            .select(crate::schema::event_cases::event_id);
+        query = query.filter(events::id.eq_any(linked));
     }
     if let Some((date, id)) = &f.after {
         query = query.filter(

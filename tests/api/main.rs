@@ -8,6 +8,7 @@ mod access;
 mod actors;
 mod alerts;
 mod audit;
+mod cases;
 mod cli;
 mod events;
 mod helpers;

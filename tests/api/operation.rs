@@ -105,6 +105,22 @@ async fn openapi_document_describes_every_route() {
         ("/api/v1/watches/unsubscribe", "get"),
         ("/api/v1/watches/unsubscribe", "post"),
         ("/api/v1/alerts", "get"),
+        ("/api/v1/cases", "get"),
+        ("/api/v1/cases", "post"),
+        ("/api/v1/cases/{id}", "get"),
+        ("/api/v1/cases/{id}", "patch"),
+        ("/api/v1/cases/{id}", "delete"),
+        ("/api/v1/cases/{id}/entries", "post"),
+        ("/api/v1/cases/{id}/events", "get"),
+        ("/api/v1/cases/export.csv", "get"),
+        ("/api/v1/report-entries/{id}", "get"),
+        ("/api/v1/report-entries/{id}", "patch"),
+        ("/api/v1/report-entries/{id}", "delete"),
+        ("/api/v1/report-entries/export.csv", "get"),
+        ("/api/v1/events/{id}/cases", "post"),
+        ("/api/v1/events/{id}/cases/{case_id}", "delete"),
+        ("/api/v1/events/{id}/case-suggestions", "get"),
+        ("/api/v1/reconciliation", "get"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let mut served = 0;

@@ -1,0 +1,738 @@
+//! `vigia import report-entries FILE.csv`, and the CSV exports.
+//!
+//! The import reads the whole file first and checks every row; by default one
+//! bad row means nothing is written. It then writes in one transaction: all
+//! rows or none. Re-importing a file changes nothing. The entries export has
+//! the import's columns, so an export imports back to the same data.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::store::{self, identity, CaseRow, DistrictNames, EntryRow};
+use super::{
+    check_report, read_bool, read_case_type, read_phase, read_status, CaseFields, CaseStatus,
+    CaseType, EntryFields,
+};
+use crate::actors::{name_key, ActorFields, ActorKind};
+use crate::audit::{self, Action, Actor as Who};
+use crate::db::{self, DbConn};
+use crate::error::AppError;
+use crate::schema::{actors, cases, report_entries};
+use crate::text;
+
+/// The columns of an entries file, in order.
+pub const COLUMNS: [&str; 15] = [
+    "report_number",
+    "report_month",
+    "case_name",
+    "case_type",
+    "activity",
+    "region",
+    "province",
+    "district",
+    "ubigeo",
+    "companies",
+    "status",
+    "phase",
+    "violence",
+    "dialogue",
+    "description",
+];
+
+/// Companies in one cell are separated by semicolons.
+const COMPANY_SEPARATOR: char = ';';
+
+/// A row that was not imported, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRow {
+    /// Line in the file, from 1 (the header is line 1).
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct EntryImportReport {
+    /// Data rows read.
+    pub read: usize,
+    pub bad: Vec<BadRow>,
+    /// False when bad rows stopped the import (nothing was written).
+    pub written: bool,
+    pub cases_added: usize,
+    pub cases_updated: usize,
+    pub entries_added: usize,
+    pub entries_updated: usize,
+    pub entries_unchanged: usize,
+    pub actors_added: usize,
+    pub seconds: f64,
+}
+
+/// One good row.
+struct Row {
+    case: CaseFields,
+    company_names: Vec<String>,
+    entry: EntryFields,
+}
+
+fn optional(cell: &str, column: &str, max: usize, why: &mut Vec<String>) -> Option<String> {
+    let value = cell.trim();
+    if value.chars().count() > max {
+        why.push(format!("{column} is longer than {max} characters"));
+    }
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
+    if cells.len() != COLUMNS.len() {
+        return Err(format!(
+            "has {} columns, expected {}",
+            cells.len(),
+            COLUMNS.len()
+        ));
+    }
+    let cell = |i: usize| cells.get(i).unwrap_or("");
+    let mut why = Vec::new();
+    if cells.iter().any(|c| c.contains('\0')) {
+        why.push("contains the NUL character".to_string());
+    }
+    let number = cell(0).trim().parse::<i64>();
+    let report = match number {
+        Ok(n) => match check_report(n, cell(1)) {
+            Ok(r) => Some(r),
+            Err((_, e)) => {
+                why.push(e);
+                None
+            }
+        },
+        Err(_) => {
+            why.push(format!(
+                "report_number {:?} is not a whole number",
+                cell(0).trim()
+            ));
+            None
+        }
+    };
+    let name = cell(2).trim();
+    if name.is_empty() {
+        why.push("case_name is missing".into());
+    } else if name.chars().count() > 300 {
+        why.push("case_name is longer than 300 characters".into());
+    }
+    let case_type = read_case_type(cell(3));
+    if case_type.is_none() {
+        why.push(format!(
+            "unknown case_type {:?} (expected one of: {})",
+            cell(3).trim(),
+            CaseType::names()
+        ));
+    }
+    let activity = optional(cell(4), "activity", 100, &mut why);
+    let region = optional(cell(5), "region", 100, &mut why);
+    let province = optional(cell(6), "province", 100, &mut why);
+    let district = optional(cell(7), "district", 100, &mut why);
+    let ubigeo = optional(cell(8), "ubigeo", 6, &mut why);
+    if let Some(u) = &ubigeo {
+        if crate::rules::ubigeo_digits(u).is_err() {
+            why.push(format!("ubigeo {u:?} is not 2, 4 or 6 digits"));
+        }
+    }
+    let company_names: Vec<String> = cell(9)
+        .split(COMPANY_SEPARATOR)
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(String::from)
+        .collect();
+    if company_names.iter().any(|c| c.chars().count() > 300) {
+        why.push("a company name is longer than 300 characters".into());
+    }
+    let status = read_status(cell(10));
+    if status.is_none() {
+        why.push(format!(
+            "unknown status {:?} (expected one of: {})",
+            cell(10).trim(),
+            CaseStatus::names()
+        ));
+    }
+    let phase = match cell(11).trim() {
+        "" => Ok(None),
+        p => read_phase(p).map(Some).ok_or_else(|| {
+            format!(
+                "unknown phase {p:?} (expected one of: {})",
+                super::Phase::names()
+            )
+        }),
+    };
+    let phase = phase.unwrap_or_else(|e| {
+        why.push(e);
+        None
+    });
+    let mut flag = |i: usize, column: &str| {
+        read_bool(cell(i)).unwrap_or_else(|| {
+            why.push(format!("{column} {:?} is not sí or no", cell(i).trim()));
+            false
+        })
+    };
+    let violence = flag(12, "violence");
+    let dialogue = flag(13, "dialogue");
+    let description = cell(14).trim().to_string();
+    if description.chars().count() > 20000 {
+        why.push("description is longer than 20000 characters".into());
+    }
+    match (why.is_empty(), report, case_type, status) {
+        (true, Some((report_number, report_month)), Some(case_type), Some(status)) => Ok(Row {
+            case: CaseFields {
+                name: name.to_string(),
+                case_type,
+                activity,
+                region,
+                province,
+                district,
+                ubigeo,
+                companies: Vec::new(),
+            },
+            company_names,
+            entry: EntryFields {
+                report_number,
+                report_month,
+                status,
+                phase,
+                violence,
+                dialogue,
+                description,
+            },
+        }),
+        _ => Err(why.join("; ")),
+    }
+}
+
+/// Reads and checks every row; the header must name the columns.
+fn read_rows(input: impl Read) -> Result<(Vec<Row>, Vec<BadRow>, usize), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(input);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("cannot read the header row: {e}"))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase())
+        .collect();
+    if header != COLUMNS {
+        return Err(format!(
+            "the header row must be: {} (found: {})",
+            COLUMNS.join(","),
+            header.join(",")
+        ));
+    }
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    let mut read = 0;
+    let mut seen: HashMap<(String, String, i32), u64> = HashMap::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                read += 1;
+                let line = record.position().map(|p| p.line()).unwrap_or(line);
+                match parse_row(&record) {
+                    Ok(row) => {
+                        let (name_key, district_key) =
+                            identity(&row.case.name, row.case.district.as_deref());
+                        let key = (name_key, district_key, row.entry.report_number);
+                        if let Some(first) = seen.get(&key) {
+                            bad.push(BadRow {
+                                line,
+                                reason: format!(
+                                    "case {:?} is already in report {} on line {first}",
+                                    row.case.name, row.entry.report_number
+                                ),
+                            });
+                        } else {
+                            seen.insert(key, line);
+                            good.push(row);
+                        }
+                    }
+                    Err(reason) => bad.push(BadRow { line, reason }),
+                }
+            }
+            Err(e) => {
+                read += 1;
+                let line = e.position().map(|p| p.line()).unwrap_or(line);
+                let reason = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_string(),
+                    _ => format!("cannot be read: {e}"),
+                };
+                bad.push(BadRow { line, reason });
+                // A broken record may leave the reader unable to go on.
+                if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok((good, bad, read))
+}
+
+/// Actor ids by name key and alias, for the companies of a file.
+struct Companies {
+    by_key: HashMap<String, String>,
+    added: usize,
+}
+
+impl Companies {
+    fn load(conn: &mut DbConn) -> Result<Self, AppError> {
+        let rows: Vec<(String, String, String)> = actors::table
+            .filter(actors::deleted_at.is_null())
+            .order(actors::created_at.asc())
+            .select((actors::id, actors::name, actors::aliases))
+            .load(conn)?;
+        let mut by_key = HashMap::new();
+        // Names first: a name wins over another actor's alias.
+        for (id, name, _) in &rows {
+            by_key.entry(name_key(name)).or_insert_with(|| id.clone());
+        }
+        for (id, _, aliases) in &rows {
+            let aliases: Vec<String> = serde_json::from_str(aliases)?;
+            for alias in aliases {
+                by_key.entry(name_key(&alias)).or_insert_with(|| id.clone());
+            }
+        }
+        Ok(Companies { by_key, added: 0 })
+    }
+
+    fn resolve(&mut self, conn: &mut DbConn, who: &Who, name: &str) -> Result<String, AppError> {
+        let key = name_key(name);
+        if let Some(id) = self.by_key.get(&key) {
+            return Ok(id.clone());
+        }
+        let actor = crate::actors::store::insert(
+            conn,
+            who,
+            &ActorFields {
+                name: name.trim().to_string(),
+                kind: ActorKind::Company,
+                aliases: Vec::new(),
+                ruc: None,
+                reinfo_code: None,
+                notes: String::new(),
+            },
+        )?;
+        self.added += 1;
+        let id = actor.id.to_string();
+        self.by_key.insert(key, id.clone());
+        Ok(id)
+    }
+}
+
+/// Two case descriptions that differ only in case, accents or spacing.
+fn same_case(a: &CaseFields, b: &CaseFields) -> bool {
+    let key = |v: &Option<String>| v.as_deref().map(text::fold);
+    text::fold(&a.name) == text::fold(&b.name)
+        && a.case_type == b.case_type
+        && key(&a.activity) == key(&b.activity)
+        && key(&a.region) == key(&b.region)
+        && key(&a.province) == key(&b.province)
+        && key(&a.district) == key(&b.district)
+        && a.ubigeo == b.ubigeo
+        && a.companies == b.companies
+}
+
+/// Imports a report-entries CSV file.
+pub fn import_report_entries(
+    conn: &mut DbConn,
+    who: &Who,
+    path: &Path,
+    skip_invalid: bool,
+) -> Result<EntryImportReport, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    import_from(conn, who, std::io::BufReader::new(file), skip_invalid)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Imports report entries from CSV text (see [`COLUMNS`]).
+pub fn import_from(
+    conn: &mut DbConn,
+    who: &Who,
+    input: impl Read,
+    skip_invalid: bool,
+) -> Result<EntryImportReport, String> {
+    let started = Instant::now();
+    let (rows, bad, read) = read_rows(input)?;
+    let mut report = EntryImportReport {
+        read,
+        bad,
+        ..Default::default()
+    };
+    if (!report.bad.is_empty() && !skip_invalid) || rows.is_empty() {
+        report.seconds = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+    db::write_tx(conn, |conn| write(conn, who, rows, &mut report)).map_err(|e| e.to_string())?;
+    report.written = true;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn write(
+    conn: &mut DbConn,
+    who: &Who,
+    rows: Vec<Row>,
+    report: &mut EntryImportReport,
+) -> Result<(), AppError> {
+    let names = DistrictNames::load(conn)?;
+    let mut companies = Companies::load(conn)?;
+    // Rows by case, in order of first appearance.
+    let mut order: Vec<(String, String)> = Vec::new();
+    let mut groups: HashMap<(String, String), Vec<Row>> = HashMap::new();
+    for row in rows {
+        let key = identity(&row.case.name, row.case.district.as_deref());
+        if !groups.contains_key(&key) {
+            order.push(key.clone());
+        }
+        groups.entry(key).or_default().push(row);
+    }
+    let live: Vec<(String, String, String)> = cases::table
+        .filter(cases::deleted_at.is_null())
+        .select((cases::id, cases::name_key, cases::district_key))
+        .load(conn)?;
+    let live: HashMap<(String, String), String> =
+        live.into_iter().map(|(id, n, d)| ((n, d), id)).collect();
+    let now = db::now();
+    let mut new_entries: Vec<EntryRow> = Vec::new();
+    let mut touched: Vec<String> = Vec::new();
+    for key in order {
+        let group = groups.remove(&key).unwrap_or_default();
+        // The latest report describes the case.
+        let Some(latest) = group.iter().max_by_key(|r| r.entry.report_number) else {
+            continue;
+        };
+        let mut ids: HashSet<String> = HashSet::new();
+        for row in &group {
+            for name in &row.company_names {
+                ids.insert(companies.resolve(conn, who, name)?);
+            }
+        }
+        let mut fields = store::with_ubigeo(latest.case.clone(), &names);
+        let case_id = match live.get(&key) {
+            Some(id) => {
+                let before = store::load(conn, id)?;
+                ids.extend(before.companies.iter().map(|c| c.id.to_string()));
+                fields.companies = ids.into_iter().collect();
+                fields.companies.sort();
+                if fields.ubigeo.is_none() {
+                    fields.ubigeo = before.ubigeo.clone();
+                }
+                let current = before_fields(&before);
+                if !same_case(&current, &fields) {
+                    store::rewrite(conn, who, &before, &fields)?;
+                    report.cases_updated += 1;
+                }
+                id.clone()
+            }
+            None => {
+                fields.companies = ids.into_iter().collect();
+                fields.companies.sort();
+                report.cases_added += 1;
+                store::insert(conn, who, &fields)?.id.to_string()
+            }
+        };
+        let existing: HashMap<i32, EntryRow> = report_entries::table
+            .filter(report_entries::case_id.eq(&case_id))
+            .filter(report_entries::deleted_at.is_null())
+            .select(EntryRow::as_select())
+            .load::<EntryRow>(conn)?
+            .into_iter()
+            .map(|r| (r.report_number, r))
+            .collect();
+        let mut changed = false;
+        for row in group {
+            match existing.get(&row.entry.report_number) {
+                Some(old) if old.fields()? == row.entry => report.entries_unchanged += 1,
+                Some(old) => {
+                    let before = old.clone().into_entry()?;
+                    let updated = EntryRow::new(
+                        old.id.clone(),
+                        case_id.clone(),
+                        old.version + 1,
+                        (old.created_at, old.created_by.clone()),
+                        now,
+                        &row.entry,
+                    );
+                    diesel::update(report_entries::table.find(&old.id))
+                        .set(&updated)
+                        .execute(conn)?;
+                    audit::record(
+                        conn,
+                        who,
+                        Action::Update,
+                        "report_entry",
+                        &old.id,
+                        Some(&before),
+                        Some(&updated.into_entry()?),
+                    )?;
+                    report.entries_updated += 1;
+                    changed = true;
+                }
+                None => {
+                    new_entries.push(EntryRow::new(
+                        Uuid::new_v4().to_string(),
+                        case_id.clone(),
+                        1,
+                        (now, who.name.clone()),
+                        now,
+                        &row.entry,
+                    ));
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            touched.push(case_id);
+        }
+    }
+    report.entries_added = new_entries.len();
+    for batch in new_entries.chunks(500) {
+        // One statement per batch; diesel's multi-backend connection has no
+        // batch insert, each backend's own connection does.
+        let insert = diesel::insert_into(report_entries::table).values(batch);
+        match conn {
+            DbConn::Sqlite(c) => insert.execute(c)?,
+            DbConn::Pg(c) => insert.execute(c)?,
+        };
+        for row in batch {
+            audit::record(
+                conn,
+                who,
+                Action::Create,
+                "report_entry",
+                &row.id,
+                None::<&()>,
+                Some(&row.clone().into_entry()?),
+            )?;
+        }
+    }
+    for case_id in &touched {
+        store::refresh(conn, case_id)?;
+    }
+    report.actors_added = companies.added;
+    let summary = serde_json::json!({
+        "read": report.read, "bad": report.bad.len(),
+        "cases_added": report.cases_added, "cases_updated": report.cases_updated,
+        "entries_added": report.entries_added, "entries_updated": report.entries_updated,
+        "entries_unchanged": report.entries_unchanged, "actors_added": report.actors_added,
+    });
+    audit::record(
+        conn,
+        who,
+        Action::Update,
+        "report_entries",
+        "import",
+        None::<&()>,
+        Some(&summary),
+    )?;
+    Ok(())
+}
+
+fn before_fields(case: &super::Case) -> CaseFields {
+    let mut companies: Vec<String> = case.companies.iter().map(|c| c.id.to_string()).collect();
+    companies.sort();
+    CaseFields {
+        name: case.name.clone(),
+        case_type: case.case_type,
+        activity: case.activity.clone(),
+        region: case.region.clone(),
+        province: case.province.clone(),
+        district: case.district.clone(),
+        ubigeo: case.ubigeo.clone(),
+        companies,
+    }
+}
+
+fn csv_error(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(format!("csv: {e}"))
+}
+
+fn yes_no(v: bool) -> &'static str {
+    if v {
+        "sí"
+    } else {
+        "no"
+    }
+}
+
+/// Live cases with their companies' names, by name.
+fn live_cases(conn: &mut DbConn) -> Result<Vec<(CaseRow, String)>, AppError> {
+    let rows: Vec<CaseRow> = cases::table
+        .filter(cases::deleted_at.is_null())
+        .order((cases::name.asc(), cases::id.asc()))
+        .select(CaseRow::as_select())
+        .load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut companies = store::companies_of(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let names = companies
+                .remove(&r.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+                .join("; ");
+            (r, names)
+        })
+        .collect())
+}
+
+/// Every live entry of every live case, in the import's columns.
+pub fn export_entries(conn: &mut DbConn) -> Result<Vec<u8>, AppError> {
+    let cases = live_cases(conn)?;
+    let mut entries: HashMap<String, Vec<EntryRow>> = HashMap::new();
+    for row in report_entries::table
+        .filter(report_entries::deleted_at.is_null())
+        .order(report_entries::report_number.asc())
+        .select(EntryRow::as_select())
+        .load::<EntryRow>(conn)?
+    {
+        entries.entry(row.case_id.clone()).or_default().push(row);
+    }
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(COLUMNS).map_err(csv_error)?;
+    for (case, companies) in cases {
+        for e in entries.remove(&case.id).unwrap_or_default() {
+            let number = e.report_number.to_string();
+            out.write_record([
+                number.as_str(),
+                &e.report_month,
+                &case.name,
+                &case.case_type,
+                case.activity.as_deref().unwrap_or(""),
+                case.region.as_deref().unwrap_or(""),
+                case.province.as_deref().unwrap_or(""),
+                case.district.as_deref().unwrap_or(""),
+                case.ubigeo.as_deref().unwrap_or(""),
+                &companies,
+                &e.status,
+                e.phase.as_deref().unwrap_or(""),
+                yes_no(e.violence),
+                yes_no(e.dialogue),
+                &e.description,
+            ])
+            .map_err(csv_error)?;
+        }
+    }
+    out.into_inner().map_err(csv_error)
+}
+
+/// The columns of the cases export.
+pub const CASE_COLUMNS: [&str; 15] = [
+    "id",
+    "name",
+    "case_type",
+    "activity",
+    "region",
+    "province",
+    "district",
+    "ubigeo",
+    "companies",
+    "status",
+    "phase",
+    "first_report",
+    "first_month",
+    "last_report",
+    "last_month",
+];
+
+/// Every live case with its latest state.
+pub fn export_cases(conn: &mut DbConn) -> Result<Vec<u8>, AppError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(CASE_COLUMNS).map_err(csv_error)?;
+    let number = |n: Option<i32>| n.map(|n| n.to_string()).unwrap_or_default();
+    let month = |n: Option<i32>| n.and_then(super::report_month_of).unwrap_or_default();
+    for (case, companies) in live_cases(conn)? {
+        out.write_record([
+            case.id.as_str(),
+            &case.name,
+            &case.case_type,
+            case.activity.as_deref().unwrap_or(""),
+            case.region.as_deref().unwrap_or(""),
+            case.province.as_deref().unwrap_or(""),
+            case.district.as_deref().unwrap_or(""),
+            case.ubigeo.as_deref().unwrap_or(""),
+            &companies,
+            case.status.as_deref().unwrap_or(""),
+            case.phase.as_deref().unwrap_or(""),
+            &number(case.first_report),
+            &month(case.first_report),
+            &number(case.last_report),
+            &month(case.last_report),
+        ])
+        .map_err(csv_error)?;
+    }
+    out.into_inner().map_err(csv_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "report_number,report_month,case_name,case_type,activity,region,province,district,ubigeo,companies,status,phase,violence,dialogue,description\n";
+
+    #[test]
+    fn reads_hand_typed_rows_and_names_bad_ones() {
+        let text = format!(
+            "{HEADER}220,2022-06,\"Tiaparo - Tapayrihua - SPCC (Los Chancas)\",Socioambiental,Minería,APURIMAC,Aymaraes,Pocohuanca,030410,SPCC,LATENTE,Diálogo,Sí,no,\"Mineros informales, comuneros\"\n\
+             221,2022-13,X,Socioambiental,,,,,,,activo,,no,no,\n\
+             222,2022-08,,Socioambiental,,,,,,,pendiente,,no,no,\n\
+             223,2022-09,Y,Socioambiental\n"
+        );
+        let (good, bad, read) = read_rows(text.as_bytes()).expect("header");
+        assert_eq!(read, 4);
+        assert_eq!(good.len(), 1);
+        assert_eq!(good[0].entry.status, CaseStatus::Latente);
+        assert_eq!(good[0].entry.phase, Some(super::super::Phase::Dialogo));
+        assert!(good[0].entry.violence && !good[0].entry.dialogue);
+        assert_eq!(good[0].entry.description, "Mineros informales, comuneros");
+        let lines: Vec<u64> = bad.iter().map(|b| b.line).collect();
+        assert_eq!(lines, vec![3, 4, 5]);
+        assert!(bad[0].reason.contains("2022-13"), "{:?}", bad[0]);
+        assert!(bad[1].reason.contains("case_name"), "{:?}", bad[1]);
+        assert!(bad[1].reason.contains("pendiente"), "{:?}", bad[1]);
+        assert!(bad[2].reason.contains("columns"), "{:?}", bad[2]);
+    }
+
+    #[test]
+    fn excel_bom_and_bad_bytes() {
+        // Excel's "CSV UTF-8" starts with a byte-order mark; a row saved in
+        // Windows-1252 ("Apur\xedmac") is bad, the others are read.
+        let mut bytes = format!("\u{feff}{HEADER}").into_bytes();
+        bytes.extend_from_slice(
+            b"220,2022-06,Conga,Socioambiental,,Apur\xedmac,,,,,activo,,no,no,\n",
+        );
+        bytes.extend_from_slice(
+            "220,2022-06,Tía María,Socioambiental,,Arequipa,,,,,activo,,no,no,\n".as_bytes(),
+        );
+        let (good, bad, read) = read_rows(bytes.as_slice()).expect("header");
+        assert_eq!(read, 2);
+        assert_eq!(good.len(), 1);
+        assert_eq!(good[0].case.name, "Tía María");
+        assert_eq!(
+            bad,
+            vec![BadRow {
+                line: 2,
+                reason: "is not valid UTF-8".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_wrong_header_is_refused() {
+        assert!(read_rows("a,b,c\n1,2,3\n".as_bytes()).is_err());
+    }
+}
