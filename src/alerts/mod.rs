@@ -160,6 +160,23 @@ pub struct WatchInput {
     pub language: Option<Language>,
 }
 
+/// The shape of a PATCH body (JSON Merge Patch): any subset of the fields;
+/// a `target` replaces the whole target. Only the shape is checked against
+/// this type; the rules are checked on the merged result as [`WatchInput`].
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct WatchPatch {
+    email: Option<String>,
+    target: Option<TargetInput>,
+    /// `null` or `[]`: every type.
+    event_types: Option<Vec<EventType>>,
+    /// `null`: back to `unverified`.
+    min_verification: Option<MinVerification>,
+    frequency: Option<Frequency>,
+    language: Option<Language>,
+}
+
 /// A target checked for shape; concessions and actors are looked up in the
 /// store, inside the transaction that writes the watch.
 #[derive(Debug, Clone)]

@@ -147,7 +147,7 @@ pub async fn get_watch(
 #[utoipa::path(patch, path = "/api/v1/watches/{id}", tag = "watches",
     params(("id" = String, Path, description = "Watch id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
-    request_body(content = WatchInput, content_type = "application/merge-patch+json",
+    request_body(content = super::WatchPatch, content_type = "application/merge-patch+json",
         description = "Any subset of the fields"),
     responses((status = 200, description = "The changed watch", body = Watch, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::PreconditionFailed,
@@ -161,12 +161,9 @@ pub async fn patch_watch(
     JsonBody(patch): JsonBody<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&id, "watch")?;
-    if !patch.is_object() {
-        return Err(AppError::Validation(vec![crate::error::FieldError::new(
-            "",
-            "a merge patch must be a JSON object",
-        )]));
-    }
+    // Unknown fields and wrong types are refused before any database work;
+    // the rules are checked on the merged result, in the transaction.
+    crate::http::from_value::<super::WatchPatch>(patch.clone())?;
     let if_match = IfMatch::from_request(&req);
     let who = caller.actor();
     let scope = scope(&caller);

@@ -913,6 +913,22 @@ async fn watches_are_private_to_their_key_and_a_new_address_confirms_again() {
     assert_eq!(all.body["items"][0]["id"], mine["id"]);
 
     confirm(&app, &mail, "mia@example.org", 1).await;
+    // A patch of the wrong shape is refused before anything is read.
+    for (patch, field) in [
+        (json!({"colour": "red"}), "colour"),
+        (json!({"frequency": "weekly"}), "frequency"),
+        (json!({"target": null}), "target"),
+        (json!({"email": "no-es-correo"}), "email"),
+    ] {
+        let fields = app
+            .patch(&path, &app.researcher, patch.clone(), None)
+            .await
+            .invalid_fields();
+        assert!(
+            fields.iter().any(|f| f.starts_with(field)),
+            "{patch}: {fields:?}"
+        );
+    }
     let current = app.get(&path, &app.researcher).await;
     let tag = current.header("etag").unwrap();
     let res = app
