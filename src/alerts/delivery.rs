@@ -369,6 +369,25 @@ fn claim(
     owner: &str,
     settings: &AlertSettings,
 ) -> Result<Vec<Claimed>, AppError> {
+    // An idle worker polls: a plain read first, so that polling takes no
+    // write lock (SQLite has one) and no row locks.
+    let now = db::now();
+    let slot = last_digest_slot(now, settings.digest_hour, settings.utc_offset_hours);
+    let due = alerts::table
+        .filter(alerts::status.eq(AlertStatus::Pending.as_str()))
+        .filter(alerts::next_attempt_at.le(now))
+        .filter(
+            alerts::frequency
+                .eq(Frequency::Immediate.as_str())
+                .or(alerts::attempts.gt(0))
+                .or(alerts::next_attempt_at.le(slot)),
+        )
+        .select(alerts::id)
+        .first::<String>(conn)
+        .optional()?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     db::write_tx(conn, |conn| {
         let now = db::now();
         let slot = last_digest_slot(now, settings.digest_hour, settings.utc_offset_hours);
