@@ -45,7 +45,7 @@ pub struct Suggestion {
     /// 0 to 1, higher is likelier.
     #[schema(example = 0.87)]
     pub score: f64,
-    #[schema(example = json!(["same district 030410", "company Southern Perú Copper Corporation in both", "case active in report 220 (2022-06), 1 month after the incident"]))]
+    #[schema(example = json!(["same district 030410", "company SPCC in both", "case active in report 220 (2022-06), 1 month after the incident"]))]
     pub reasons: Vec<String>,
 }
 
@@ -250,11 +250,19 @@ fn same_company_actors(
     // Name keys of the incident's actors (names and aliases) → display name.
     let mut keys: HashMap<String, String> = HashMap::new();
     for (id, name, aliases) in &linked {
-        out.insert(id.clone(), name.clone());
         let aliases: Vec<String> = serde_json::from_str(aliases)?;
+        // Reasons use the shortest name an analyst knows the company by
+        // ("SPCC"), as reports and people do.
+        let label = std::iter::once(name)
+            .chain(&aliases)
+            .filter(|n| !n.trim().is_empty())
+            .min_by_key(|n| n.chars().count())
+            .unwrap_or(name)
+            .clone();
+        out.insert(id.clone(), label.clone());
         for key in std::iter::once(name).chain(&aliases).map(|n| name_key(n)) {
             if !key.is_empty() {
-                keys.entry(key).or_insert_with(|| name.clone());
+                keys.entry(key).or_insert_with(|| label.clone());
             }
         }
     }
