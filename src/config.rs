@@ -178,7 +178,7 @@ impl Settings {
                 self.auth.key_cache_seconds
             ));
         }
-        crate::alerts::check_settings(&self.smtp, &self.alerts)?;
+        check_mail(&self.smtp, &self.alerts)?;
         if self.server.max_body_bytes < 1024 {
             return Err(format!(
                 "server.max_body_bytes: {} is too small (at least 1024)",
@@ -196,6 +196,56 @@ impl Settings {
     pub fn base_url(&self) -> &str {
         self.server.public_base_url.trim_end_matches('/')
     }
+}
+
+/// Checks `[smtp]` and `[alerts]`, so a bad value stops the program at once.
+fn check_mail(smtp: &SmtpSettings, alerts: &AlertSettings) -> Result<(), String> {
+    if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(format!(
+            "smtp.from: {:?} is not an address like \"Vigía <vigia@example.org>\"",
+            smtp.from
+        ));
+    }
+    if smtp.host.trim().is_empty() || smtp.port == 0 {
+        return Err("smtp.host and smtp.port must name a mail server".into());
+    }
+    let ranges: [(&str, u64, u64, u64); 6] = [
+        ("smtp.pool_size", u64::from(smtp.pool_size), 1, 64),
+        ("alerts.batch_size", u64::from(alerts.batch_size), 1, 1000),
+        (
+            "alerts.poll_interval_ms",
+            alerts.poll_interval_ms,
+            10,
+            60_000,
+        ),
+        ("alerts.lease_seconds", alerts.lease_seconds, 10, 3600),
+        (
+            "alerts.retry_initial_seconds",
+            alerts.retry_initial_seconds,
+            1,
+            3600,
+        ),
+        ("alerts.digest_hour", u64::from(alerts.digest_hour), 0, 23),
+    ];
+    for (name, value, min, max) in ranges {
+        if !(min..=max).contains(&value) {
+            return Err(format!(
+                "{name}: must be between {min} and {max}, got {value}"
+            ));
+        }
+    }
+    if !(-12..=14).contains(&alerts.utc_offset_hours) {
+        return Err(format!(
+            "alerts.utc_offset_hours: must be between -12 and 14, got {}",
+            alerts.utc_offset_hours
+        ));
+    }
+    if alerts.confirm_ttl_hours == 0 || alerts.retry_for_hours == 0 {
+        return Err(
+            "alerts.confirm_ttl_hours and alerts.retry_for_hours must be at least 1".into(),
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

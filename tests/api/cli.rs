@@ -74,7 +74,7 @@ async fn keys_create_prints_only_the_token_and_the_server_accepts_it() {
 #[test]
 fn bad_settings_fail_fast_with_one_line() {
     let db = TestDb::new();
-    let cases: [(&str, &str, &str); 6] = [
+    let cases: [(&str, &str, &str); 10] = [
         ("VIGIA__DATABASE__POOL_SIZE", "many", "database.pool_size"),
         ("VIGIA__DATABASE__POOL_SIZE", "0", "database.pool_size"),
         (
@@ -93,6 +93,10 @@ fn bad_settings_fail_fast_with_one_line() {
             "vigia.example",
             "server.public_base_url",
         ),
+        ("VIGIA__SMTP__TLS", "ssl", "tls"),
+        ("VIGIA__SMTP__FROM", "not an address", "smtp.from"),
+        ("VIGIA__SMTP__POOL_SIZE", "0", "smtp.pool_size"),
+        ("VIGIA__ALERTS__DIGEST_HOUR", "24", "alerts.digest_hour"),
     ];
     for (name, value, mentions) in cases {
         let started = Instant::now();
