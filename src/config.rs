@@ -240,6 +240,14 @@ fn check_mail(smtp: &SmtpSettings, alerts: &AlertSettings) -> Result<(), String>
             alerts.utc_offset_hours
         ));
     }
+    // A claim must outlive the sends of its batch, or a second worker would
+    // take over mail still being sent and send it again.
+    if alerts.lease_seconds < 2 * smtp.timeout_seconds {
+        return Err(format!(
+            "alerts.lease_seconds ({}) must be at least twice smtp.timeout_seconds ({})",
+            alerts.lease_seconds, smtp.timeout_seconds
+        ));
+    }
     if alerts.confirm_ttl_hours == 0 || alerts.retry_for_hours == 0 {
         return Err(
             "alerts.confirm_ttl_hours and alerts.retry_for_hours must be at least 1".into(),
