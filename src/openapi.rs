@@ -225,6 +225,7 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
         crate::cases::routes::get_case,
         crate::cases::routes::patch_case,
         crate::cases::routes::delete_case,
+        crate::cases::routes::restore_case,
         crate::cases::routes::create_entry,
         crate::cases::routes::get_entry,
         crate::cases::routes::patch_entry,

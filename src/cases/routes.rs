@@ -35,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .patch(patch_case)
                 .delete(delete_case),
         )
+        .service(web::resource("/api/v1/cases/{id}/restore").post(restore_case))
         .service(web::resource("/api/v1/cases/{id}/entries").post(create_entry))
         .service(web::resource("/api/v1/cases/{id}/events").get(case_events))
         .service(
@@ -148,6 +149,23 @@ pub async fn delete_case(
     db.run(move |conn| store::delete(conn, &who, &id, &if_match))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Bring a deleted case back with its entries (admin).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/restore", tag = "cases",
+    params(("id" = String, Path, description = "Case id")),
+    responses((status = 200, description = "The restored case", body = Case, headers(("ETag" = String))),
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict))]
+pub async fn restore_case(
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(Role::Admin)?;
+    let id = parse_id(&id, "case")?;
+    let who = caller.actor();
+    let case = db.run(move |conn| store::restore(conn, &who, &id)).await?;
+    Ok(case_with_etag(HttpResponse::Ok(), &case))
 }
 
 #[derive(Deserialize, IntoParams)]

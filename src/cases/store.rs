@@ -611,6 +611,55 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter) -> Result<Vec<Case>, AppError> {
     assemble(conn, rows)
 }
 
+/// Brings a deleted case back with its entries (admin). 409 if it is not
+/// deleted, or if a live case has taken its name in its district meanwhile
+/// (an import after the delete): merge by hand then.
+pub fn restore(conn: &mut DbConn, who: &Who, id: &str) -> Result<Case, AppError> {
+    db::write_tx(conn, |conn| {
+        lock(conn, id)?;
+        let row: CaseRow = cases::table
+            .find(id)
+            .select(CaseRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| not_found(id))?;
+        if row.deleted_at.is_none() {
+            return Err(AppError::Conflict(format!("case {id} is not deleted")));
+        }
+        let taken = cases::table
+            .filter(cases::deleted_at.is_null())
+            .filter(cases::name_key.eq(&row.name_key))
+            .filter(cases::district_key.eq(&row.district_key))
+            .select(cases::id)
+            .first::<String>(conn)
+            .optional()?;
+        if let Some(other) = taken {
+            return Err(AppError::Conflict(format!(
+                "case {other} now has this name in this district; restore is refused"
+            )));
+        }
+        diesel::update(cases::table.find(id))
+            .set((
+                cases::deleted_at.eq(None::<NaiveDateTime>),
+                cases::updated_at.eq(db::now()),
+                cases::version.eq(row.version + 1),
+            ))
+            .execute(conn)?;
+        refresh(conn, id)?;
+        let after = load_with_entries(conn, id)?;
+        audit::record(
+            conn,
+            who,
+            Action::Restore,
+            ENTITY,
+            id,
+            None::<&()>,
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
 /// Rewrites a case's derived state from its live entries.
 pub(crate) fn refresh(conn: &mut DbConn, case_id: &str) -> Result<(), AppError> {
     let rows: Vec<(i32, String, Option<String>)> = report_entries::table

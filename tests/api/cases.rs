@@ -266,6 +266,31 @@ async fn cases_and_entries_crud_with_timeline_versions_and_audit() {
         .get("/api/v1/audit?entity=report_entry", &app.admin)
         .await;
     assert_eq!(items(&res).len(), 4, "two creates, an update, a delete");
+
+    // An admin brings the case back, with its timeline; only once.
+    let restore = format!("{path}/restore");
+    app.post(&restore, &app.monitor, json!({}))
+        .await
+        .problem(403);
+    let res = app.post(&restore, &app.admin, json!({})).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body["status"], "activo");
+    assert_eq!(res.body["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get(&path, &app.researcher).await.status, 200);
+    app.post(&restore, &app.admin, json!({})).await.problem(409);
+    // Deleted again, and its name taken meanwhile by a new case: refused.
+    let tag = app.get(&path, &app.admin).await.header("etag").unwrap();
+    assert_eq!(app.delete(&path, &app.admin, Some(&tag)).await.status, 204);
+    let res = app.post("/api/v1/cases", &app.monitor, case_body()).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    app.post(&restore, &app.admin, json!({})).await.problem(409);
+    app.post(
+        "/api/v1/cases/6f1c3a52-8d2e-4f0b-9a57-1c2d3e4f5a6b/restore",
+        &app.admin,
+        json!({}),
+    )
+    .await
+    .problem(404);
 }
 
 #[actix_web::test]

@@ -110,6 +110,7 @@ async fn openapi_document_describes_every_route() {
         ("/api/v1/cases/{id}", "get"),
         ("/api/v1/cases/{id}", "patch"),
         ("/api/v1/cases/{id}", "delete"),
+        ("/api/v1/cases/{id}/restore", "post"),
         ("/api/v1/cases/{id}/entries", "post"),
         ("/api/v1/cases/{id}/events", "get"),
         ("/api/v1/cases/export.csv", "get"),
