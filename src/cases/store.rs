@@ -626,18 +626,7 @@ pub fn restore(conn: &mut DbConn, who: &Who, id: &str) -> Result<Case, AppError>
         if row.deleted_at.is_none() {
             return Err(AppError::Conflict(format!("case {id} is not deleted")));
         }
-        let taken = cases::table
-            .filter(cases::deleted_at.is_null())
-            .filter(cases::name_key.eq(&row.name_key))
-            .filter(cases::district_key.eq(&row.district_key))
-            .select(cases::id)
-            .first::<String>(conn)
-            .optional()?;
-        if let Some(other) = taken {
-            return Err(AppError::Conflict(format!(
-                "case {other} now has this name in this district; restore is refused"
-            )));
-        }
+        identity_taken(conn, &row)?;
         diesel::update(cases::table.find(id))
             .set((
                 cases::deleted_at.eq(None::<NaiveDateTime>),

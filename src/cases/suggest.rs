@@ -20,7 +20,6 @@ use super::{month_index, parse_month, report_month_of, Case, CaseStatus};
 use crate::actors::name_key;
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::events::store::Visibility;
 use crate::events::Event;
 use crate::schema::{
     actors, case_companies, cases, event_actors, event_cases, event_concessions, events,
@@ -553,10 +552,7 @@ pub fn reconcile(conn: &mut DbConn, number: i32) -> Result<Reconciliation, AppEr
         .order((events::occurred_on.asc(), events::id.asc()))
         .select(events::id)
         .load(conn)?;
-    let events_without_case = ids
-        .iter()
-        .map(|id| crate::events::store::load(conn, id, Visibility::Live))
-        .collect::<Result<Vec<_>, _>>()?;
+    let events_without_case = crate::events::store::load_many(conn, &ids)?;
     Ok(Reconciliation {
         report_number: number,
         report_month: month,

@@ -334,6 +334,26 @@ pub fn load(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event
     Ok(event)
 }
 
+/// Live incidents by id, in the order of `ids`, with what they embed: one
+/// query for the rows and one per embedded kind, whatever their number.
+pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Event>, AppError> {
+    let mut by_id: std::collections::HashMap<String, EventRow> = events::table
+        .filter(events::id.eq_any(ids))
+        .filter(events::deleted_at.is_null())
+        .select(EventRow::as_select())
+        .load::<EventRow>(conn)?
+        .into_iter()
+        .map(|row| (row.id.clone(), row))
+        .collect();
+    let mut found = ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(EventRow::into_event)
+        .collect::<Result<Vec<_>, _>>()?;
+    embed(conn, &mut found)?;
+    Ok(found)
+}
+
 /// Serialises concurrent writers of one row. SQLite needs nothing: its write
 /// transactions are already exclusive (`BEGIN IMMEDIATE`).
 fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {

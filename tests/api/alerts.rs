@@ -1114,3 +1114,86 @@ async fn a_holder_watch_covers_concessions_acquired_later_and_follows_a_merge() 
     let got = mail.wait_for(email, 3).await;
     assert!(got[2].text.contains("NUEVA ADQUISICION"), "{}", got[2].text);
 }
+
+/// Mail whose watch or incident went away before its turn is not sent: it
+/// is recorded as cancelled, with why.
+#[actix_web::test]
+async fn mail_for_a_deleted_incident_or_watch_is_cancelled_not_sent() {
+    let mail = MailServer::start();
+    let app = spawn_app_with(TestDb::new(), |s| {
+        s.smtp.port = mail.port;
+        s.server.public_base_url = BASE.into();
+        s.alerts.deliver = false;
+    })
+    .await;
+    let deliver = || {
+        let out = crate::cli::vigia(&app.test_db)
+            .env("VIGIA__SMTP__PORT", mail.port.to_string())
+            .env("VIGIA__SERVER__PUBLIC_BASE_URL", BASE)
+            .args(["deliver", "--once"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let email = "se-fue@example.org";
+    let kept = create_watch(
+        &app,
+        watch(email, json!({"type": "admin_area", "ubigeo": "03"})),
+    )
+    .await;
+    let dropped = create_watch(
+        &app,
+        watch(
+            "borrada@example.org",
+            json!({"type": "admin_area", "ubigeo": "03"}),
+        ),
+    )
+    .await;
+    // The second watch is deleted before its confirmation goes.
+    let path = format!("/api/v1/watches/{}", dropped["id"].as_str().unwrap());
+    assert_eq!(app.delete(&path, &app.researcher, None).await.status, 204);
+    deliver();
+    confirm(&app, &mail, email, 1).await;
+    assert!(mail.to("borrada@example.org").is_empty());
+
+    let event = app
+        .create_event(event_with(json!({"admin": {"ubigeo": "030410"}})))
+        .await;
+    let event_path = format!("/api/v1/events/{}", event["id"].as_str().unwrap());
+    assert_eq!(
+        app.delete(&event_path, &app.monitor, None).await.status,
+        204
+    );
+    deliver();
+    assert_eq!(mail.to(email).len(), 1, "only the confirmation");
+
+    let log = alerts_of(&app, &format!("event_id={}", event["id"].as_str().unwrap())).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["status"], "cancelled");
+    assert_eq!(log[0]["last_error"], "the incident was deleted");
+    assert_eq!(log[0]["watch_id"], kept["id"]);
+    let log = alerts_of(
+        &app,
+        &format!("watch_id={}", dropped["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(log[0]["status"], "cancelled");
+    assert_eq!(log[0]["last_error"], "the watch was deleted");
+
+    // The log's filters are checked.
+    for bad in [
+        "watch_id=42",
+        "event_id=x",
+        "status=lost",
+        "kind=postcard",
+        "limit=0",
+    ] {
+        app.get(&format!("/api/v1/alerts?{bad}"), &app.admin)
+            .await
+            .problem(400);
+    }
+}
