@@ -30,7 +30,6 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use vigia::audit::Actor;
 use vigia::config::Settings;
 use vigia::db::{Db, Target};
-use vigia::events::store;
 use vigia::events::{
     EventFields, EventType, Location, LocationPrecision, TimePrecision, Verification,
 };
@@ -217,9 +216,12 @@ fn run_backend(name: &str, bench_db: BenchDb, per: usize, incidents: usize) {
     db.migrate().unwrap();
     seed(&db, per);
     let index = PlaceIndex::default();
-    let who = Actor {
-        key_id: None,
-        name: "bench".into(),
+    let who = vigia::ops::Who {
+        role: vigia::keys::Role::Monitor,
+        actor: Actor {
+            key_id: None,
+            name: "bench".into(),
+        },
     };
     // Warm the place index (a real server has it warm), then time.
     {
@@ -230,7 +232,7 @@ fn run_backend(name: &str, bench_db: BenchDb, per: usize, incidents: usize) {
     for n in 0..incidents {
         let mut conn = db.get().unwrap();
         let t = Instant::now();
-        store::create(&mut conn, &who, &incident(n), &index).unwrap();
+        vigia::ops::events::create_checked(&mut conn, &index, &who, &[incident(n)]).unwrap();
         times.push(t.elapsed());
     }
     let pending = count_pending(&db);

@@ -19,11 +19,12 @@ use chrono::NaiveDate;
 use common::{ms, stats, BenchDb};
 use vigia::actors::{Attribution, LinkRole};
 use vigia::audit::Actor;
-use vigia::cases::import::{export_entries, import_from};
+use vigia::cases::import::export_entries;
 use vigia::db::{self, DbConn, Target};
 use vigia::events::{
     Admin, EventFields, EventType, Location, LocationPrecision, TimePrecision, Verification,
 };
+use vigia::ops::cases::import_entries;
 use vigia::places::PlaceIndex;
 
 const HEADER: &str = "report_number,report_month,case_name,case_type,activity,region,province,district,ubigeo,companies,status,phase,violence,dialogue,description\n";
@@ -93,7 +94,7 @@ fn report_file(cases: usize, reports: i32, last: i32) -> String {
 
 fn import(url: &str, csv: &str) -> (f64, usize, usize) {
     let mut conn = connect(url);
-    let report = import_from(&mut conn, &Actor::cli(), csv.as_bytes(), false).unwrap();
+    let report = import_entries(&mut conn, &vigia::ops::Who::cli(), csv.as_bytes(), false).unwrap();
     assert!(report.bad.is_empty(), "{:?}", &report.bad[..1]);
     assert!(report.written);
     (
@@ -129,7 +130,14 @@ fn los_chancas(conn: &mut DbConn) -> String {
         verification: Verification::Verified,
     };
     let who = Actor::cli();
-    let event = vigia::events::store::create(conn, &who, &fields, &PlaceIndex::default()).unwrap();
+    let event = vigia::ops::events::create_checked(
+        conn,
+        &PlaceIndex::default(),
+        &vigia::ops::Who::cli(),
+        &[fields],
+    )
+    .unwrap()
+    .remove(0);
     let id = event.id.to_string();
     let (spcc, _) = vigia::actors::store::find_or_create_holder(
         conn,

@@ -23,13 +23,12 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 use common::{ms, stats, BenchDb};
-use vigia::audit::Actor;
 use vigia::db::{self, DbConn, Target};
-use vigia::events::store as events;
 use vigia::events::{
     EventFields, EventType, Location, LocationPrecision, TimePrecision, Verification,
 };
-use vigia::places::import::import_concessions;
+use vigia::ops::events;
+use vigia::ops::places::import_concessions;
 use vigia::places::store::versions;
 use vigia::places::PlaceIndex;
 
@@ -99,8 +98,8 @@ fn import(url: &str, path: &Path) -> (f64, usize) {
     let mut conn = connect(url);
     let report = import_concessions(
         &mut conn,
-        &Actor::cli(),
         &PlaceIndex::default(),
+        &vigia::ops::Who::cli(),
         path,
         Some("EPSG:32717"),
         false,
@@ -152,13 +151,13 @@ fn fields(lon: f64, lat: f64) -> EventFields {
 fn creations(url: &str, points: &[(f64, f64)]) -> (Duration, Duration) {
     let mut conn = connect(url);
     let index = PlaceIndex::default();
-    let who = Actor::cli();
+    let who = vigia::ops::Who::cli();
     // Warm: the first create builds the index.
-    events::create(&mut conn, &who, &fields(points[0].0, points[0].1), &index).unwrap();
+    events::create_checked(&mut conn, &index, &who, &[fields(points[0].0, points[0].1)]).unwrap();
     let mut samples = Vec::new();
     for (lon, lat) in &points[1..] {
         let t = Instant::now();
-        events::create(&mut conn, &who, &fields(*lon, *lat), &index).unwrap();
+        events::create_checked(&mut conn, &index, &who, &[fields(*lon, *lat)]).unwrap();
         samples.push(t.elapsed());
     }
     let mean = samples.iter().sum::<Duration>() / samples.len() as u32;

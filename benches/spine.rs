@@ -24,7 +24,7 @@ use rand::{Rng, SeedableRng};
 use vigia::audit::Actor;
 use vigia::config::Settings;
 use vigia::db::{Db, Target};
-use vigia::events::store::{self, EventFilter};
+use vigia::events::store::EventFilter;
 use vigia::events::{
     Admin, EventFields, EventType, Location, LocationPrecision, Source, TimePrecision, Verification,
 };
@@ -116,9 +116,12 @@ fn start_server(settings: Settings, db: Db) -> (String, actix_web::dev::ServerHa
 /// `total` creations through the store from `concurrency` threads.
 fn store_inserts(db: &Db, total: usize, concurrency: usize) -> Stats {
     let index = Arc::new(PlaceIndex::default());
-    let actor = Actor {
-        key_id: None,
-        name: "bench".into(),
+    let actor = vigia::ops::Who {
+        role: Role::Monitor,
+        actor: Actor {
+            key_id: None,
+            name: "bench".into(),
+        },
     };
     let samples = Arc::new(Mutex::new(Vec::with_capacity(total)));
     let started = Instant::now();
@@ -133,7 +136,7 @@ fn store_inserts(db: &Db, total: usize, concurrency: usize) -> Stats {
                     let f = fields(&mut rng);
                     let t = Instant::now();
                     let mut conn = db.get().unwrap();
-                    store::create(&mut conn, &actor, &f, &index).unwrap();
+                    vigia::ops::events::create_checked(&mut conn, &index, &actor, &[f]).unwrap();
                     mine.push(t.elapsed());
                 }
                 samples.lock().unwrap().extend(mine);
@@ -190,9 +193,12 @@ fn http_inserts(address: &str, token: &str, total: usize, concurrency: usize) ->
 
 fn seed(db: &Db, target: usize) {
     let index = PlaceIndex::default();
-    let actor = Actor {
-        key_id: None,
-        name: "seed".into(),
+    let actor = vigia::ops::Who {
+        role: Role::Monitor,
+        actor: Actor {
+            key_id: None,
+            name: "seed".into(),
+        },
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(42);
     let mut conn = db.get().unwrap();
@@ -201,7 +207,7 @@ fn seed(db: &Db, target: usize) {
         let batch: Vec<EventFields> = (0..1000.min(target - done))
             .map(|_| fields(&mut rng))
             .collect();
-        store::create_many(&mut conn, &actor, &batch, &index).unwrap();
+        vigia::ops::events::create_checked(&mut conn, &index, &actor, &batch).unwrap();
         done += batch.len();
     }
 }
@@ -221,7 +227,7 @@ fn list_latency(address: &str, token: &str, db: &Db, rounds: usize) -> (Stats, S
     let mut found = 0;
     for _ in 0..rounds {
         let t = Instant::now();
-        found = store::list(&mut conn, &filter).unwrap().len();
+        found = vigia::ops::events::list(&mut conn, &filter).unwrap().len();
         store_samples.push(t.elapsed());
     }
     let store_stats = stats(store_samples, started.elapsed());

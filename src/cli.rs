@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::audit::Actor;
 use crate::config::Settings;
 use crate::db::{Db, DbConn};
 use crate::keys::{self, Role};
@@ -194,8 +193,8 @@ fn deliver(settings: Settings, db: Db, once: bool) -> Result<(), String> {
 fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {
     match command {
         KeysCommand::Create { role, name } => {
-            let created =
-                keys::create(conn, &Actor::cli(), &name, role).map_err(|e| e.to_string())?;
+            let created = crate::ops::keys::create(conn, &crate::ops::Who::cli(), &name, role)
+                .map_err(|e| e.to_string())?;
             eprintln!(
                 "created {} key {:?} (id {}); the token below is shown only once",
                 role.as_str(),
@@ -235,8 +234,8 @@ fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {
         }
         KeysCommand::Revoke { id } => {
             let id = uuid::Uuid::parse_str(&id).map_err(|_| format!("{id:?} is not a key id"))?;
-            let key =
-                keys::revoke(conn, &Actor::cli(), &id.to_string()).map_err(|e| e.to_string())?;
+            let key = crate::ops::keys::revoke(conn, &crate::ops::Who::cli(), &id.to_string())
+                .map_err(|e| e.to_string())?;
             eprintln!("revoked key {:?} ({})", key.name, key.id);
         }
     }
@@ -245,17 +244,17 @@ fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {
 
 fn run_import(conn: &mut DbConn, command: ImportCommand) -> Result<(), String> {
     let index = crate::places::PlaceIndex::default();
-    let who = Actor::cli();
+    let who = crate::ops::Who::cli();
     match command {
         ImportCommand::Concessions {
             path,
             crs,
             full_snapshot,
         } => {
-            let report = crate::places::import::import_concessions(
+            let report = crate::ops::places::import_concessions(
                 conn,
-                &who,
                 &index,
+                &who,
                 &path,
                 crs.as_deref(),
                 full_snapshot,
@@ -296,10 +295,10 @@ fn run_import(conn: &mut DbConn, command: ImportCommand) -> Result<(), String> {
                 province: province_field,
                 region: region_field,
             };
-            let report = crate::places::import::import_boundaries(
+            let report = crate::ops::places::import_boundaries(
                 conn,
-                &who,
                 &index,
+                &who,
                 &path,
                 crs.as_deref(),
                 &fields,
@@ -323,8 +322,7 @@ fn run_import(conn: &mut DbConn, command: ImportCommand) -> Result<(), String> {
             );
         }
         ImportCommand::ReportEntries { path, skip_invalid } => {
-            let report =
-                crate::cases::import::import_report_entries(conn, &who, &path, skip_invalid)?;
+            let report = crate::ops::cases::import_report_entries(conn, &who, &path, skip_invalid)?;
             for bad in &report.bad {
                 eprintln!("line {}: {}", bad.line, bad.reason);
             }

@@ -45,6 +45,7 @@ pub mod events;
 pub mod http;
 pub mod keys;
 pub mod openapi;
+pub mod ops;
 pub mod pagination;
 pub mod places;
 pub mod rules;

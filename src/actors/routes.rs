@@ -16,7 +16,9 @@ use crate::events::Event;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::keys::{Caller, Role};
 use crate::openapi as doc;
+use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
+use crate::places::PlaceIndex;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -52,11 +54,9 @@ pub async fn create_actor(
     db: web::Data<Db>,
     JsonBody(input): JsonBody<ActorInput>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
-    let fields = input.into_fields()?;
-    let who = caller.actor();
+    let who = Who::from(&caller);
     let actor = db
-        .run(move |conn| store::create(conn, &who, &fields))
+        .run(move |conn| ops::actors::create(conn, &who, input))
         .await?;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/api/v1/actors/{}", actor.id)));
@@ -89,21 +89,16 @@ pub async fn get_actor(
 pub async fn patch_actor(
     caller: Caller,
     db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
     req: HttpRequest,
     id: web::Path<String>,
     JsonBody(patch): JsonBody<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "actor")?;
-    crate::http::from_value::<ActorPatch>(patch.clone())?;
     let if_match = IfMatch::from_request(&req);
-    let who = caller.actor();
     let actor = db
-        .run(move |conn| {
-            store::update(conn, &who, &id, &if_match, |current| {
-                super::apply_patch(&current.fields, patch)
-            })
-        })
+        .run(move |conn| ops::actors::update(conn, &index, &who, &id, &if_match, patch))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &actor))
 }
@@ -133,11 +128,10 @@ pub async fn delete_actor(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "actor")?;
     let if_match = IfMatch::from_request(&req);
-    let who = caller.actor();
-    db.run(move |conn| store::delete(conn, &who, &id, &if_match))
+    db.run(move |conn| ops::actors::delete(conn, &who, &id, &if_match))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -160,15 +154,15 @@ pub struct MergeInto {
 pub async fn merge_actor(
     caller: Caller,
     db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
     id: web::Path<String>,
     JsonBody(body): JsonBody<MergeInto>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Admin)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "actor")?;
     let into = body.into.to_string();
-    let who = caller.actor();
     let actor = db
-        .run(move |conn| store::merge(conn, &who, &id, &into))
+        .run(move |conn| ops::actors::merge(conn, &index, &who, &id, &into))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &actor))
 }
@@ -263,23 +257,18 @@ pub async fn link_actor(
     id: web::Path<String>,
     JsonBody(body): JsonBody<LinkInput>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
+    who.require(Role::Monitor)?;
     crate::rules::check(&body)?;
     let id = parse_id(&id, "event")?;
-    let who = caller.actor();
+    let link = ops::actors::Link {
+        actor_id: body.actor_id.to_string(),
+        role: body.role,
+        attribution: body.attribution,
+        note: body.note,
+    };
     let event = db
-        .run(move |conn| {
-            store::link(
-                conn,
-                &who,
-                &id,
-                &body.actor_id.to_string(),
-                body.role,
-                body.attribution,
-                body.note.as_deref(),
-            )?;
-            crate::events::store::load(conn, &id, crate::events::store::Visibility::Live)
-        })
+        .run(move |conn| ops::actors::link(conn, &who, &id, link))
         .await?;
     Ok(HttpResponse::Ok().json(event))
 }
@@ -302,12 +291,11 @@ pub async fn unlink_actor(
     path: web::Path<(String, String)>,
     QueryParams(q): QueryParams<UnlinkQuery>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
     let (event_id, actor_id) = path.into_inner();
     let event_id = parse_id(&event_id, "event")?;
     let actor_id = parse_id(&actor_id, "actor")?;
-    let who = caller.actor();
-    db.run(move |conn| store::unlink(conn, &who, &event_id, &actor_id, q.role))
+    db.run(move |conn| ops::actors::unlink(conn, &who, &event_id, &actor_id, q.role))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

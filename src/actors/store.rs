@@ -14,7 +14,7 @@ use crate::audit::{self, Action, Actor as Who};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::http::IfMatch;
-use crate::schema::{actors, concessions, event_actors, events};
+use crate::schema::{actors, event_actors, events};
 use crate::text;
 
 const ENTITY: &str = "actor";
@@ -110,11 +110,7 @@ fn ruc_taken(conn: &mut DbConn, ruc: &Option<String>, except: &str) -> Result<()
 }
 
 /// Inserts a new actor; call inside a transaction (see [`create`]).
-pub(crate) fn insert(
-    conn: &mut DbConn,
-    who: &Who,
-    fields: &ActorFields,
-) -> Result<Actor, AppError> {
+pub fn insert(conn: &mut DbConn, who: &Who, fields: &ActorFields) -> Result<Actor, AppError> {
     let now = db::now();
     let row = ActorRow::new(
         Uuid::new_v4().to_string(),
@@ -192,9 +188,6 @@ pub fn update(
             .set(&row)
             .execute(conn)?;
         let after = row.into_actor()?;
-        if after.fields.name != before.fields.name {
-            crate::places::store::holder_changed(conn, id)?;
-        }
         audit::record(
             conn,
             who,
@@ -234,8 +227,10 @@ pub fn delete(conn: &mut DbConn, who: &Who, id: &str, if_match: &IfMatch) -> Res
     })
 }
 
-/// Moves `from`'s incident links and concessions to `into`, adds its name and
-/// aliases to `into`'s aliases, and retires it (soft delete, `merged_into`).
+/// Moves `from`'s incident links to `into`, adds its name and aliases to
+/// `into`'s aliases, and retires it (soft delete, `merged_into`). What other
+/// modules hold of `from` (concessions, watches, case companies) follows in
+/// `ops::consequences`.
 pub fn merge(conn: &mut DbConn, who: &Who, from: &str, into: &str) -> Result<Actor, AppError> {
     if from == into {
         return Err(AppError::Conflict(
@@ -269,13 +264,6 @@ pub fn merge(conn: &mut DbConn, who: &Who, from: &str, into: &str) -> Result<Act
         diesel::update(event_actors::table.filter(event_actors::actor_id.eq(from)))
             .set(event_actors::actor_id.eq(into))
             .execute(conn)?;
-        crate::places::store::holder_changed(conn, from)?;
-        diesel::update(concessions::table.filter(concessions::holder_id.eq(from)))
-            .set(concessions::holder_id.eq(into))
-            .execute(conn)?;
-        // Who watched the retired actor as a holder now watches the one it
-        // became, or their watch would fall silent.
-        crate::alerts::store::holder_merged(conn, from, into)?;
 
         let mut fields = target.fields.clone();
         for name in std::iter::once(&source.fields.name).chain(&source.fields.aliases) {

@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::keys::{Caller, Role};
 use crate::openapi as doc;
+use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
 
 /// What the watch routes share: the confirmation rules and the link signer.
@@ -50,11 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn scope(caller: &Caller) -> Scope {
-    if caller.is(Role::Admin) {
-        Scope::All
-    } else {
-        Scope::Owner(caller.key.id.to_string())
-    }
+    ops::alerts::scope(&Who::from(caller))
 }
 
 fn with_etag(mut response: actix_web::HttpResponseBuilder, watch: &Watch) -> HttpResponse {
@@ -77,12 +74,10 @@ pub async fn create_watch(
     ctx: web::Data<WatchContext>,
     JsonBody(input): JsonBody<WatchInput>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Researcher)?;
-    let draft = input.into_draft()?;
-    let who = caller.actor();
+    let who = Who::from(&caller);
     let policy = ctx.policy;
     let watch = db
-        .run(move |conn| store::create(conn, &who, &draft, &policy))
+        .run(move |conn| ops::alerts::create(conn, &policy, &who, input))
         .await?;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/api/v1/watches/{}", watch.id)));
@@ -161,19 +156,11 @@ pub async fn patch_watch(
     JsonBody(patch): JsonBody<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&id, "watch")?;
-    // Unknown fields and wrong types are refused before any database work;
-    // the rules are checked on the merged result, in the transaction.
-    crate::http::from_value::<super::WatchPatch>(patch.clone())?;
     let if_match = IfMatch::from_request(&req);
-    let who = caller.actor();
-    let scope = scope(&caller);
+    let who = Who::from(&caller);
     let policy = ctx.policy;
     let watch = db
-        .run(move |conn| {
-            store::update(conn, &who, &id, &scope, &if_match, &policy, |current| {
-                super::apply_patch(current, patch)
-            })
-        })
+        .run(move |conn| ops::alerts::update(conn, &policy, &who, &id, &if_match, patch))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &watch))
 }
@@ -192,9 +179,8 @@ pub async fn delete_watch(
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&id, "watch")?;
     let if_match = IfMatch::from_request(&req);
-    let who = caller.actor();
-    let scope = scope(&caller);
-    db.run(move |conn| store::delete(conn, &who, &id, &scope, &if_match))
+    let who = Who::from(&caller);
+    db.run(move |conn| ops::alerts::delete(conn, &who, &id, &if_match))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -213,11 +199,10 @@ pub async fn resend_confirmation(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&id, "watch")?;
-    let who = caller.actor();
-    let scope = scope(&caller);
+    let who = Who::from(&caller);
     let policy = ctx.policy;
     let watch = db
-        .run(move |conn| store::resend(conn, &who, &id, &scope, &policy))
+        .run(move |conn| ops::alerts::resend(conn, &policy, &who, &id))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &watch))
 }
@@ -258,7 +243,7 @@ pub async fn confirm_watch(
 ) -> Result<HttpResponse, AppError> {
     let signer = ctx.signer.clone();
     let outcome = db
-        .run(move |conn| store::confirm(conn, &signer, &q.token))
+        .run(move |conn| ops::alerts::confirm(conn, &signer, &q.token))
         .await?;
     let (watch, already) = match outcome {
         Confirmed::Now(w) => (w, false),
@@ -322,7 +307,7 @@ pub async fn unsubscribe(
 ) -> Result<HttpResponse, AppError> {
     let signer = ctx.signer.clone();
     let language = db
-        .run(move |conn| store::unsubscribe(conn, &signer, &q.token))
+        .run(move |conn| ops::alerts::unsubscribe(conn, &signer, &q.token))
         .await?;
     let text = match language {
         Language::Es => "Listo: no recibirá más alertas de esta vigilancia.",

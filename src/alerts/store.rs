@@ -21,7 +21,7 @@ use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
 use crate::events::EventType;
 use crate::http::IfMatch;
-use crate::schema::{alerts, concessions, districts, watches};
+use crate::schema::{actors, alerts, concessions, districts, watches};
 
 const ENTITY: &str = "watch";
 
@@ -131,7 +131,7 @@ impl WatchRow {
             }
             TargetDraft::ConcessionId(id) => {
                 self.target_type = "concession".into();
-                crate::places::store::load(conn, id).map_err(|e| {
+                live_row_exists(conn, Named::Concession, id).map_err(|e| {
                     missing(
                         e,
                         "target.concession_id",
@@ -142,7 +142,7 @@ impl WatchRow {
             }
             TargetDraft::Holder(id) => {
                 self.target_type = "holder".into();
-                crate::actors::store::load(conn, id).map_err(|e| {
+                live_row_exists(conn, Named::Holder, id).map_err(|e| {
                     missing(e, "target.actor_id", format!("no actor with id {id:?}"))
                 })?;
                 self.actor_id = Some(id.clone());
@@ -663,17 +663,42 @@ pub fn unsubscribe(
     })
 }
 
-/// Points holder watches of `from` at `into`, when `from` is merged into it.
-/// Call in the merge's transaction.
-pub fn holder_merged(conn: &mut DbConn, from: &str, into: &str) -> Result<(), AppError> {
-    diesel::update(watches::table.filter(watches::actor_id.eq(from)))
-        .set((
-            watches::actor_id.eq(into),
-            watches::version.eq(watches::version + 1),
-            watches::updated_at.eq(db::now()),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// Points holder watches of `from` at `into`, when `from` is merged into it,
+/// so they do not fall silent; each change audited. Call in the merge's
+/// transaction. Returns how many watches moved.
+pub fn holder_merged(
+    conn: &mut DbConn,
+    who: &Who,
+    from: &str,
+    into: &str,
+) -> Result<usize, AppError> {
+    let ids: Vec<String> = watches::table
+        .filter(watches::actor_id.eq(from))
+        .filter(watches::deleted_at.is_null())
+        .select(watches::id)
+        .load(conn)?;
+    for id in &ids {
+        lock(conn, id)?;
+        let before = load(conn, id, &Scope::All)?;
+        diesel::update(watches::table.find(id))
+            .set((
+                watches::actor_id.eq(into),
+                watches::version.eq(watches::version + 1),
+                watches::updated_at.eq(db::now()),
+            ))
+            .execute(conn)?;
+        let after = load(conn, id, &Scope::All)?;
+        audit::record(
+            conn,
+            who,
+            Action::Update,
+            ENTITY,
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
+    }
+    Ok(ids.len())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -797,4 +822,33 @@ pub fn list_alerts(conn: &mut DbConn, f: &AlertFilter) -> Result<Vec<AlertRecord
         .into_iter()
         .map(AlertRow::into_record)
         .collect()
+}
+
+/// What a watch names by id: a concession or a holder (an actor).
+#[derive(Clone, Copy)]
+enum Named {
+    Concession,
+    Holder,
+}
+
+/// NotFound unless the concession or actor `id` is live. A plain read of the
+/// other module's table: watches check what they name, they change nothing there.
+fn live_row_exists(conn: &mut DbConn, target: Named, id: &str) -> Result<(), AppError> {
+    let found = match target {
+        Named::Concession => concessions::table
+            .find(id)
+            .filter(concessions::deleted_at.is_null())
+            .select(concessions::id)
+            .first::<String>(conn)
+            .optional()?,
+        Named::Holder => actors::table
+            .find(id)
+            .filter(actors::deleted_at.is_null())
+            .select(actors::id)
+            .first::<String>(conn)
+            .optional()?,
+    };
+    found
+        .map(|_| ())
+        .ok_or_else(|| AppError::NotFound(format!("no such row {id}")))
 }

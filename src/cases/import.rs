@@ -7,7 +7,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::path::Path;
 use std::time::Instant;
 
 use diesel::prelude::*;
@@ -18,7 +17,7 @@ use super::{
     check_report, read_bool, read_case_type, read_phase, read_status, CaseFields, CaseStatus,
     CaseType, EntryFields,
 };
-use crate::actors::{name_key, ActorFields, ActorKind};
+use crate::actors::name_key;
 use crate::audit::{self, Action, Actor as Who};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
@@ -306,29 +305,28 @@ impl Companies {
         Ok(Companies { by_key, added: 0 })
     }
 
-    fn resolve(&mut self, conn: &mut DbConn, who: &Who, name: &str) -> Result<String, AppError> {
+    /// The actor id of the company `name` (by name or alias), or the id
+    /// `add` gives a new one.
+    fn resolve(
+        &mut self,
+        conn: &mut DbConn,
+        add: &mut AddCompany,
+        name: &str,
+    ) -> Result<String, AppError> {
         let key = name_key(name);
         if let Some(id) = self.by_key.get(&key) {
             return Ok(id.clone());
         }
-        let actor = crate::actors::store::insert(
-            conn,
-            who,
-            &ActorFields {
-                name: name.trim().to_string(),
-                kind: ActorKind::Company,
-                aliases: Vec::new(),
-                ruc: None,
-                reinfo_code: None,
-                notes: String::new(),
-            },
-        )?;
+        let id = add(conn, name.trim())?;
         self.added += 1;
-        let id = actor.id.to_string();
         self.by_key.insert(key, id.clone());
         Ok(id)
     }
 }
+
+/// Adds a company that no actor names yet and returns its actor id: the
+/// actors module's business, handed in by the operation.
+pub type AddCompany<'a> = dyn FnMut(&mut DbConn, &str) -> Result<String, AppError> + 'a;
 
 /// Two case descriptions that differ only in case, accents or spacing.
 fn same_case(a: &CaseFields, b: &CaseFields) -> bool {
@@ -343,24 +341,14 @@ fn same_case(a: &CaseFields, b: &CaseFields) -> bool {
         && a.companies == b.companies
 }
 
-/// Imports a report-entries CSV file.
-pub fn import_report_entries(
-    conn: &mut DbConn,
-    who: &Who,
-    path: &Path,
-    skip_invalid: bool,
-) -> Result<EntryImportReport, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    import_from(conn, who, std::io::BufReader::new(file), skip_invalid)
-        .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// Imports report entries from CSV text (see [`COLUMNS`]).
+/// Imports report entries from CSV text (see [`COLUMNS`]), in one
+/// transaction; `add_company` adds the companies no actor names yet.
 pub fn import_from(
     conn: &mut DbConn,
     who: &Who,
     input: impl Read,
     skip_invalid: bool,
+    add_company: &mut AddCompany,
 ) -> Result<EntryImportReport, String> {
     let started = Instant::now();
     let (rows, bad, read) = read_rows(input)?;
@@ -373,7 +361,10 @@ pub fn import_from(
         report.seconds = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    db::write_tx(conn, |conn| write(conn, who, rows, &mut report)).map_err(|e| e.to_string())?;
+    db::write_tx(conn, |conn| {
+        write(conn, who, rows, &mut report, add_company)
+    })
+    .map_err(|e| e.to_string())?;
     report.written = true;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -384,6 +375,7 @@ fn write(
     who: &Who,
     rows: Vec<Row>,
     report: &mut EntryImportReport,
+    add_company: &mut AddCompany,
 ) -> Result<(), AppError> {
     let names = DistrictNames::load(conn)?;
     let mut companies = Companies::load(conn)?;
@@ -415,7 +407,7 @@ fn write(
         let mut ids: HashSet<String> = HashSet::new();
         for row in &group {
             for name in &row.company_names {
-                ids.insert(companies.resolve(conn, who, name)?);
+                ids.insert(companies.resolve(conn, add_company, name)?);
             }
         }
         let mut fields = store::with_ubigeo(latest.case.clone(), &names);

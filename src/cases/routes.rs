@@ -18,6 +18,7 @@ use crate::events::Event;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::keys::{Caller, Role};
 use crate::openapi as doc;
+use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -72,11 +73,9 @@ pub async fn create_case(
     db: web::Data<Db>,
     JsonBody(input): JsonBody<CaseInput>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
-    let fields = input.into_fields()?;
-    let who = caller.actor();
+    let who = Who::from(&caller);
     let case = db
-        .run(move |conn| store::create(conn, &who, fields))
+        .run(move |conn| ops::cases::create(conn, &who, input))
         .await?;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/api/v1/cases/{}", case.id)));
@@ -115,17 +114,11 @@ pub async fn patch_case(
     id: web::Path<String>,
     JsonBody(patch): JsonBody<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "case")?;
-    crate::http::from_value::<CasePatch>(patch.clone())?;
     let if_match = IfMatch::from_request(&req);
-    let who = caller.actor();
     let case = db
-        .run(move |conn| {
-            store::update(conn, &who, &id, &if_match, |current| {
-                super::apply_patch(current, patch)
-            })
-        })
+        .run(move |conn| ops::cases::update(conn, &who, &id, &if_match, patch))
         .await?;
     Ok(case_with_etag(HttpResponse::Ok(), &case))
 }
@@ -142,11 +135,10 @@ pub async fn delete_case(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "case")?;
     let if_match = IfMatch::from_request(&req);
-    let who = caller.actor();
-    db.run(move |conn| store::delete(conn, &who, &id, &if_match))
+    db.run(move |conn| ops::cases::delete(conn, &who, &id, &if_match))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -161,10 +153,11 @@ pub async fn restore_case(
     db: web::Data<Db>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Admin)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "case")?;
-    let who = caller.actor();
-    let case = db.run(move |conn| store::restore(conn, &who, &id)).await?;
+    let case = db
+        .run(move |conn| ops::cases::restore(conn, &who, &id))
+        .await?;
     Ok(case_with_etag(HttpResponse::Ok(), &case))
 }
 
@@ -249,12 +242,10 @@ pub async fn create_entry(
     id: web::Path<String>,
     JsonBody(input): JsonBody<EntryInput>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "case")?;
-    let fields = input.into_fields()?;
-    let who = caller.actor();
     let entry = db
-        .run(move |conn| store::create_entry(conn, &who, &id, &fields))
+        .run(move |conn| ops::cases::create_entry(conn, &who, &id, input))
         .await?;
     let mut response = HttpResponse::Created();
     response.insert_header((
@@ -294,17 +285,11 @@ pub async fn patch_entry(
     id: web::Path<String>,
     JsonBody(patch): JsonBody<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "report entry")?;
-    crate::http::from_value::<EntryPatch>(patch.clone())?;
     let if_match = IfMatch::from_request(&req);
-    let who = caller.actor();
     let entry = db
-        .run(move |conn| {
-            store::update_entry(conn, &who, &id, &if_match, |current| {
-                super::apply_entry_patch(current, patch)
-            })
-        })
+        .run(move |conn| ops::cases::update_entry(conn, &who, &id, &if_match, patch))
         .await?;
     Ok(entry_with_etag(HttpResponse::Ok(), &entry))
 }
@@ -321,11 +306,10 @@ pub async fn delete_entry(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "report entry")?;
     let if_match = IfMatch::from_request(&req);
-    let who = caller.actor();
-    db.run(move |conn| store::delete_entry(conn, &who, &id, &if_match))
+    db.run(move |conn| ops::cases::delete_entry(conn, &who, &id, &if_match))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -372,21 +356,13 @@ pub async fn link_case(
     id: web::Path<String>,
     JsonBody(body): JsonBody<CaseLinkInput>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
+    who.require(Role::Monitor)?;
     crate::rules::check(&body)?;
     let id = parse_id(&id, "event")?;
-    let who = caller.actor();
+    let case_id = body.case_id.to_string();
     let event = db
-        .run(move |conn| {
-            store::link(
-                conn,
-                &who,
-                &id,
-                &body.case_id.to_string(),
-                body.note.as_deref(),
-            )?;
-            crate::events::store::load(conn, &id, crate::events::store::Visibility::Live)
-        })
+        .run(move |conn| ops::cases::link(conn, &who, &id, &case_id, body.note.as_deref()))
         .await?;
     Ok(HttpResponse::Ok().json(event))
 }
@@ -400,12 +376,11 @@ pub async fn unlink_case(
     db: web::Data<Db>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
     let (event_id, case_id) = path.into_inner();
     let event_id = parse_id(&event_id, "event")?;
     let case_id = parse_id(&case_id, "case")?;
-    let who = caller.actor();
-    db.run(move |conn| store::unlink(conn, &who, &event_id, &case_id))
+    db.run(move |conn| ops::cases::unlink(conn, &who, &event_id, &case_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -496,7 +471,9 @@ pub async fn reconciliation(
             "report_number must be between 1 and 10000".into(),
         ));
     }
-    let result = db.run(move |conn| suggest::reconcile(conn, number)).await?;
+    let result = db
+        .run(move |conn| ops::cases::reconcile(conn, number))
+        .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 

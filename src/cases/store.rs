@@ -984,3 +984,50 @@ pub fn unlink(conn: &mut DbConn, who: &Who, event_id: &str, case_id: &str) -> Re
         Ok(())
     })
 }
+
+/// Names `into` wherever `from` was a case's company (an actor merge), each
+/// live case's change audited. Returns how many cases changed.
+pub fn companies_merged(
+    conn: &mut DbConn,
+    who: &Who,
+    from: &str,
+    into: &str,
+) -> Result<usize, AppError> {
+    let case_ids: Vec<String> = case_companies::table
+        .filter(case_companies::actor_id.eq(from))
+        .select(case_companies::case_id)
+        .load(conn)?;
+    for case_id in &case_ids {
+        let before = match load(conn, case_id) {
+            Ok(case) => Some(case),
+            // A deleted case keeps its companies too, unaudited until restored.
+            Err(AppError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let mut ids: Vec<String> = case_companies::table
+            .filter(case_companies::case_id.eq(case_id))
+            .select(case_companies::actor_id)
+            .load(conn)?;
+        for id in ids.iter_mut() {
+            if id == from {
+                *id = into.to_string();
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(id.clone()));
+        set_companies(conn, case_id, &ids)?;
+        if let Some(before) = before {
+            let after = load(conn, case_id)?;
+            audit::record(
+                conn,
+                who,
+                Action::Update,
+                ENTITY,
+                case_id,
+                Some(&before),
+                Some(&after),
+            )?;
+        }
+    }
+    Ok(case_ids.len())
+}

@@ -488,7 +488,11 @@ pub struct Reconciliation {
 }
 
 /// Checks report `number` against the incidents.
-pub fn reconcile(conn: &mut DbConn, number: i32) -> Result<Reconciliation, AppError> {
+pub fn reconcile(
+    conn: &mut DbConn,
+    number: i32,
+    load_events: impl FnOnce(&mut DbConn, &[String]) -> Result<Vec<Event>, AppError>,
+) -> Result<Reconciliation, AppError> {
     let month = report_month_of(number).unwrap_or_default();
     let listed: Vec<String> = report_entries::table
         .inner_join(cases::table)
@@ -552,7 +556,7 @@ pub fn reconcile(conn: &mut DbConn, number: i32) -> Result<Reconciliation, AppEr
         .order((events::occurred_on.asc(), events::id.asc()))
         .select(events::id)
         .load(conn)?;
-    let events_without_case = crate::events::store::load_many(conn, &ids)?;
+    let events_without_case = load_events(conn, &ids)?;
     Ok(Reconciliation {
         report_number: number,
         report_month: month,

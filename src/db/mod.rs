@@ -211,10 +211,17 @@ static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so the
 /// write lock is taken up front and a concurrent writer waits on the busy
 /// timeout instead of failing half-way; on PostgreSQL a plain `BEGIN`.
+///
+/// Operations (`crate::ops`) open the transaction; a store function that
+/// also calls `write_tx` (so it can be used on its own, e.g. by the command
+/// line) joins the open one instead of nesting: one operation, one commit.
 pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError>,
 {
+    if in_transaction(conn) {
+        return f(conn);
+    }
     // SQLite has one writer at a time. Writers of this process queue here,
     // in order, instead of polling in SQLite's busy handler (which sleeps
     // for growing intervals and showed as 100 ms tails under load); the busy
@@ -238,6 +245,15 @@ where
             Err(e)
         }
     }
+}
+
+/// Whether a transaction is open on this connection.
+pub fn in_transaction(conn: &mut DbConn) -> bool {
+    let status = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c),
+        DbConn::Pg(c) => AnsiTransactionManager::transaction_manager_status_mut(c),
+    };
+    matches!(status.transaction_depth(), Ok(Some(_)))
 }
 
 /// The current UTC time at the microsecond precision both databases keep, so

@@ -7,14 +7,15 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::store::{self, EventFilter, Visibility};
+use super::store::{EventFilter, Visibility};
 use super::{Event, EventInput, EventType, Verification};
-use crate::audit::{self, AuditFilter, AuditRecord};
+use crate::audit::{AuditFilter, AuditRecord};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
-use crate::keys::{Caller, Role};
+use crate::keys::Caller;
 use crate::openapi as doc;
+use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
 use crate::places::PlaceIndex;
 
@@ -53,11 +54,9 @@ pub async fn create_event(
     index: web::Data<PlaceIndex>,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
-    let fields = input.into_fields()?;
-    let actor = caller.actor();
+    let who = Who::from(&caller);
     let event = db
-        .run(move |conn| store::create(conn, &actor, &fields, &index))
+        .run(move |conn| ops::events::create(conn, &index, &who, input))
         .await?;
     let mut response = HttpResponse::Created();
     response.insert_header((header::LOCATION, format!("/api/v1/events/{}", event.id)));
@@ -76,7 +75,7 @@ pub async fn get_event(
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&id, "event")?;
     let event = db
-        .run(move |conn| store::load(conn, &id, Visibility::Live))
+        .run(move |conn| ops::events::load(conn, &id, Visibility::Live))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &event))
 }
@@ -99,19 +98,11 @@ pub async fn patch_event(
     id: web::Path<String>,
     JsonBody(patch): JsonBody<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "event")?;
-    // Unknown fields and wrong types are refused before any database work;
-    // the rules are checked on the merged result, in the transaction.
-    crate::http::from_value::<super::EventPatch>(patch.clone())?;
     let if_match = IfMatch::from_request(&req);
-    let actor = caller.actor();
     let event = db
-        .run(move |conn| {
-            store::update(conn, &actor, &id, &if_match, &index, |current| {
-                super::apply_patch(current, patch)
-            })
-        })
+        .run(move |conn| ops::events::update(conn, &index, &who, &id, &if_match, patch))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &event))
 }
@@ -126,14 +117,14 @@ pub async fn patch_event(
 pub async fn delete_event(
     caller: Caller,
     db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Monitor)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "event")?;
     let if_match = IfMatch::from_request(&req);
-    let actor = caller.actor();
-    db.run(move |conn| store::delete(conn, &actor, &id, &if_match))
+    db.run(move |conn| ops::events::delete(conn, &index, &who, &id, &if_match))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -149,11 +140,10 @@ pub async fn restore_event(
     index: web::Data<PlaceIndex>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Admin)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "event")?;
-    let actor = caller.actor();
     let event = db
-        .run(move |conn| store::restore(conn, &actor, &id, &index))
+        .run(move |conn| ops::events::restore(conn, &index, &who, &id))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &event))
 }
@@ -182,25 +172,15 @@ pub async fn event_history(
     QueryParams(q): QueryParams<HistoryQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&id, "event")?;
-    let visibility = if caller.is(Role::Admin) {
-        Visibility::Any
-    } else {
-        Visibility::Live
-    };
+    let who = Who::from(&caller);
     let filter = AuditFilter {
-        entity: Some("event".into()),
-        entity_id: Some(id.clone()),
-        oldest_first: true,
         after_id: q.cursor.as_deref().map(pagination::decode).transpose()?,
         limit: pagination::limit(q.limit)?,
         ..Default::default()
     };
     let limit = filter.limit;
     let rows = db
-        .run(move |conn| {
-            store::load(conn, &id, visibility)?;
-            audit::list(conn, &filter)
-        })
+        .run(move |conn| ops::events::history(conn, &who, &id, filter))
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |r: &AuditRecord| r.id)))
 }
@@ -336,7 +316,7 @@ pub async fn list_events(
 /// One page of incidents for a checked filter, in the list shape.
 pub async fn list_page(db: &Db, filter: EventFilter) -> Result<HttpResponse, AppError> {
     let limit = filter.limit;
-    let rows = db.run(move |conn| store::list(conn, &filter)).await?;
+    let rows = db.run(move |conn| ops::events::list(conn, &filter)).await?;
     let page = Page::from_rows(rows, limit, |e: &Event| {
         (e.fields.occurred_on, e.id.to_string())
     });

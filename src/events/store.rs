@@ -13,8 +13,7 @@ use super::{
 use crate::audit::{self, Action, Actor};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
-use crate::http::IfMatch;
-use crate::places::{self, DistrictRef, PlaceIndex};
+use crate::places::DistrictRef;
 use crate::schema::{event_actors, event_concessions, events};
 use crate::text;
 
@@ -192,112 +191,28 @@ impl EventRow {
     }
 }
 
-/// Inserts a new incident (version 1), matched to the places it falls in,
-/// and its audit record.
-pub fn create(
+/// Inserts a new incident (version 1). `district` (from the loaded
+/// boundaries) codes it when its client gave no place. The operation that
+/// calls this follows with the incident's consequences and its audit record.
+pub fn insert(
     conn: &mut DbConn,
-    who: &Actor,
+    created_by: &str,
     fields: &EventFields,
-    index: &PlaceIndex,
-) -> Result<Event, AppError> {
-    create_many(conn, who, std::slice::from_ref(fields), index)?
-        .pop()
-        .ok_or_else(|| AppError::Internal("insert returned nothing".into()))
-}
-
-/// Inserts several incidents in one transaction: all or none.
-pub fn create_many(
-    conn: &mut DbConn,
-    who: &Actor,
-    all: &[EventFields],
-    index: &PlaceIndex,
-) -> Result<Vec<Event>, AppError> {
-    db::write_tx(conn, |conn| {
-        let now = db::now();
-        let mut created = Vec::with_capacity(all.len());
-        for fields in all {
-            let placement =
-                places::store::locate(conn, index, fields.location.lon, fields.location.lat)?;
-            let meta = Meta {
-                id: Uuid::new_v4().to_string(),
-                version: 1,
-                created_at: now,
-                updated_at: now,
-                created_by: who.name.clone(),
-            };
-            let row = EventRow::new(meta, fields, placement.district.as_ref())?;
-            diesel::insert_into(events::table)
-                .values(&row)
-                .execute(conn)?;
-            let ids: Vec<String> = placement
-                .concessions
-                .iter()
-                .map(|c| c.id.to_string())
-                .collect();
-            places::store::add_event_concessions(conn, &row.id, &ids)?;
-            let mut event = row.into_event()?;
-            // A new incident has no actors yet, and the index knows its concessions.
-            event.concessions = placement.concessions;
-            enqueue_alerts(conn, &event, placement.district.as_ref())?;
-            audit::record(
-                conn,
-                who,
-                Action::Create,
-                ENTITY,
-                &event.id.to_string(),
-                None::<&()>,
-                Some(&event),
-            )?;
-            created.push(event);
-        }
-        Ok(created)
-    })
-}
-
-/// Writes the alerts of every active watch the incident now falls under,
-/// in the caller's transaction (see `alerts::matching`).
-fn enqueue_alerts(
-    conn: &mut DbConn,
-    event: &Event,
     district: Option<&DistrictRef>,
-) -> Result<(), AppError> {
-    let admin = event.fields.admin.as_ref();
-    let pick = |f: fn(&Admin) -> &Option<String>| admin.and_then(|a| f(a).as_deref());
-    let id = event.id.to_string();
-    crate::alerts::matching::enqueue(
-        conn,
-        &crate::alerts::matching::Incident {
-            id: &id,
-            created_at: event.created_at.naive_utc(),
-            event_type: event.fields.event_type,
-            verification: event.fields.verification,
-            lon: event.fields.location.lon,
-            lat: event.fields.location.lat,
-            ubigeo: pick(|a| &a.ubigeo).or(district.map(|d| d.ubigeo.as_str())),
-            region: pick(|a| &a.region).or(district.map(|d| d.region.as_str())),
-            province: pick(|a| &a.province).or(district.map(|d| d.province.as_str())),
-            district: pick(|a| &a.district).or(district.map(|d| d.name.as_str())),
-            concessions: &event.concessions,
-        },
-    )?;
-    Ok(())
-}
-
-/// Fills in the actors and concessions of each event.
-fn embed(conn: &mut DbConn, events: &mut [Event]) -> Result<(), AppError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
-    let mut actors = crate::actors::store::for_events(conn, &ids)?;
-    let mut concessions = places::store::for_events(conn, &ids)?;
-    let mut cases = crate::cases::store::for_events(conn, &ids)?;
-    for (event, id) in events.iter_mut().zip(&ids) {
-        event.actors = actors.remove(id).unwrap_or_default();
-        event.concessions = concessions.remove(id).unwrap_or_default();
-        event.cases = cases.remove(id).unwrap_or_default();
-    }
-    Ok(())
+) -> Result<Event, AppError> {
+    let now = db::now();
+    let meta = Meta {
+        id: Uuid::new_v4().to_string(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        created_by: created_by.to_string(),
+    };
+    let row = EventRow::new(meta, fields, district)?;
+    diesel::insert_into(events::table)
+        .values(&row)
+        .execute(conn)?;
+    row.into_event()
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -327,15 +242,14 @@ fn load_row(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event
         .ok_or_else(|| not_found(id))
 }
 
-/// Reads one incident; deleted ones only when asked for.
+/// Reads one incident, without what other modules add to it
+/// (`ops::events::load` embeds those); deleted ones only when asked for.
 pub fn load(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event, AppError> {
-    let mut event = load_row(conn, id, visibility)?.into_event()?;
-    embed(conn, std::slice::from_mut(&mut event))?;
-    Ok(event)
+    load_row(conn, id, visibility)?.into_event()
 }
 
-/// Live incidents by id, in the order of `ids`, with what they embed: one
-/// query for the rows and one per embedded kind, whatever their number.
+/// Live incidents by id, in the order of `ids`, in one query (without what
+/// other modules add to them).
 pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Event>, AppError> {
     let mut by_id: std::collections::HashMap<String, EventRow> = events::table
         .filter(events::id.eq_any(ids))
@@ -345,18 +259,17 @@ pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Event>, AppErr
         .into_iter()
         .map(|row| (row.id.clone(), row))
         .collect();
-    let mut found = ids
+    let found = ids
         .iter()
         .filter_map(|id| by_id.remove(id))
         .map(EventRow::into_event)
         .collect::<Result<Vec<_>, _>>()?;
-    embed(conn, &mut found)?;
     Ok(found)
 }
 
 /// Serialises concurrent writers of one row. SQLite needs nothing: its write
 /// transactions are already exclusive (`BEGIN IMMEDIATE`).
-fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
+pub fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
     if let DbConn::Pg(pg) = conn {
         events::table
             .find(id)
@@ -368,65 +281,40 @@ fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Replaces the fields of a live incident with what `change` makes of it,
-/// after checking `If-Match`; version +1, matched again, audited.
-pub fn update(
+/// Replaces the fields of `before` (read under `lock`) with `fields`:
+/// version +1. `district` codes it when its client gave no place.
+pub fn rewrite(
     conn: &mut DbConn,
-    who: &Actor,
-    id: &str,
-    if_match: &IfMatch,
-    index: &PlaceIndex,
-    change: impl FnOnce(&Event) -> Result<EventFields, AppError>,
+    before: &Event,
+    fields: &EventFields,
+    district: Option<&DistrictRef>,
 ) -> Result<Event, AppError> {
-    db::write_tx(conn, |conn| {
-        lock(conn, id)?;
-        let before = load(conn, id, Visibility::Live)?;
-        // Invalid content is 422 whatever the version: fix the body first.
-        let fields = change(&before)?;
-        if_match.check(before.version)?;
-        let placement =
-            places::store::locate(conn, index, fields.location.lon, fields.location.lat)?;
-        let row = EventRow::new(
-            Meta {
-                id: id.to_string(),
-                version: before.version + 1,
-                created_at: before.created_at.naive_utc(),
-                updated_at: db::now(),
-                created_by: before.created_by.clone(),
-            },
-            &fields,
-            placement.district.as_ref(),
-        )?;
-        diesel::update(events::table.find(id))
-            .set(&row)
-            .execute(conn)?;
-        let ids: Vec<String> = placement
-            .concessions
-            .iter()
-            .map(|c| c.id.to_string())
-            .collect();
-        places::store::set_event_concessions(conn, id, &ids)?;
-        let after = load(conn, id, Visibility::Live)?;
-        enqueue_alerts(conn, &after, placement.district.as_ref())?;
-        audit::record(
-            conn,
-            who,
-            Action::Update,
-            ENTITY,
-            id,
-            Some(&before),
-            Some(&after),
-        )?;
-        Ok(after)
-    })
+    let id = before.id.to_string();
+    let row = EventRow::new(
+        Meta {
+            id: id.clone(),
+            version: before.version + 1,
+            created_at: before.created_at.naive_utc(),
+            updated_at: db::now(),
+            created_by: before.created_by.clone(),
+        },
+        fields,
+        district,
+    )?;
+    diesel::update(events::table.find(&id))
+        .set(&row)
+        .execute(conn)?;
+    row.into_event()
 }
 
-/// Codes again, from the current district layer, every live incident whose
-/// place did not come from its client. Call inside the transaction that
-/// replaced the layer. Returns how many changed.
-pub fn recode_admin(conn: &mut DbConn, who: &Actor, index: &PlaceIndex) -> Result<usize, AppError> {
-    let (_, districts_version) = places::store::versions(conn, false)?;
-    let districts = index.districts(conn, districts_version)?;
+/// Codes again, with `district_at` (the current district layer), every live
+/// incident whose place did not come from its client. Call inside the
+/// transaction that replaced the layer. Returns how many changed.
+pub fn recode_admin(
+    conn: &mut DbConn,
+    who: &Actor,
+    district_at: impl Fn(f64, f64) -> Option<DistrictRef>,
+) -> Result<usize, AppError> {
     let rows: Vec<EventRow> = events::table
         .filter(events::deleted_at.is_null())
         .filter(
@@ -438,7 +326,7 @@ pub fn recode_admin(conn: &mut DbConn, who: &Actor, index: &PlaceIndex) -> Resul
         .load(conn)?;
     let mut changed = 0;
     for row in rows {
-        let district = districts.containing(row.lon, row.lat).next().cloned();
+        let district = district_at(row.lon, row.lat);
         if district.as_ref().map(|d| &d.ubigeo) == row.ubigeo.as_ref() {
             continue;
         }
@@ -471,54 +359,24 @@ pub fn recode_admin(conn: &mut DbConn, who: &Actor, index: &PlaceIndex) -> Resul
     Ok(changed)
 }
 
-/// Soft-deletes a live incident: it leaves reads and lists, its row and
-/// history stay.
-pub fn delete(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: &str,
-    if_match: &IfMatch,
-) -> Result<(), AppError> {
-    db::write_tx(conn, |conn| {
-        lock(conn, id)?;
-        let before = load(conn, id, Visibility::Live)?;
-        if_match.check(before.version)?;
-        let now = db::now();
-        diesel::update(events::table.find(id))
-            .set((
-                events::deleted_at.eq(Some(now)),
-                events::updated_at.eq(now),
-                events::version.eq(before.version + 1),
-            ))
-            .execute(conn)?;
-        audit::record(
-            conn,
-            actor,
-            Action::Delete,
-            ENTITY,
-            id,
-            Some(&before),
-            None::<&()>,
-        )?;
-        Ok(())
-    })
+/// Soft-deletes `before` (read under `lock`): it leaves reads and lists, its
+/// row and history stay.
+pub fn mark_deleted(conn: &mut DbConn, before: &Event) -> Result<(), AppError> {
+    let now = db::now();
+    diesel::update(events::table.find(before.id.to_string()))
+        .set((
+            events::deleted_at.eq(Some(now)),
+            events::updated_at.eq(now),
+            events::version.eq(before.version + 1),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
-/// Brings a deleted incident back (409 if it is not deleted), matched to the
-/// concessions of today: the layer may have changed while it was deleted, and
-/// rematches skip deleted incidents.
-pub fn restore(
-    conn: &mut DbConn,
-    actor: &Actor,
-    id: &str,
-    index: &PlaceIndex,
-) -> Result<Event, AppError> {
-    db::write_tx(conn, |conn| {
-        lock(conn, id)?;
-        let row = load_row(conn, id, Visibility::Any)?;
-        if row.deleted_at.is_none() {
-            return Err(AppError::Conflict(format!("event {id} is not deleted")));
-        }
+/// Brings a deleted incident back (409 if it is not deleted); returns it.
+pub fn mark_restored(conn: &mut DbConn, id: &str) -> Result<Event, AppError> {
+    let row = load_row(conn, id, Visibility::Any)?;
+    if row.deleted_at.is_some() {
         diesel::update(events::table.find(id))
             .set((
                 events::deleted_at.eq(None::<NaiveDateTime>),
@@ -526,26 +384,10 @@ pub fn restore(
                 events::version.eq(row.version + 1),
             ))
             .execute(conn)?;
-        let placement = places::store::locate(conn, index, row.lon, row.lat)?;
-        let ids: Vec<String> = placement
-            .concessions
-            .iter()
-            .map(|c| c.id.to_string())
-            .collect();
-        places::store::set_event_concessions(conn, id, &ids)?;
-        let after = load(conn, id, Visibility::Live)?;
-        enqueue_alerts(conn, &after, placement.district.as_ref())?;
-        audit::record(
-            conn,
-            actor,
-            Action::Restore,
-            ENTITY,
-            id,
-            None::<&()>,
-            Some(&after),
-        )?;
-        Ok(after)
-    })
+    } else {
+        return Err(AppError::Conflict(format!("event {id} is not deleted")));
+    }
+    load(conn, id, Visibility::Live)
 }
 
 /// The list filters, already checked.
@@ -644,13 +486,12 @@ pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> 
                 .or(events::occurred_on.eq(*date).and(events::id.gt(id.clone()))),
         );
     }
-    let mut page = query
+    let page = query
         .order((events::occurred_on.desc(), events::id.asc()))
         .limit(f.limit + 1)
         .load::<EventRow>(conn)?
         .into_iter()
         .map(EventRow::into_event)
         .collect::<Result<Vec<_>, _>>()?;
-    embed(conn, &mut page)?;
     Ok(page)
 }

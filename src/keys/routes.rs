@@ -10,6 +10,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::http::{JsonBody, QueryParams};
 use crate::openapi as doc;
+use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -72,10 +73,9 @@ pub async fn create_key(
     db: web::Data<Db>,
     JsonBody(body): JsonBody<NewKey>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Admin)?;
-    let actor = caller.actor();
+    let who = Who::from(&caller);
     let created = db
-        .run(move |conn| super::create(conn, &actor, &body.name, body.role))
+        .run(move |conn| ops::keys::create(conn, &who, &body.name, body.role))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/keys/{}", created.key.id)))
@@ -93,10 +93,11 @@ pub async fn revoke_key(
     db: web::Data<Db>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Admin)?;
+    let who = Who::from(&caller);
     let id = crate::http::parse_id(&id, "API key")?;
-    let actor = caller.actor();
-    let key = db.run(move |conn| super::revoke(conn, &actor, &id)).await?;
+    let key = db
+        .run(move |conn| ops::keys::revoke(conn, &who, &id))
+        .await?;
     cache.forget(key.id);
     Ok(HttpResponse::Ok().json(key))
 }

@@ -1,25 +1,18 @@
 //! `vigia import concessions` and `vigia import boundaries`: real cadastre
 //! and district files in, with every bad feature reported and skipped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Instant;
 
 use chrono::NaiveDate;
-use diesel::prelude::*;
 use geo::MultiPolygon;
 use serde_json::{Map, Value};
 
 use super::crs::Crs;
 use super::geometry::{multipolygon_from_geojson, Outline};
-use super::index::PlaceIndex;
-use super::store::{self, DistrictDraft, Outcome};
+use super::store::DistrictDraft;
 use super::{ConcessionDraft, HolderSpec};
-use crate::audit::Actor as Who;
-use crate::db::{self, DbConn};
-use crate::error::AppError;
-use crate::schema::concessions;
 
 /// A feature that was not imported, and why.
 #[derive(Debug, Clone)]
@@ -207,20 +200,19 @@ fn progress(enabled: bool, done: usize, total: usize) {
     }
 }
 
-/// Imports concessions: reads, transforms to WGS 84, checks, upserts by
-/// code in batches, records registry changes, and matches the incidents
-/// again. `full_snapshot` marks as removed the live concessions of the same
-/// coordinate system (the same UTM zone) that the file no longer has.
-pub fn import_concessions(
-    conn: &mut DbConn,
-    who: &Who,
-    index: &PlaceIndex,
-    path: &Path,
-    crs_flag: Option<&str>,
-    full_snapshot: bool,
-) -> Result<ImportReport, String> {
-    let started = Instant::now();
-    let show_progress = std::io::stderr().is_terminal();
+/// A cadastre file read and checked, ready to write
+/// (`ops::places::import_concessions`).
+pub struct ConcessionFile {
+    /// What was read and skipped; the write fills in the rest.
+    pub report: ImportReport,
+    pub drafts: Vec<ConcessionDraft>,
+    /// The coordinate system the file was read in (its UTM zone).
+    pub crs: String,
+}
+
+/// Reads a cadastre file (GeoJSON or shapefile), transforms it to WGS 84 and
+/// checks every feature; bad ones are listed in the report and left out.
+pub fn read_concessions(path: &Path, crs_flag: Option<&str>) -> Result<ConcessionFile, String> {
     let flag = crs_flag.map(Crs::parse).transpose()?;
     let (raw, declared) = read_features(path)?;
     let crs = match (flag, declared) {
@@ -307,67 +299,16 @@ pub fn import_concessions(
             report.read
         ));
     }
-    let mut holders = HashMap::new();
-    let total = drafts.len();
-    let mut done = 0;
-    // Batches keep each write transaction short, so a server sharing the
-    // database waits little; every batch bumps the layer version.
-    for batch in drafts.chunks(500) {
-        let outcomes = db::write_tx(conn, |conn| {
-            super::store::bump_concessions(conn)?;
-            batch
-                .iter()
-                .map(|d| store::upsert(conn, who, d, &mut holders, false).map(|(o, _)| o))
-                .collect::<Result<Vec<_>, AppError>>()
-        })
-        .map_err(|e| e.to_string())?;
-        for o in outcomes {
-            match o {
-                Outcome::Added => report.added += 1,
-                Outcome::Updated => report.updated += 1,
-                Outcome::Unchanged => report.unchanged += 1,
-            }
-        }
-        done += batch.len();
-        progress(show_progress, done, total);
-    }
-    let codes: HashSet<&str> = drafts.iter().map(|d| d.code.as_str()).collect();
-    let crs_name = crs.name();
-    report.events_rematched = db::write_tx(conn, |conn| {
-        super::store::bump_concessions(conn)?;
-        if full_snapshot {
-            let live: Vec<(String, String)> = concessions::table
-                .filter(concessions::deleted_at.is_null())
-                .filter(concessions::source_crs.eq(&crs_name))
-                .select((concessions::id, concessions::code))
-                .load(conn)?;
-            for (id, code) in live {
-                if !codes.contains(code.as_str()) {
-                    store::remove(conn, who, &id)?;
-                    report.removed += 1;
-                }
-            }
-        }
-        let rematched = store::rematch_events(conn, index)?;
-        let summary = serde_json::json!({
-            "file": path.display().to_string(), "crs": crs_name, "read": report.read,
-            "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
-            "removed": report.removed, "skipped": report.skipped.len(),
-        });
-        crate::audit::record(
-            conn,
-            who,
-            crate::audit::Action::Update,
-            "concessions",
-            "import",
-            None::<&()>,
-            Some(&summary),
-        )?;
-        Ok(rematched)
+    Ok(ConcessionFile {
+        report,
+        crs: crs.name(),
+        drafts,
     })
-    .map_err(|e| e.to_string())?;
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+}
+
+/// Shows how far a long import is, on a terminal.
+pub fn show_progress(done: usize, total: usize) {
+    progress(std::io::stderr().is_terminal(), done, total);
 }
 
 /// Property names of a district file.
@@ -399,17 +340,13 @@ pub struct BoundaryReport {
     pub seconds: f64,
 }
 
-/// Loads district outlines (replacing the layer) and codes the incidents
-/// whose place their client did not give.
-pub fn import_boundaries(
-    conn: &mut DbConn,
-    who: &Who,
-    index: &PlaceIndex,
+/// Reads a district file and checks every feature; bad ones are listed in
+/// the report and left out. `ops::places::import_boundaries` writes them.
+pub fn read_boundaries(
     path: &Path,
     crs_flag: Option<&str>,
     fields: &DistrictFields,
-) -> Result<BoundaryReport, String> {
-    let started = Instant::now();
+) -> Result<(BoundaryReport, Vec<DistrictDraft>), String> {
     let flag = crs_flag.map(Crs::parse).transpose()?;
     let (raw, declared) = read_features(path)?;
     let crs = match (flag, declared) {
@@ -463,10 +400,7 @@ pub fn import_boundaries(
         ));
     }
     report.imported = drafts.len();
-    report.events_recoded =
-        store::replace_districts(conn, who, &drafts, index).map_err(|e| e.to_string())?;
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok((report, drafts))
 }
 
 #[cfg(test)]

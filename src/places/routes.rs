@@ -9,12 +9,13 @@ use utoipa::IntoParams;
 use super::store::{self, ConcessionFilter, RegistryChange};
 use super::{Concession, ConcessionInput, ConcessionPatch, PlaceIndex};
 use crate::db::Db;
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 use crate::events::routes::{list_page, EventListQuery};
 use crate::events::Event;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
-use crate::keys::{Caller, Role};
+use crate::keys::Caller;
 use crate::openapi as doc;
+use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -90,34 +91,10 @@ pub async fn create_concession(
     req: HttpRequest,
     JsonBody(input): JsonBody<ConcessionInput>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Admin)?;
-    let draft = input.into_draft()?;
-    let who = caller.actor();
+    let who = Who::from(&caller);
     let created = db
-        .run(move |conn| {
-            store::write_one(conn, &index, |conn| {
-                if store::list(
-                    conn,
-                    &ConcessionFilter {
-                        code: Some(draft.code.clone()),
-                        limit: 1,
-                        ..Default::default()
-                    },
-                )?
-                .is_empty()
-                {
-                    store::upsert(conn, &who, &draft, &mut Default::default(), true)
-                        .map(|(_, id)| Some(id))
-                } else {
-                    Err(AppError::Conflict(format!(
-                        "concession {} already exists",
-                        draft.code
-                    )))
-                }
-            })
-        })
-        .await?
-        .ok_or_else(|| AppError::Internal("created nothing".into()))?;
+        .run(move |conn| ops::places::create_concession(conn, &index, &who, input))
+        .await?;
     let mut response = HttpResponse::Created();
     response.insert_header((
         header::LOCATION,
@@ -159,29 +136,12 @@ pub async fn patch_concession(
     id: web::Path<String>,
     JsonBody(patch): JsonBody<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Admin)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "concession")?;
-    crate::http::from_value::<ConcessionPatch>(patch.clone())?;
     let if_match = IfMatch::from_request(&req);
-    let who = caller.actor();
     let changed = db
-        .run(move |conn| {
-            store::write_one(conn, &index, |conn| {
-                let current = store::load(conn, &id)?;
-                let draft = super::apply_patch(&current, patch)?;
-                if draft.code != current.code {
-                    return Err(AppError::Validation(vec![FieldError::new(
-                        "code",
-                        "a concession's code cannot change",
-                    )]));
-                }
-                if_match.check(current.version)?;
-                store::upsert(conn, &who, &draft, &mut Default::default(), true)
-                    .map(|(_, id)| Some(id))
-            })
-        })
-        .await?
-        .ok_or_else(|| AppError::Internal("changed nothing".into()))?;
+        .run(move |conn| ops::places::update_concession(conn, &index, &who, &id, &if_match, patch))
+        .await?;
     Ok(one(&req, HttpResponse::Ok(), &changed))
 }
 
@@ -198,18 +158,11 @@ pub async fn delete_concession(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(Role::Admin)?;
+    let who = Who::from(&caller);
     let id = parse_id(&id, "concession")?;
     let if_match = IfMatch::from_request(&req);
-    let who = caller.actor();
-    db.run(move |conn| {
-        store::write_one(conn, &index, |conn| {
-            let current = store::load(conn, &id)?;
-            if_match.check(current.version)?;
-            store::remove(conn, &who, &id).map(|_| None)
-        })
-    })
-    .await?;
+    db.run(move |conn| ops::places::delete_concession(conn, &index, &who, &id, &if_match))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

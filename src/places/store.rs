@@ -11,11 +11,10 @@ use uuid::Uuid;
 
 use super::geometry::Outline;
 use super::index::{DistrictRef, PlaceIndex};
-use super::{Concession, ConcessionDraft, ConcessionRef, HolderRef, HolderSpec};
-use crate::actors;
+use super::{Concession, ConcessionDraft, ConcessionRef, HolderRef};
 use crate::audit::{self, Action, Actor as Who};
 use crate::db::{self, DbConn};
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 use crate::schema::{
     actors as actors_t, concession_changes, concessions, districts, event_concessions, events,
     registry_state,
@@ -362,32 +361,8 @@ fn geometry_text(outline: &Outline) -> String {
     rounded.to_geojson().to_string()
 }
 
-/// The holder's actor id and name.
-fn resolve_holder(
-    conn: &mut DbConn,
-    who: &Who,
-    holder: &HolderSpec,
-    cache: &mut HashMap<String, (String, String)>,
-) -> Result<Option<(String, String)>, AppError> {
-    match holder {
-        HolderSpec::None => Ok(None),
-        HolderSpec::Name(name) if name.trim().is_empty() => Ok(None),
-        HolderSpec::Name(name) => {
-            actors::store::find_or_create_holder(conn, who, name, cache).map(Some)
-        }
-        HolderSpec::Id(id) => {
-            let actor = actors::store::load(conn, id).map_err(|_| {
-                AppError::Validation(vec![FieldError::new(
-                    "holder_id",
-                    format!("no actor with id {id}"),
-                )])
-            })?;
-            Ok(Some((id.clone(), actor.fields.name)))
-        }
-    }
-}
-
-/// Adds or updates the concession with the draft's code, recording every
+/// Adds or updates the concession with the draft's code (`holder`: the
+/// titular's actor id and name, resolved by the caller), recording every
 /// registry change (and, with `audit_each`, an audit record: imports write
 /// one for the whole file instead); a deleted concession that comes back is re-added. Call
 /// inside a write transaction that also bumps the layer version.
@@ -395,10 +370,10 @@ pub fn upsert(
     conn: &mut DbConn,
     who: &Who,
     draft: &ConcessionDraft,
-    holders: &mut HashMap<String, (String, String)>,
+    holder: Option<(String, String)>,
     audit_each: bool,
 ) -> Result<(Outcome, String), AppError> {
-    let (holder_id, holder_name) = resolve_holder(conn, who, &draft.holder, holders)?.unzip();
+    let (holder_id, holder_name) = holder.unzip();
     let existing = concessions::table
         .filter(concessions::code.eq(&draft.code))
         .select(ConcessionRow::as_select())
@@ -574,24 +549,6 @@ pub fn remove(conn: &mut DbConn, who: &Who, id: &str) -> Result<(), AppError> {
         None::<&()>,
     )?;
     Ok(())
-}
-
-/// Writes one concession through the API: upsert or removal, version bump
-/// and rematching of incidents, in one transaction.
-pub fn write_one(
-    conn: &mut DbConn,
-    index: &PlaceIndex,
-    change: impl FnOnce(&mut DbConn) -> Result<Option<String>, AppError>,
-) -> Result<Option<Concession>, AppError> {
-    db::write_tx(conn, |conn| {
-        bump(conn, true)?;
-        let id = change(conn)?;
-        rematch_events(conn, index)?;
-        match id {
-            Some(id) => load(conn, &id).map(Some),
-            None => Ok(None),
-        }
-    })
 }
 
 /// A live concession.
@@ -773,13 +730,14 @@ pub struct DistrictDraft {
     pub outline: Outline,
 }
 
-/// Replaces the district layer and recodes the incidents whose place was
-/// not given by their client. Returns how many incidents changed.
+/// Replaces the district layer; `follow_layer_change` (the operation's
+/// consequences: recoding incidents) runs in the same transaction and says
+/// how many incidents changed.
 pub fn replace_districts(
     conn: &mut DbConn,
     who: &Who,
     drafts: &[DistrictDraft],
-    index: &PlaceIndex,
+    follow_layer_change: impl FnOnce(&mut DbConn) -> Result<usize, AppError>,
 ) -> Result<usize, AppError> {
     db::write_tx(conn, |conn| {
         bump(conn, false)?;
@@ -795,7 +753,7 @@ pub fn replace_districts(
                 ))
                 .execute(conn)?;
         }
-        let recoded = crate::events::store::recode_admin(conn, who, index)?;
+        let recoded = follow_layer_change(conn)?;
         audit::record(
             conn,
             who,
@@ -822,4 +780,15 @@ pub fn holder_changed(conn: &mut DbConn, actor_id: &str) -> Result<(), AppError>
         bump(conn, true)?;
     }
     Ok(())
+}
+
+/// Gives `into` the concessions `from` holds (an actor merge: the same
+/// titular under two records, not a change of the registry, so no registry
+/// change is recorded; the merge's audit records say it). Returns how many.
+pub fn move_holdings(conn: &mut DbConn, from: &str, into: &str) -> Result<usize, AppError> {
+    Ok(
+        diesel::update(concessions::table.filter(concessions::holder_id.eq(from)))
+            .set(concessions::holder_id.eq(into))
+            .execute(conn)?,
+    )
 }

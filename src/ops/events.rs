@@ -1,0 +1,255 @@
+//! Incidents: log, edit, delete, restore; and reading them as a reader sees
+//! them (with their actors, concessions and Defensoría cases).
+
+use super::consequences::{self, Change};
+use super::Who;
+use crate::audit::{self, Action, AuditFilter, AuditRecord};
+use crate::db::{self, DbConn};
+use crate::error::AppError;
+use crate::events::store::{self, EventFilter, Visibility};
+use crate::events::{self as domain, Event, EventFields, EventInput};
+use crate::http::IfMatch;
+use crate::keys::Role;
+use crate::places::{self, PlaceIndex};
+use crate::{actors, cases};
+
+/// Logs an incident (monitor, admin): placed against the layers, its alerts
+/// queued, audited, in one transaction.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name))]
+pub fn create(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    input: EventInput,
+) -> Result<Event, AppError> {
+    who.require(Role::Monitor)?;
+    let fields = input.into_fields()?;
+    create_checked(conn, index, who, std::slice::from_ref(&fields))?
+        .pop()
+        .ok_or_else(|| AppError::Internal("insert returned nothing".into()))
+}
+
+/// Logs several incidents already checked, in one transaction: all or none
+/// (benchmarks and loaders).
+pub fn create_checked(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    all: &[EventFields],
+) -> Result<Vec<Event>, AppError> {
+    who.require(Role::Monitor)?;
+    db::write_tx(conn, |conn| {
+        let mut created = Vec::with_capacity(all.len());
+        for fields in all {
+            let placement =
+                places::store::locate(conn, index, fields.location.lon, fields.location.lat)?;
+            let event = store::insert(conn, &who.actor.name, fields, placement.district.as_ref())?;
+            consequences::follow(
+                conn,
+                &who.actor,
+                index,
+                Change::EventPlaced {
+                    event: &event,
+                    placement: &placement,
+                },
+            )?;
+            // A new incident has no actors or cases yet; its concessions are
+            // the placement's.
+            let mut event = event;
+            event.concessions = placement.concessions;
+            audit::record(
+                conn,
+                &who.actor,
+                Action::Create,
+                "event",
+                &event.id.to_string(),
+                None::<&()>,
+                Some(&event),
+            )?;
+            created.push(event);
+        }
+        Ok(created)
+    })
+}
+
+/// Changes an incident with a JSON Merge Patch (monitor, admin). Invalid
+/// content is 422 whatever the version (fix the body first), then a stale
+/// `If-Match` is 412.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn update(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    id: &str,
+    if_match: &IfMatch,
+    patch: serde_json::Value,
+) -> Result<Event, AppError> {
+    who.require(Role::Monitor)?;
+    // Unknown fields and wrong types are refused before any database work;
+    // the rules are checked on the merged result, in the transaction.
+    crate::http::from_value::<domain::EventPatch>(patch.clone())?;
+    db::write_tx(conn, |conn| {
+        store::lock(conn, id)?;
+        let before = load(conn, id, Visibility::Live)?;
+        let fields = domain::apply_patch(&before, patch)?;
+        if_match.check(before.version)?;
+        let placement =
+            places::store::locate(conn, index, fields.location.lon, fields.location.lat)?;
+        let event = store::rewrite(conn, &before, &fields, placement.district.as_ref())?;
+        consequences::follow(
+            conn,
+            &who.actor,
+            index,
+            Change::EventPlaced {
+                event: &event,
+                placement: &placement,
+            },
+        )?;
+        let after = embedded(conn, event)?;
+        audit::record(
+            conn,
+            &who.actor,
+            Action::Update,
+            "event",
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Deletes an incident (monitor, admin): soft, its history stays.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn delete(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    id: &str,
+    if_match: &IfMatch,
+) -> Result<(), AppError> {
+    who.require(Role::Monitor)?;
+    db::write_tx(conn, |conn| {
+        store::lock(conn, id)?;
+        let before = load(conn, id, Visibility::Live)?;
+        if_match.check(before.version)?;
+        store::mark_deleted(conn, &before)?;
+        consequences::follow(
+            conn,
+            &who.actor,
+            index,
+            Change::EventDeleted { event_id: id },
+        )?;
+        audit::record(
+            conn,
+            &who.actor,
+            Action::Delete,
+            "event",
+            id,
+            Some(&before),
+            None::<&()>,
+        )?;
+        Ok(())
+    })
+}
+
+/// Brings a deleted incident back (admin; 409 if it is not deleted), placed
+/// against today's layers: they may have changed while it was deleted.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn restore(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    id: &str,
+) -> Result<Event, AppError> {
+    who.require(Role::Admin)?;
+    db::write_tx(conn, |conn| {
+        store::lock(conn, id)?;
+        let event = store::mark_restored(conn, id)?;
+        let location = &event.fields.location;
+        let placement = places::store::locate(conn, index, location.lon, location.lat)?;
+        consequences::follow(
+            conn,
+            &who.actor,
+            index,
+            Change::EventPlaced {
+                event: &event,
+                placement: &placement,
+            },
+        )?;
+        let after = embedded(conn, event)?;
+        audit::record(
+            conn,
+            &who.actor,
+            Action::Restore,
+            "event",
+            id,
+            None::<&()>,
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// One incident as a reader sees it; deleted ones only when asked for.
+pub fn load(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event, AppError> {
+    let event = store::load(conn, id, visibility)?;
+    embedded(conn, event)
+}
+
+/// Live incidents by id, in the order of `ids`, with what they embed.
+pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Event>, AppError> {
+    let mut found = store::load_many(conn, ids)?;
+    embed(conn, &mut found)?;
+    Ok(found)
+}
+
+/// A page of the list (up to `limit + 1` incidents, for the pager).
+pub fn list(conn: &mut DbConn, filter: &EventFilter) -> Result<Vec<Event>, AppError> {
+    let mut page = store::list(conn, filter)?;
+    embed(conn, &mut page)?;
+    Ok(page)
+}
+
+/// The revisions of one incident, oldest first. A deleted incident's
+/// history is readable by admins only.
+pub fn history(
+    conn: &mut DbConn,
+    who: &Who,
+    id: &str,
+    mut filter: AuditFilter,
+) -> Result<Vec<AuditRecord>, AppError> {
+    let visibility = if who.is(Role::Admin) {
+        Visibility::Any
+    } else {
+        Visibility::Live
+    };
+    store::load(conn, id, visibility)?;
+    filter.entity = Some("event".into());
+    filter.entity_id = Some(id.to_string());
+    filter.oldest_first = true;
+    audit::list(conn, &filter)
+}
+
+fn embedded(conn: &mut DbConn, mut event: Event) -> Result<Event, AppError> {
+    embed(conn, std::slice::from_mut(&mut event))?;
+    Ok(event)
+}
+
+/// Fills in the actors, concessions and cases of each incident: one query
+/// per kind, whatever their number.
+fn embed(conn: &mut DbConn, events: &mut [Event]) -> Result<(), AppError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+    let mut actors = actors::store::for_events(conn, &ids)?;
+    let mut concessions = places::store::for_events(conn, &ids)?;
+    let mut cases = cases::store::for_events(conn, &ids)?;
+    for (event, id) in events.iter_mut().zip(&ids) {
+        event.actors = actors.remove(id).unwrap_or_default();
+        event.concessions = concessions.remove(id).unwrap_or_default();
+        event.cases = cases.remove(id).unwrap_or_default();
+    }
+    Ok(())
+}

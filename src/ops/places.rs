@@ -1,0 +1,262 @@
+//! Concessions and districts: writes through the API and the file imports.
+//! Every change of a layer bumps its version and is followed (incidents
+//! matched or coded again) in the same transaction.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use diesel::prelude::*;
+
+use super::consequences::{self, Change};
+use super::Who;
+use crate::actors;
+use crate::audit::{self, Action};
+use crate::db::{self, DbConn};
+use crate::error::{AppError, FieldError};
+use crate::http::IfMatch;
+use crate::keys::Role;
+use crate::places::import::{self, BoundaryReport, DistrictFields, ImportReport};
+use crate::places::store::{self, ConcessionFilter, Outcome};
+use crate::places::{self as domain, Concession, ConcessionDraft, ConcessionInput, HolderSpec};
+use crate::places::{ConcessionPatch, PlaceIndex};
+use crate::schema::concessions;
+
+/// Holders already resolved in this import, by name key: (actor id, name).
+type Holders = HashMap<String, (String, String)>;
+
+/// The titular's actor (id, name): found by id, or by name among the
+/// actors (created when new, as imports do).
+fn resolve_holder(
+    conn: &mut DbConn,
+    who: &Who,
+    holder: &HolderSpec,
+    cache: &mut Holders,
+) -> Result<Option<(String, String)>, AppError> {
+    match holder {
+        HolderSpec::None => Ok(None),
+        HolderSpec::Name(name) if name.trim().is_empty() => Ok(None),
+        HolderSpec::Name(name) => {
+            actors::store::find_or_create_holder(conn, &who.actor, name, cache).map(Some)
+        }
+        HolderSpec::Id(id) => {
+            let actor = actors::store::load(conn, id).map_err(|e| match e {
+                AppError::NotFound(_) => AppError::Validation(vec![FieldError::new(
+                    "holder_id",
+                    format!("no actor with id {id}"),
+                )]),
+                other => other,
+            })?;
+            Ok(Some((id.clone(), actor.fields.name)))
+        }
+    }
+}
+
+/// Writes one concession through the API in one transaction: the change,
+/// the layer's version bump, and the incidents matched again.
+fn write_one(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    change: impl FnOnce(&mut DbConn) -> Result<Option<String>, AppError>,
+) -> Result<Option<Concession>, AppError> {
+    who.require(Role::Admin)?;
+    db::write_tx(conn, |conn| {
+        store::bump_concessions(conn)?;
+        let id = change(conn)?;
+        consequences::follow(conn, &who.actor, index, Change::ConcessionsChanged)?;
+        id.map(|id| store::load(conn, &id)).transpose()
+    })
+}
+
+/// Adds a concession (admin); 409 if its code exists.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name))]
+pub fn create_concession(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    input: ConcessionInput,
+) -> Result<Concession, AppError> {
+    who.require(Role::Admin)?;
+    let draft = input.into_draft()?;
+    write_one(conn, index, who, |conn| {
+        let taken = store::list(
+            conn,
+            &ConcessionFilter {
+                code: Some(draft.code.clone()),
+                limit: 1,
+                ..Default::default()
+            },
+        )?;
+        if !taken.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "concession {} already exists",
+                draft.code
+            )));
+        }
+        upsert_one(conn, who, &draft)
+    })?
+    .ok_or_else(|| AppError::Internal("created nothing".into()))
+}
+
+/// Changes a concession with a JSON Merge Patch (admin); its code stays.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn update_concession(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    id: &str,
+    if_match: &IfMatch,
+    patch: serde_json::Value,
+) -> Result<Concession, AppError> {
+    who.require(Role::Admin)?;
+    crate::http::from_value::<ConcessionPatch>(patch.clone())?;
+    write_one(conn, index, who, |conn| {
+        let current = store::load(conn, id)?;
+        let draft = domain::apply_patch(&current, patch)?;
+        if draft.code != current.code {
+            return Err(AppError::Validation(vec![FieldError::new(
+                "code",
+                "a concession's code cannot change",
+            )]));
+        }
+        if_match.check(current.version)?;
+        upsert_one(conn, who, &draft)
+    })?
+    .ok_or_else(|| AppError::Internal("changed nothing".into()))
+}
+
+/// Removes a concession (admin): recorded as `removed` in the registry changes.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn delete_concession(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    id: &str,
+    if_match: &IfMatch,
+) -> Result<(), AppError> {
+    write_one(conn, index, who, |conn| {
+        let current = store::load(conn, id)?;
+        if_match.check(current.version)?;
+        store::remove(conn, &who.actor, id).map(|_| None)
+    })?;
+    Ok(())
+}
+
+fn upsert_one(
+    conn: &mut DbConn,
+    who: &Who,
+    draft: &ConcessionDraft,
+) -> Result<Option<String>, AppError> {
+    let holder = resolve_holder(conn, who, &draft.holder, &mut Holders::new())?;
+    store::upsert(conn, &who.actor, draft, holder, true).map(|(_, id)| Some(id))
+}
+
+/// Imports a cadastre file (admin): upserts by code in batches (each batch a
+/// short transaction that bumps the layer version, so a server sharing the
+/// database waits little), records registry changes, and matches the
+/// incidents again. `full_snapshot` marks as removed the live concessions of
+/// the same coordinate system (the same UTM zone) that the file no longer has.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, path = %path.display()))]
+pub fn import_concessions(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    path: &Path,
+    crs_flag: Option<&str>,
+    full_snapshot: bool,
+) -> Result<ImportReport, String> {
+    who.require(Role::Admin).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let import::ConcessionFile {
+        mut report,
+        drafts,
+        crs,
+    } = import::read_concessions(path, crs_flag)?;
+    let mut holders = Holders::new();
+    let total = drafts.len();
+    let mut done = 0;
+    for batch in drafts.chunks(500) {
+        let outcomes = db::write_tx(conn, |conn| {
+            store::bump_concessions(conn)?;
+            batch
+                .iter()
+                .map(|d| {
+                    let holder = resolve_holder(conn, who, &d.holder, &mut holders)?;
+                    store::upsert(conn, &who.actor, d, holder, false).map(|(o, _)| o)
+                })
+                .collect::<Result<Vec<_>, AppError>>()
+        })
+        .map_err(|e| e.to_string())?;
+        for o in outcomes {
+            match o {
+                Outcome::Added => report.added += 1,
+                Outcome::Updated => report.updated += 1,
+                Outcome::Unchanged => report.unchanged += 1,
+            }
+        }
+        done += batch.len();
+        import::show_progress(done, total);
+    }
+    let codes: std::collections::HashSet<&str> = drafts.iter().map(|d| d.code.as_str()).collect();
+    report.events_rematched = db::write_tx(conn, |conn| {
+        store::bump_concessions(conn)?;
+        if full_snapshot {
+            let live: Vec<(String, String)> = concessions::table
+                .filter(concessions::deleted_at.is_null())
+                .filter(concessions::source_crs.eq(&crs))
+                .select((concessions::id, concessions::code))
+                .load(conn)?;
+            for (id, code) in live {
+                if !codes.contains(code.as_str()) {
+                    store::remove(conn, &who.actor, &id)?;
+                    report.removed += 1;
+                }
+            }
+        }
+        let effects = consequences::follow(conn, &who.actor, index, Change::ConcessionsChanged)?;
+        let summary = serde_json::json!({
+            "file": path.display().to_string(), "crs": crs, "read": report.read,
+            "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+            "removed": report.removed, "skipped": report.skipped.len(),
+        });
+        audit::record(
+            conn,
+            &who.actor,
+            Action::Update,
+            "concessions",
+            "import",
+            None::<&()>,
+            Some(&summary),
+        )?;
+        Ok(effects.rematched)
+    })
+    .map_err(|e| e.to_string())?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Loads district outlines (admin), replacing the layer, and codes again the
+/// incidents whose place their client did not give, in one transaction.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, path = %path.display()))]
+pub fn import_boundaries(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    path: &Path,
+    crs_flag: Option<&str>,
+    fields: &DistrictFields,
+) -> Result<BoundaryReport, String> {
+    who.require(Role::Admin).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let (mut report, drafts) = import::read_boundaries(path, crs_flag, fields)?;
+    report.events_recoded = db::write_tx(conn, |conn| {
+        store::replace_districts(conn, &who.actor, &drafts, |conn| {
+            consequences::follow(conn, &who.actor, index, Change::DistrictsReplaced)
+                .map(|effects| effects.recoded)
+        })
+    })
+    .map_err(|e| e.to_string())?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
