@@ -10,6 +10,7 @@ mod alerts;
 mod audit;
 mod cases;
 mod cli;
+mod consequences;
 mod events;
 mod helpers;
 mod listing;
