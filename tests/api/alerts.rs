@@ -6,7 +6,7 @@ use actix_web::http::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{event_with, los_chancas, spawn_app_with, TestApp, TestDb};
-use crate::mailbox::{free_port, Mail, MailServer};
+use crate::mailbox::{Mail, MailServer};
 
 const BASE: &str = "https://vigia.test";
 const CHANCAS: (f64, f64) = (-73.0884214, -14.2190728);
@@ -620,8 +620,8 @@ async fn confirmation_links_are_unforgeable_single_purpose_and_expire() {
 
 #[actix_web::test]
 async fn smtp_down_then_up_delivers_everything_once() {
-    let port = free_port();
-    let app = app_on(TestDb::new(), port).await;
+    let smtp = MailServer::down();
+    let app = app_on(TestDb::new(), smtp.port).await;
     chancas_concession(&app).await;
     let email = "paciente@example.org";
     let created = create_watch(
@@ -648,7 +648,7 @@ async fn smtp_down_then_up_delivers_everything_once() {
         );
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
-    let mail = MailServer::start_on(port);
+    let mail = smtp.start();
     confirm(&app, &mail, email, 1).await;
     app.create_event(los_chancas()).await;
     mail.wait_for(email, 2).await;
@@ -981,7 +981,7 @@ async fn vigia_deliver_once_sends_what_is_due_for_cron() {
             .unwrap()
     };
     // SMTP down: the command says so and the mail stays queued.
-    let out = deliver(free_port());
+    let out = deliver(MailServer::down().port);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("could not be sent"), "{stderr}");
@@ -1001,9 +1001,6 @@ async fn vigia_deliver_once_sends_what_is_due_for_cron() {
 /// before it could send the confirmation: the next server sends it, once.
 #[actix_web::test]
 async fn kill_9_between_commit_and_send_loses_no_mail() {
-    use std::process::{Command, Stdio};
-    use std::time::Instant;
-
     let db = TestDb::new();
     let token = {
         let out = crate::cli::vigia(&db)
@@ -1012,50 +1009,36 @@ async fn kill_9_between_commit_and_send_loses_no_mail() {
             .unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
-    let smtp_port = free_port();
+    // The mail server is down (its port refuses connections) until the
+    // first server is gone.
+    let smtp = MailServer::down();
+    let smtp_port = smtp.port;
     let start = || {
-        let port = free_port();
-        let child = crate::cli::vigia(&db)
-            .env("VIGIA__SERVER__BIND", format!("127.0.0.1:{port}"))
-            .env("VIGIA__SMTP__PORT", smtp_port.to_string())
+        let mut cmd = crate::cli::vigia(&db);
+        cmd.env("VIGIA__SMTP__PORT", smtp_port.to_string())
             .env("VIGIA__SERVER__PUBLIC_BASE_URL", BASE)
             .env("VIGIA__ALERTS__POLL_INTERVAL_MS", "50")
-            .env("VIGIA__ALERTS__RETRY_INITIAL_SECONDS", "1")
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        (child, format!("http://127.0.0.1:{port}"))
+            .env("VIGIA__ALERTS__RETRY_INITIAL_SECONDS", "1");
+        crate::cli::serve(cmd)
     };
-    let (mut first, base) = start();
+    let mut first = start();
     let email = "kill9@example.org";
     let mut res = awc::Client::default()
-        .post(format!("{base}/api/v1/watches"))
+        .post(format!("{}/api/v1/watches", first.base))
         .insert_header(("Authorization", format!("Bearer {token}")))
         .send_json(&watch(email, json!({"type": "admin_area", "ubigeo": "03"})))
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 201, "{:?}", res.body().await);
-    Command::new("kill")
-        .args(["-KILL", &first.id().to_string()])
-        .status()
-        .unwrap();
-    let _ = first.wait();
+    first.signal("KILL");
 
-    let mail = MailServer::start_on(smtp_port);
-    let (mut second, _) = start();
+    let mail = smtp.start();
+    let second = start();
     let got = mail.wait_for(email, 1).await;
     assert_eq!(got[0].subject, "[Vigía] Confirme su alerta");
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(mail.to(email).len(), 1);
-    let _ = second.kill();
-    let _ = second.wait();
+    drop(second);
 }
 
 #[actix_web::test]
