@@ -149,7 +149,10 @@ fn serve(settings: Settings, db: Db) -> Result<(), String> {
     let target = db.target().display();
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, db)?;
-        tracing::info!(port = app.port(), database = %target, "vigia serving");
+        // The bound address, not the configured one: with `server.bind` on
+        // port 0 this line is how a supervisor (or a test) learns the port.
+        let address = app.address();
+        tracing::info!(port = address.port(), database = %target, "vigia listening on {address}");
         app.run_until_stopped()
             .await
             .map_err(|e| format!("server: {e}"))?;

@@ -1,6 +1,6 @@
 //! Builds the actix-web application and runs it.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
@@ -26,7 +26,7 @@ use crate::{actors, alerts, audit, cases, events, keys, places};
 
 /// A bound, not yet running server, with its delivery worker.
 pub struct Application {
-    port: u16,
+    address: SocketAddr,
     server: Server,
     worker: Option<Worker>,
 }
@@ -55,7 +55,8 @@ pub fn delivery_worker(settings: &Settings, db: &Db) -> Result<(Worker, LinkSign
 }
 
 impl Application {
-    /// Binds `server.bind` and wires every module's routes.
+    /// Binds `server.bind` (port 0: any free port, see [`Application::address`])
+    /// and wires every module's routes.
     pub fn build(settings: &Settings, db: Db) -> Result<Self, String> {
         let listener = TcpListener::bind(&settings.server.bind).map_err(|e| {
             format!(
@@ -63,7 +64,7 @@ impl Application {
                 settings.server.bind
             )
         })?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
         let (worker, signer) = delivery_worker(settings, &db)?;
         let watch_context = web::Data::new(WatchContext {
             policy: settings.alerts.policy(),
@@ -125,14 +126,20 @@ impl Application {
             server = server.workers(settings.server.workers);
         }
         Ok(Application {
-            port,
+            address,
             server: server.run(),
             worker: settings.alerts.deliver.then_some(worker),
         })
     }
 
+    /// The address the server is bound to (the real port when `server.bind`
+    /// asked for port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
     pub fn port(&self) -> u16 {
-        self.port
+        self.address.port()
     }
 
     /// Serves until SIGINT/SIGTERM; in-flight requests finish first (up to

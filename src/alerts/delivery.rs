@@ -105,12 +105,17 @@ type Outcome = (Vec<(String, i32)>, Result<(), mail::SendError>);
 /// A composed mail waiting for a connection: its batch, its rows, the mail.
 type Queued = (usize, Vec<(String, i32)>, Draft);
 
-/// What one pass did.
+/// What one pass did, in outbox rows (a digest of three incidents is three
+/// rows `sent`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
+    /// Accepted by the SMTP server and marked `sent`.
     pub sent: usize,
+    /// Not sent, left `pending` until their retry time.
     pub retried: usize,
+    /// Not sent and given up on: marked `failed`.
     pub failed: usize,
+    /// Not sent because the watch or the incident went away: `cancelled`.
     pub cancelled: usize,
 }
 
@@ -159,7 +164,10 @@ impl Worker {
         }
     }
 
-    /// Delivers until nothing is due (for cron: `vigia deliver --once`).
+    /// Delivers until nothing is due (for cron: `vigia deliver --once`) and
+    /// says what it did. When it returns, every mail counted as sent has
+    /// been accepted by the SMTP server and recorded, and at its last look
+    /// nothing was due but what another worker holds a lease on.
     pub async fn run_once(&self) -> Result<Pass, AppError> {
         self.drain().await
     }

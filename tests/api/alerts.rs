@@ -1,12 +1,20 @@
 //! Watches and e-mail alerts, read from a real SMTP server.
+//!
+//! Most tests drive delivery themselves (`TestApp::deliver`, the in-app
+//! worker off), so that what was sent is known when they look: "nothing
+//! more arrived" is proved by a pass that sent nothing and by the outbox,
+//! never by waiting. A few keep the in-app worker running, as in
+//! production, and wait for what will arrive.
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
 use serde_json::{json, Value};
+use vigia::alerts::delivery::Pass;
 
 use crate::helpers::{event_with, los_chancas, spawn_app_with, TestApp, TestDb};
-use crate::mailbox::{free_port, Mail, MailServer};
+use crate::mailbox::{Mail, MailServer};
 
 const BASE: &str = "https://vigia.test";
 const CHANCAS: (f64, f64) = (-73.0884214, -14.2190728);
@@ -17,13 +25,32 @@ fn square(lon: f64, lat: f64, half: f64) -> Value {
     ]]})
 }
 
-/// The app, sending through SMTP on `port`, with links under `BASE`.
+/// The app, sending through SMTP on `port` when the test delivers, with
+/// links under `BASE`.
 async fn app_on(db: TestDb, port: u16) -> TestApp {
+    spawn_app_with(db, |s| {
+        s.smtp.port = port;
+        s.server.public_base_url = BASE.into();
+        s.alerts.deliver = false;
+    })
+    .await
+}
+
+/// The same with the in-app delivery worker running, as in production.
+async fn app_delivering(db: TestDb, port: u16) -> TestApp {
     spawn_app_with(db, |s| {
         s.smtp.port = port;
         s.server.public_base_url = BASE.into();
     })
     .await
+}
+
+/// A delivery pass that sent `n` outbox rows and nothing else happened.
+fn sent(n: usize) -> Pass {
+    Pass {
+        sent: n,
+        ..Pass::default()
+    }
 }
 
 /// The Los Chancas concession, held by Southern Peru.
@@ -62,8 +89,12 @@ async fn open(app: &TestApp, link: &str) -> crate::helpers::Response {
     app.send(Method::GET, &path_of(link), None, &[], None).await
 }
 
-/// Opens the latest confirmation mail sent to `email`.
+/// Opens the `nth` confirmation mail sent to `email` (delivering first when
+/// the test drives delivery).
 async fn confirm(app: &TestApp, mail: &MailServer, email: &str, nth: usize) -> Mail {
+    if app.drives_delivery() {
+        app.deliver().await;
+    }
     let got = mail.wait_for(email, nth).await;
     let confirmation = got[nth - 1].clone();
     let link = confirmation.link(&format!("{BASE}/api/v1/watches/confirm?token="));
@@ -95,20 +126,83 @@ async fn alerts_of(app: &TestApp, query: &str) -> Vec<Value> {
     res.body["items"].as_array().unwrap().clone()
 }
 
-/// The log rows for `query` once none is pending any more (the worker
-/// records a mail right after the SMTP server took it).
-async fn settled(app: &TestApp, query: &str) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+/// The outbox in the database: how many rows are in each status.
+fn outbox(app: &TestApp) -> BTreeMap<String, usize> {
+    use diesel::prelude::*;
+    use vigia::schema::alerts;
+    let mut conn = app.db.get().unwrap();
+    let statuses: Vec<String> = alerts::table
+        .select(alerts::status)
+        .load(&mut conn)
+        .unwrap();
+    let mut counts = BTreeMap::new();
+    for status in statuses {
+        *counts.entry(status).or_default() += 1;
+    }
+    counts
+}
+
+/// The outbox once no row of it is pending: every mail is sent, failed or
+/// cancelled, so none will arrive after this (a row is marked only once
+/// the SMTP server has answered for its mail). A test that drives delivery
+/// runs one pass (which sends all that is due), and anything still pending
+/// then is a failure; with the in-app worker running, this waits for it.
+async fn settle(app: &TestApp) -> BTreeMap<String, usize> {
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let log = alerts_of(app, query).await;
-        if log.iter().all(|a| a["status"] != "pending") {
-            return log;
+        if app.drives_delivery() {
+            app.deliver().await;
+        }
+        let outbox = outbox(app);
+        if !outbox.contains_key("pending") {
+            return outbox;
         }
         assert!(
-            std::time::Instant::now() < deadline,
-            "still pending: {log:#?}"
+            !app.drives_delivery() && Instant::now() < deadline,
+            "still pending: {outbox:?} {:#?}",
+            alerts_of(app, "status=pending").await
         );
         actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The log rows for `query` once the outbox is settled (see [`settle`]).
+async fn settled(app: &TestApp, query: &str) -> Vec<Value> {
+    settle(app).await;
+    alerts_of(app, query).await
+}
+
+/// The messages `address` has received, which must be `count`.
+#[track_caller]
+fn exactly(mail: &MailServer, address: &str, count: usize) -> Vec<Mail> {
+    let got = mail.to(address);
+    assert_eq!(
+        got.len(),
+        count,
+        "{address}: {:#?}",
+        got.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    got
+}
+
+/// Moves the retry time of every mail waiting for a retry into the past,
+/// as if that time had come.
+fn retries_due(app: &TestApp) {
+    use diesel::prelude::*;
+    use vigia::schema::alerts;
+    let mut conn = app.db.get().unwrap();
+    let rows: Vec<(String, chrono::NaiveDateTime)> = alerts::table
+        .filter(alerts::status.eq("pending"))
+        .filter(alerts::attempts.gt(0))
+        .select((alerts::id, alerts::next_attempt_at))
+        .load(&mut conn)
+        .unwrap();
+    assert!(!rows.is_empty(), "no mail waits for a retry");
+    for (row, at) in rows {
+        diesel::update(alerts::table.find(row))
+            .set(alerts::next_attempt_at.eq(at - chrono::Duration::hours(1)))
+            .execute(&mut conn)
+            .unwrap();
     }
 }
 
@@ -141,7 +235,8 @@ async fn a_concession_watch_confirms_then_alerts_with_everything_the_reader_need
     assert_eq!(again.status, 200);
 
     let event = app.create_event(los_chancas()).await;
-    let got = mail.wait_for(email, 2).await;
+    assert_eq!(app.deliver().await, sent(1));
+    let got = exactly(&mail, email, 2);
     let alert = &got[1];
     assert_eq!(
         alert.subject,
@@ -204,15 +299,17 @@ async fn nothing_before_confirmation_and_only_incidents_logged_after_it() {
         watch(email, json!({"type": "concession", "code": "010461925"})),
     )
     .await;
-    mail.wait_for(email, 1).await;
+    assert_eq!(app.deliver().await, sent(1), "the confirmation");
     let early = app.create_event(los_chancas()).await;
+    assert_eq!(app.deliver().await, Pass::default());
     confirm(&app, &mail, email, 1).await;
     let late = app
         .create_event(event_with(
             json!({"title": "Segundo incidente", "location": {"lat": CHANCAS.1, "lon": CHANCAS.0}}),
         ))
         .await;
-    let got = mail.wait_for(email, 2).await;
+    assert_eq!(app.deliver().await, sent(1));
+    let got = exactly(&mail, email, 2);
     assert_eq!(got[1].subject, "[Vigía] Segundo incidente");
     let watch_id = created["id"].as_str().unwrap();
     let log = alerts_of(&app, &format!("watch_id={watch_id}&kind=alert")).await;
@@ -238,6 +335,8 @@ async fn nothing_before_confirmation_and_only_incidents_logged_after_it() {
             .await
             .is_empty()
     );
+    assert_eq!(app.deliver().await, Pass::default());
+    exactly(&mail, email, 2);
 }
 
 #[actix_web::test]
@@ -306,15 +405,16 @@ async fn holder_area_and_admin_area_watches_each_catch_their_incidents() {
     let mut unverified = los_chancas();
     unverified["verification"] = json!("unverified");
     app.create_event(unverified).await;
+    assert_eq!(app.deliver().await, sent(3), "holder, area and admin area");
 
-    let holder_mail = &mail.wait_for("titular@example.org", 2).await[1];
+    let holder_mail = &exactly(&mail, "titular@example.org", 2)[1];
     assert!(
         holder_mail.text.contains("titular que usted vigila"),
         "{}",
         holder_mail.text
     );
     assert!(holder_mail.text.contains("010461925"));
-    let area_mail = &mail.wait_for("area@example.org", 2).await[1];
+    let area_mail = &exactly(&mail, "area@example.org", 2)[1];
     assert!(
         area_mail.text.contains("inside the area you watch"),
         "{}",
@@ -322,7 +422,7 @@ async fn holder_area_and_admin_area_watches_each_catch_their_incidents() {
     );
     assert!(area_mail.text.contains("May 2022"), "{}", area_mail.text);
     assert!(area_mail.text.contains("property destruction"));
-    let admin_mail = &mail.wait_for("aymaraes@example.org", 2).await[1];
+    let admin_mail = &exactly(&mail, "aymaraes@example.org", 2)[1];
     assert!(
         admin_mail.text.contains("Aymaraes (ubigeo 0304)"),
         "{}",
@@ -332,7 +432,8 @@ async fn holder_area_and_admin_area_watches_each_catch_their_incidents() {
     // watch hears of the incident once it is verified.
     app.create_event(event_with(json!({"event_type": "protest", "admin": {"ubigeo": "030101", "region": "Apurímac", "province": "Abancay", "district": "Abancay"}})))
         .await;
-    mail.wait_for("protestas@example.org", 2).await;
+    assert_eq!(app.deliver().await, sent(1));
+    exactly(&mail, "protestas@example.org", 2);
     let logged = settled(&app, "kind=alert").await;
     let recipients: Vec<&str> = logged
         .iter()
@@ -347,8 +448,10 @@ async fn holder_area_and_admin_area_watches_each_catch_their_incidents() {
             !recipients.contains(&quiet),
             "{quiet} was alerted: {recipients:?}"
         );
+        exactly(&mail, quiet, 1);
     }
-    assert_eq!(mail.to("protestas@example.org").len(), 2);
+    assert_eq!(logged.len(), 4, "{logged:#?}");
+    assert!(logged.iter().all(|a| a["status"] == "sent"), "{logged:#?}");
 }
 
 #[actix_web::test]
@@ -386,7 +489,8 @@ async fn an_incident_that_comes_to_match_alerts_once_whatever_edits_follow() {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
-    mail.wait_for(email, 2).await;
+    assert_eq!(app.deliver().await, sent(1));
+    exactly(&mail, email, 2);
     // Edited, moved out and back in: nothing more.
     for patch in [
         json!({"title": "Editado"}),
@@ -395,6 +499,7 @@ async fn an_incident_that_comes_to_match_alerts_once_whatever_edits_follow() {
     ] {
         let res = app.patch(&path, &app.monitor, patch, None).await;
         assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(app.deliver().await, Pass::default());
     }
     // Verified now: the verified-only watch hears of it, once.
     let res = app
@@ -406,12 +511,12 @@ async fn an_incident_that_comes_to_match_alerts_once_whatever_edits_follow() {
         )
         .await;
     assert_eq!(res.status, 200);
-    mail.wait_for("verificados@example.org", 2).await;
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(mail.to(email).len(), 2, "one confirmation, one alert");
-    assert_eq!(mail.to("verificados@example.org").len(), 2);
-    let log = alerts_of(&app, &format!("event_id={}", event["id"].as_str().unwrap())).await;
+    assert_eq!(app.deliver().await, sent(1));
+    exactly(&mail, email, 2); // one confirmation, one alert
+    exactly(&mail, "verificados@example.org", 2);
+    let log = settled(&app, &format!("event_id={}", event["id"].as_str().unwrap())).await;
     assert_eq!(log.len(), 2, "{log:#?}");
+    assert!(log.iter().all(|a| a["status"] == "sent"), "{log:#?}");
     let watches: Vec<&Value> = log.iter().map(|a| &a["watch_id"]).collect();
     assert!(watches.contains(&&w["id"]) && watches.contains(&&verified["id"]));
 }
@@ -439,7 +544,8 @@ async fn one_click_unsubscribe_stops_the_watch_at_once() {
     )
     .await;
     app.create_event(los_chancas()).await;
-    let alert = mail.wait_for(email, 2).await[1].clone();
+    assert_eq!(app.deliver().await, sent(2));
+    let alert = exactly(&mail, email, 2)[1].clone();
     let header = alert.header("List-Unsubscribe").unwrap();
     let link = header
         .trim_start_matches('<')
@@ -505,13 +611,18 @@ async fn one_click_unsubscribe_stops_the_watch_at_once() {
         .await;
     assert_eq!(res.status, 200);
 
-    app.create_event(event_with(
-        json!({"title": "Después de la baja", "location": {"lat": CHANCAS.1, "lon": CHANCAS.0}}),
-    ))
-    .await;
-    mail.wait_for("testigo@example.org", 3).await;
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(mail.to(email).len(), 2, "nothing after unsubscribing");
+    let after = app
+        .create_event(event_with(
+            json!({"title": "Después de la baja", "location": {"lat": CHANCAS.1, "lon": CHANCAS.0}}),
+        ))
+        .await;
+    // Only the other watch is alerted: no mail is even queued for this one.
+    assert_eq!(app.deliver().await, sent(1));
+    exactly(&mail, "testigo@example.org", 3);
+    exactly(&mail, email, 2); // nothing after unsubscribing
+    let log = alerts_of(&app, &format!("event_id={}", after["id"].as_str().unwrap())).await;
+    assert_eq!(log.len(), 1, "{log:#?}");
+    assert_ne!(log[0]["watch_id"], w["id"]);
 }
 
 #[actix_web::test]
@@ -525,7 +636,8 @@ async fn confirmation_links_are_unforgeable_single_purpose_and_expire() {
     )
     .await;
     let id = created["id"].as_str().unwrap();
-    let first = mail.wait_for(email, 1).await[0].clone();
+    assert_eq!(app.deliver().await, sent(1));
+    let first = exactly(&mail, email, 1)[0].clone();
     let link = first.link(&format!("{BASE}/api/v1/watches/confirm?token="));
 
     for bad in [
@@ -604,7 +716,8 @@ async fn confirmation_links_are_unforgeable_single_purpose_and_expire() {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
-    let second = mail.wait_for(email, 2).await[1].clone();
+    assert_eq!(app.deliver().await, sent(1));
+    let second = exactly(&mail, email, 2)[1].clone();
     confirm(&app, &mail, email, 2).await;
     assert_ne!(second.link(BASE), link);
     // Once active, a resend has nothing to do.
@@ -620,8 +733,8 @@ async fn confirmation_links_are_unforgeable_single_purpose_and_expire() {
 
 #[actix_web::test]
 async fn smtp_down_then_up_delivers_everything_once() {
-    let port = free_port();
-    let app = app_on(TestDb::new(), port).await;
+    let smtp = MailServer::down();
+    let app = app_on(TestDb::new(), smtp.port).await;
     chancas_concession(&app).await;
     let email = "paciente@example.org";
     let created = create_watch(
@@ -630,31 +743,33 @@ async fn smtp_down_then_up_delivers_everything_once() {
     )
     .await;
     // The server is down: the confirmation waits, with the error logged.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let log = alerts_of(
-            &app,
-            &format!("watch_id={}", created["id"].as_str().unwrap()),
-        )
-        .await;
-        if log[0]["attempts"].as_i64().unwrap() >= 1 {
-            assert_eq!(log[0]["status"], "pending");
-            assert!(log[0]["last_error"].is_string(), "{log:#?}");
-            break;
+    let pass = app.deliver().await;
+    assert_eq!(
+        pass,
+        Pass {
+            retried: 1,
+            ..Pass::default()
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no attempt logged: {log:#?}"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mail = MailServer::start_on(port);
+    );
+    let log = alerts_of(
+        &app,
+        &format!("watch_id={}", created["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(log[0]["status"], "pending");
+    assert_eq!(log[0]["attempts"], 1);
+    assert!(log[0]["last_error"].is_string(), "{log:#?}");
+    // The server comes up; the retry time comes: the confirmation goes.
+    let mail = smtp.start();
+    retries_due(&app);
+    assert_eq!(app.deliver().await, sent(1));
     confirm(&app, &mail, email, 1).await;
     app.create_event(los_chancas()).await;
-    mail.wait_for(email, 2).await;
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(mail.to(email).len(), 2);
+    assert_eq!(app.deliver().await, sent(1));
+    let got = exactly(&mail, email, 2);
+    assert_ne!(got[0].message_id, got[1].message_id);
     let log = settled(&app, "").await;
+    assert_eq!(log.len(), 2, "{log:#?}");
     assert!(log.iter().all(|a| a["status"] == "sent"), "{log:#?}");
 }
 
@@ -662,26 +777,28 @@ async fn smtp_down_then_up_delivers_everything_once() {
 async fn a_restart_between_commit_and_send_loses_nothing() {
     let mail = MailServer::start();
     let db = TestDb::new();
-    // A server that commits but never sends (as if killed right after the commit).
-    let first = spawn_app_with(db, |s| {
-        s.smtp.port = mail.port;
-        s.server.public_base_url = BASE.into();
-        s.alerts.deliver = false;
-    })
-    .await;
+    // A server that commits but never sends (as if killed right after the
+    // commit): its worker is off and the test does not deliver.
+    let first = app_on(db, mail.port).await;
     let email = "reinicio@example.org";
     create_watch(
         &first,
         watch(email, json!({"type": "admin_area", "ubigeo": "03"})),
     )
     .await;
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-    assert!(mail.to(email).is_empty());
+    let log = alerts_of(&first, "").await;
+    assert_eq!(log.len(), 1, "{log:#?}");
+    assert_eq!(log[0]["status"], "pending");
+    assert_eq!(log[0]["attempts"], 0, "never tried");
+    assert!(mail.all().is_empty());
     let db = first.stop().await;
-    let second = app_on(db, mail.port).await;
+    // The next server, its own worker running, sends it, once.
+    let second = app_delivering(db, mail.port).await;
     confirm(&second, &mail, email, 1).await;
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(mail.to(email).len(), 1);
+    let log = settled(&second, "").await;
+    assert_eq!(log[0]["status"], "sent");
+    assert_eq!(log[0]["attempts"], 1);
+    exactly(&mail, email, 1);
 }
 
 #[actix_web::test]
@@ -689,8 +806,9 @@ async fn two_servers_on_one_database_send_each_alert_once() {
     let mail = MailServer::start();
     let db = TestDb::new();
     let second_db = TestDb::reuse(&db);
-    let one = app_on(db, mail.port).await;
-    let two = app_on(second_db, mail.port).await;
+    // Both run their own worker: they race for the same outbox.
+    let one = app_delivering(db, mail.port).await;
+    let two = app_delivering(second_db, mail.port).await;
     let email = "dos@example.org";
     active_watch(
         &one,
@@ -706,10 +824,10 @@ async fn two_servers_on_one_database_send_each_alert_once() {
         let res = app.post("/api/v1/events", &app.monitor, body).await;
         assert_eq!(res.status, 201);
     }
-    let got = mail.wait_for(email, n + 1).await;
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
-    let got_after = mail.to(email);
-    assert_eq!(got_after.len(), n + 1, "no repeats");
+    mail.wait_for(email, n + 1).await;
+    // Every row sent: neither worker has anything left to send.
+    assert_eq!(settle(&one).await, BTreeMap::from([("sent".into(), n + 1)]));
+    let got = exactly(&mail, email, n + 1); // no repeats
     let mut ids: Vec<&str> = got.iter().map(|m| m.message_id.as_str()).collect();
     ids.sort();
     ids.dedup();
@@ -744,9 +862,9 @@ async fn a_daily_watch_gets_one_digest_listing_each_incident_once() {
         .await;
     }
     // The immediate watch has had all three: the daily one waits for its hour.
-    mail.wait_for(witness, 4).await;
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(mail.to(email).len(), 1, "only the confirmation so far");
+    assert_eq!(app.deliver().await, sent(3));
+    exactly(&mail, witness, 4);
+    exactly(&mail, email, 1); // only the confirmation so far
     let pending = alerts_of(
         &app,
         &format!(
@@ -774,14 +892,16 @@ async fn a_daily_watch_gets_one_digest_listing_each_incident_once() {
                 .unwrap();
         }
     }
-    let digest = mail.wait_for(email, 2).await[1].clone();
+    // One mail carries the three rows.
+    assert_eq!(app.deliver().await, sent(3));
+    let digest = exactly(&mail, email, 2)[1].clone();
     assert_eq!(digest.subject, "[Vigía] 3 new incidents");
     for title in ["Primero", "Segundo", "Tercero"] {
         assert_eq!(digest.text.matches(title).count(), 1, "{}", digest.text);
     }
     assert!(digest.header("List-Unsubscribe").is_some());
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(mail.to(email).len(), 2, "one digest");
+    assert_eq!(app.deliver().await, Pass::default());
+    exactly(&mail, email, 2); // one digest
     settled(&app, "").await;
     let sent = alerts_of(
         &app,
@@ -959,12 +1079,7 @@ async fn watches_are_private_to_their_key_and_a_new_address_confirms_again() {
 #[actix_web::test]
 async fn vigia_deliver_once_sends_what_is_due_for_cron() {
     let mail = MailServer::start();
-    let app = spawn_app_with(TestDb::new(), |s| {
-        s.smtp.port = mail.port;
-        s.server.public_base_url = BASE.into();
-        s.alerts.deliver = false;
-    })
-    .await;
+    let app = app_on(TestDb::new(), mail.port).await;
     let email = "cron@example.org";
     create_watch(
         &app,
@@ -975,13 +1090,12 @@ async fn vigia_deliver_once_sends_what_is_due_for_cron() {
         crate::cli::vigia(&app.test_db)
             .env("VIGIA__SMTP__PORT", port.to_string())
             .env("VIGIA__SERVER__PUBLIC_BASE_URL", BASE)
-            .env("VIGIA__ALERTS__RETRY_INITIAL_SECONDS", "1")
             .args(["deliver", "--once"])
             .output()
             .unwrap()
     };
     // SMTP down: the command says so and the mail stays queued.
-    let out = deliver(free_port());
+    let out = deliver(MailServer::down().port);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("could not be sent"), "{stderr}");
@@ -989,11 +1103,12 @@ async fn vigia_deliver_once_sends_what_is_due_for_cron() {
     assert_eq!(log[0]["status"], "pending");
     assert_eq!(log[0]["attempts"], 1);
     // Once the retry is due, with SMTP up, it goes.
-    actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
+    retries_due(&app);
     let out = deliver(mail.port);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("1 sent"), "{stderr}");
+    exactly(&mail, email, 1);
     confirm(&app, &mail, email, 1).await;
 }
 
@@ -1001,9 +1116,6 @@ async fn vigia_deliver_once_sends_what_is_due_for_cron() {
 /// before it could send the confirmation: the next server sends it, once.
 #[actix_web::test]
 async fn kill_9_between_commit_and_send_loses_no_mail() {
-    use std::process::{Command, Stdio};
-    use std::time::Instant;
-
     let db = TestDb::new();
     let token = {
         let out = crate::cli::vigia(&db)
@@ -1012,50 +1124,53 @@ async fn kill_9_between_commit_and_send_loses_no_mail() {
             .unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
-    let smtp_port = free_port();
+    // The mail server is down (its port refuses connections) until the
+    // first server is gone.
+    let smtp = MailServer::down();
+    let smtp_port = smtp.port;
     let start = || {
-        let port = free_port();
-        let child = crate::cli::vigia(&db)
-            .env("VIGIA__SERVER__BIND", format!("127.0.0.1:{port}"))
-            .env("VIGIA__SMTP__PORT", smtp_port.to_string())
+        let mut cmd = crate::cli::vigia(&db);
+        cmd.env("VIGIA__SMTP__PORT", smtp_port.to_string())
             .env("VIGIA__SERVER__PUBLIC_BASE_URL", BASE)
             .env("VIGIA__ALERTS__POLL_INTERVAL_MS", "50")
-            .env("VIGIA__ALERTS__RETRY_INITIAL_SECONDS", "1")
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        (child, format!("http://127.0.0.1:{port}"))
+            .env("VIGIA__ALERTS__RETRY_INITIAL_SECONDS", "1");
+        crate::cli::serve(cmd)
     };
-    let (mut first, base) = start();
+    let mut first = start();
     let email = "kill9@example.org";
     let mut res = awc::Client::default()
-        .post(format!("{base}/api/v1/watches"))
+        .post(format!("{}/api/v1/watches", first.base))
         .insert_header(("Authorization", format!("Bearer {token}")))
         .send_json(&watch(email, json!({"type": "admin_area", "ubigeo": "03"})))
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 201, "{:?}", res.body().await);
-    Command::new("kill")
-        .args(["-KILL", &first.id().to_string()])
-        .status()
-        .unwrap();
-    let _ = first.wait();
+    first.signal("KILL");
 
-    let mail = MailServer::start_on(smtp_port);
-    let (mut second, _) = start();
+    let mail = smtp.start();
+    let second = start();
     let got = mail.wait_for(email, 1).await;
     assert_eq!(got[0].subject, "[Vigía] Confirme su alerta");
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(mail.to(email).len(), 1);
-    let _ = second.kill();
-    let _ = second.wait();
+    // Recorded as sent: no server has it left to send.
+    let pool = db.open();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        use diesel::prelude::*;
+        use vigia::schema::alerts;
+        let mut conn = pool.get().unwrap();
+        let rows: Vec<(String, i32)> = alerts::table
+            .select((alerts::status, alerts::attempts))
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        if rows[0].0 == "sent" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not recorded: {rows:?}");
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    exactly(&mail, email, 1);
+    drop(second);
 }
 
 #[actix_web::test]
@@ -1096,7 +1211,8 @@ async fn a_holder_watch_covers_concessions_acquired_later_and_follows_a_merge() 
         .await;
     assert_eq!(now.body["target"]["actor_id"], southern);
     app.create_event(los_chancas()).await;
-    assert!(mail.wait_for(email, 2).await[1].text.contains("010461925"));
+    assert_eq!(app.deliver().await, sent(1));
+    assert!(exactly(&mail, email, 2)[1].text.contains("010461925"));
     // A concession Southern acquires later is covered too.
     let res = app
         .post(
@@ -1111,7 +1227,8 @@ async fn a_holder_watch_covers_concessions_acquired_later_and_follows_a_merge() 
         json!({"title": "En la nueva concesión", "location": {"lat": -14.0, "lon": -72.0}}),
     ))
     .await;
-    let got = mail.wait_for(email, 3).await;
+    assert_eq!(app.deliver().await, sent(1));
+    let got = exactly(&mail, email, 3);
     assert!(got[2].text.contains("NUEVA ADQUISICION"), "{}", got[2].text);
 }
 
@@ -1120,12 +1237,7 @@ async fn a_holder_watch_covers_concessions_acquired_later_and_follows_a_merge() 
 #[actix_web::test]
 async fn mail_for_a_deleted_incident_or_watch_is_cancelled_not_sent() {
     let mail = MailServer::start();
-    let app = spawn_app_with(TestDb::new(), |s| {
-        s.smtp.port = mail.port;
-        s.server.public_base_url = BASE.into();
-        s.alerts.deliver = false;
-    })
-    .await;
+    let app = app_on(TestDb::new(), mail.port).await;
     let deliver = || {
         let out = crate::cli::vigia(&app.test_db)
             .env("VIGIA__SMTP__PORT", mail.port.to_string())

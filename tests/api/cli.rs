@@ -1,7 +1,11 @@
 //! The real binary: key management for scripts, fail-fast settings, serve
 //! and a clean stop on SIGTERM.
 
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::helpers::{spawn_app_on, TestDb};
@@ -13,6 +17,100 @@ pub fn vigia(db: &TestDb) -> Command {
         .env("VIGIA__DATABASE__URL", &db.url)
         .env("RUST_LOG", "warn");
     cmd
+}
+
+/// A `vigia serve` child process. It binds `127.0.0.1:0` itself, so no port
+/// is chosen before it runs; the test learns the port from the line
+/// `vigia listening on ADDRESS` it logs once bound.
+pub struct Served {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub port: u16,
+    log: Arc<Mutex<String>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+/// Starts `vigia serve` from `cmd` (see [`vigia`]) and waits until it says
+/// where it listens. Its stderr is read to the end (so the child never
+/// blocks on a full pipe) and kept: see [`Served::log`].
+pub fn serve(mut cmd: Command) -> Served {
+    let mut child = cmd
+        .env("VIGIA__SERVER__BIND", "127.0.0.1:0")
+        // The start and stop lines; warnings from the rest.
+        .env("RUST_LOG", "warn,vigia::cli=info")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let (found, address) = mpsc::channel::<SocketAddr>();
+    let reader = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some((_, rest)) = line.split_once("vigia listening on ") {
+                    // The address ends the message (colours may follow).
+                    let word = rest
+                        .split(|c: char| c.is_whitespace() || c == '\u{1b}')
+                        .next()
+                        .unwrap_or_default();
+                    if let Ok(address) = word.parse() {
+                        let _ = found.send(address);
+                    }
+                }
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        })
+    };
+    let Ok(address) = address.recv_timeout(Duration::from_secs(30)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = reader.join();
+        panic!(
+            "vigia serve did not say where it listens:\n{}",
+            log.lock().unwrap()
+        );
+    };
+    Served {
+        child,
+        base: format!("http://{address}"),
+        port: address.port(),
+        log,
+        reader: Some(reader),
+    }
+}
+
+impl Served {
+    /// Sends `signal` (`KILL`, `TERM`…) and waits for the process to end.
+    pub fn signal(&mut self, signal: &str) -> ExitStatus {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} failed");
+        self.child.wait().unwrap()
+    }
+
+    /// Everything it logged, once it has ended.
+    pub fn log(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[actix_web::test]
@@ -143,34 +241,17 @@ fn migrate_is_idempotent() {
 #[test]
 fn serve_stops_cleanly_on_sigterm() {
     let db = TestDb::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = vigia(&db)
-        .env("VIGIA__SERVER__BIND", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "info")
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for an HTTP answer, not just an open port: the listener is bound
-    // before the signal handlers are installed.
+    let mut server = serve(vigia(&db));
+    // Wait for an HTTP answer, not just the bound port: the listener is
+    // bound before the signal handlers are installed.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !healthz_answers(port) {
+    while !healthz_answers(server.port) {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "exit {:?}", out.status);
-    let log = String::from_utf8_lossy(&out.stderr);
+    let status = server.signal("TERM");
+    assert!(status.success(), "exit {status:?}");
+    let log = server.log();
     assert!(log.contains("vigia stopped"), "{log}");
 }
 

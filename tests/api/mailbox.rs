@@ -1,13 +1,16 @@
 //! A real SMTP server for the tests, in process (mailin-embedded), keeping
-//! every message it receives. It can start on a port chosen in advance, so
-//! a test can point Vigía at it while it is still down.
+//! every message it receives. Every port is bound by whoever serves on it:
+//! a server that is down at first holds its port bound but not listening
+//! (connections are refused), so Vigía can be pointed at it and no other
+//! process can take the port meanwhile.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mailin_embedded::response::{self, Response};
 use mailin_embedded::{Handler, Server};
+use socket2::{Domain, Socket, Type};
 
 /// One received message, parsed.
 #[derive(Debug, Clone)]
@@ -91,24 +94,40 @@ pub struct MailServer {
     received: Arc<Mutex<Vec<Mail>>>,
 }
 
-/// A port nobody listens on (yet).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A port held for a mail server that is not up yet: bound, not listening,
+/// so connecting to it is refused as if nothing were there.
+pub struct DownMailServer {
+    pub port: u16,
+    socket: Socket,
+}
+
+impl DownMailServer {
+    /// Brings the mail server up on the held port.
+    pub fn start(self) -> MailServer {
+        self.socket.listen(128).unwrap();
+        MailServer::serve(self.socket.into(), self.port)
+    }
 }
 
 impl MailServer {
+    /// Serves on a port of its own on a thread of its own, until the test ends.
     pub fn start() -> MailServer {
-        MailServer::start_on(0)
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        MailServer::serve(listener, port)
     }
 
-    /// Serves on `port` (0: any) on a thread of its own, until the test ends.
-    pub fn start_on(port: u16) -> MailServer {
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-        let port = listener.local_addr().unwrap().port();
+    /// A mail server that is down for now: see [`DownMailServer::start`].
+    pub fn down() -> DownMailServer {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        // No SO_REUSEADDR: nobody else can bind the port while it is held.
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        socket.bind(&any.into()).unwrap();
+        let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+        DownMailServer { port, socket }
+    }
+
+    fn serve(listener: TcpListener, port: u16) -> MailServer {
         let received = Arc::new(Mutex::new(Vec::new()));
         let mut server = Server::new(Keeper {
             received: received.clone(),

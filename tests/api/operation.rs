@@ -237,7 +237,6 @@ async fn two_servers_one_database_no_lost_update() {
 /// there when it comes back.
 #[actix_web::test]
 async fn acknowledged_incidents_survive_kill_9() {
-    use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
     let db = crate::helpers::TestDb::new();
@@ -248,28 +247,11 @@ async fn acknowledged_incidents_survive_kill_9() {
             .unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };
-    let start = |db: &crate::helpers::TestDb| {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = crate::cli::vigia(db)
-            .env("VIGIA__SERVER__BIND", format!("127.0.0.1:{port}"))
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        (child, format!("http://127.0.0.1:{port}"))
-    };
+    // Each server takes a free port itself and says which.
+    let start = |db: &crate::helpers::TestDb| crate::cli::serve(crate::cli::vigia(db));
     let client = awc::Client::default();
-    let (mut child, base) = start(&db);
+    let mut server = start(&db);
+    let base = server.base.clone();
     // Four clients log incidents while the server is killed under them.
     let mut writers = Vec::new();
     let acked = std::rc::Rc::new(std::cell::Cell::new(0usize));
@@ -305,12 +287,7 @@ async fn acknowledged_incidents_survive_kill_9() {
     while acked.get() < 40 && Instant::now() < deadline {
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
-    let status = Command::new("kill")
-        .args(["-KILL", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let _ = child.wait();
+    server.signal("KILL");
     let mut acknowledged = Vec::new();
     for writer in writers {
         acknowledged.extend(writer.await.unwrap());
@@ -320,10 +297,10 @@ async fn acknowledged_incidents_survive_kill_9() {
         "nothing was acknowledged before the kill"
     );
 
-    let (mut child, base) = start(&db);
+    let server = start(&db);
     for id in &acknowledged {
         let res = client
-            .get(format!("{base}/api/v1/events/{id}"))
+            .get(format!("{}/api/v1/events/{id}", server.base))
             .insert_header(("Authorization", format!("Bearer {token}")))
             .send()
             .await
@@ -334,6 +311,5 @@ async fn acknowledged_incidents_survive_kill_9() {
             "acknowledged incident {id} lost"
         );
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
 }
