@@ -47,6 +47,7 @@ pub mod keys;
 pub mod openapi;
 pub mod pagination;
 pub mod places;
+pub mod routing;
 pub mod rules;
 pub mod schema;
 pub mod startup;
