@@ -5,7 +5,6 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
-use crate::cases::routes::CaseLinks;
 use crate::error::Problem;
 
 #[derive(IntoResponses)]
@@ -109,35 +108,91 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Links from a created incident to the operations on it, so that a client
-/// (or a spec-driven fuzzer) can follow them.
-struct EventLinks;
-
-impl Modify for EventLinks {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::link::LinkBuilder;
-        use utoipa::openapi::RefOr;
-        let Some(item) = openapi.paths.paths.get_mut("/api/v1/events") else {
-            return;
-        };
-        let Some(post) = item.post.as_mut() else {
-            return;
-        };
-        let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") else {
-            return;
-        };
-        for operation in [
+/// Links from what a POST creates to the operations on it (the new
+/// record's `id` is their `{id}`), so that a client, or a spec-driven
+/// fuzzer, can follow them: `(path of the POST, operation ids)`.
+const CREATED_LINKS: &[(&str, &[&str])] = &[
+    (
+        "/api/v1/events",
+        &[
             "get_event",
             "patch_event",
             "delete_event",
             "restore_event",
             "event_history",
-        ] {
-            let link = LinkBuilder::new()
-                .operation_id(operation)
-                .parameter("id", "$response.body#/id")
-                .build();
-            created.links.insert(operation.to_string(), RefOr::T(link));
+            "link_actor",
+            "link_case",
+            "case_suggestions",
+        ],
+    ),
+    (
+        "/api/v1/actors",
+        &[
+            "get_actor",
+            "patch_actor",
+            "delete_actor",
+            "merge_actor",
+            "actor_events",
+        ],
+    ),
+    (
+        "/api/v1/concessions",
+        &[
+            "get_concession",
+            "patch_concession",
+            "delete_concession",
+            "concession_events",
+        ],
+    ),
+    (
+        "/api/v1/cases",
+        &[
+            "get_case",
+            "patch_case",
+            "delete_case",
+            "restore_case",
+            "create_entry",
+            "case_events",
+        ],
+    ),
+    (
+        "/api/v1/cases/{id}/entries",
+        &["get_entry", "patch_entry", "delete_entry"],
+    ),
+    (
+        "/api/v1/watches",
+        &[
+            "get_watch",
+            "patch_watch",
+            "delete_watch",
+            "resend_confirmation",
+        ],
+    ),
+];
+
+struct CreatedLinks;
+
+impl Modify for CreatedLinks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::link::LinkBuilder;
+        use utoipa::openapi::RefOr;
+        for (path, operations) in CREATED_LINKS {
+            let Some(item) = openapi.paths.paths.get_mut(*path) else {
+                continue;
+            };
+            let Some(post) = item.post.as_mut() else {
+                continue;
+            };
+            let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") else {
+                continue;
+            };
+            for operation in *operations {
+                let link = LinkBuilder::new()
+                    .operation_id(*operation)
+                    .parameter("id", "$response.body#/id")
+                    .build();
+                created.links.insert(operation.to_string(), RefOr::T(link));
+            }
         }
     }
 }
@@ -146,9 +201,7 @@ impl Modify for EventLinks {
 /// paths `startup::api_routes` registered (collected by
 /// `utoipa_actix_web::UtoipaApp`), and the links between them.
 pub fn finish(mut openapi: utoipa::openapi::OpenApi) -> serde_json::Value {
-    for modifier in [&EventLinks as &dyn Modify, &CaseLinks] {
-        modifier.modify(&mut openapi);
-    }
+    CreatedLinks.modify(&mut openapi);
     let mut doc = serde_json::to_value(openapi).unwrap_or_default();
     // utoipa 5 writes Link fields in snake_case; OpenAPI names them in camelCase.
     rename_keys(

@@ -203,6 +203,35 @@ async fn openapi_document_describes_every_route() {
             "{method} {path} has no success answer"
         );
     }
+    // Every link (from a created record to the operations on it) names an
+    // operation of the document.
+    let operation_ids: BTreeSet<&str> = documented(&doc)
+        .iter()
+        .map(|(m, p)| {
+            doc["paths"][p][m.to_lowercase()]["operationId"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    let mut links = 0;
+    for (method, path) in documented(&doc) {
+        let responses = &doc["paths"][&path][method.to_lowercase()]["responses"];
+        for response in responses.as_object().unwrap().values() {
+            for link in response["links"]
+                .as_object()
+                .into_iter()
+                .flat_map(|l| l.values())
+            {
+                let target = link["operationId"].as_str().unwrap();
+                assert!(
+                    operation_ids.contains(target),
+                    "{method} {path} links to {target}"
+                );
+                links += 1;
+            }
+        }
+    }
+    assert!(links > 20, "{links} links");
     let list = &doc["paths"]["/api/v1/events"]["get"]["parameters"];
     let names: Vec<&str> = list
         .as_array()
