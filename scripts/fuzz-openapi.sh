@@ -3,7 +3,9 @@
 # the OpenAPI document the server publishes: no 5xx, every answer conforms to
 # the document (status, content type, headers, schema).
 #
-# Usage: scripts/fuzz-openapi.sh [path/to/vigia]   (default target/debug/vigia)
+# Usage: scripts/fuzz-openapi.sh [path/to/vigia [st options…]]
+#   (default target/debug/vigia; extra options go to `st run`, e.g.
+#   --report har to see every request made)
 set -euo pipefail
 bin=${1:-${CARGO_TARGET_DIR:-target}/debug/vigia}
 port=${FUZZ_PORT:-18089}
@@ -21,10 +23,10 @@ for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && 
 # positive_data_acceptance is left out: some rules (a date not in the future,
 # a title that is not blank) cannot be said in JSON Schema, so a generated
 # "valid" body may rightly get a 422.
-st run "http://127.0.0.1:$port/api/v1/openapi.json" \
+st --config-file "$(dirname "$0")/fuzz-openapi.toml" run "http://127.0.0.1:$port/api/v1/openapi.json" \
   -H "Authorization: Bearer $token" \
   --checks all --exclude-checks positive_data_acceptance \
-  --max-examples "${FUZZ_EXAMPLES:-60}" --seed 20261127 --workers 2
+  --max-examples "${FUZZ_EXAMPLES:-60}" --seed 20261127 --workers 2 "${@:2}"
 if grep -q "panicked" "$work/serve.log"; then
   echo "the server panicked during the fuzz run:" >&2
   cat "$work/serve.log" >&2

@@ -48,6 +48,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pagination;
 pub mod places;
+pub mod routing;
 pub mod rules;
 pub mod schema;
 pub mod startup;

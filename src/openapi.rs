@@ -1,10 +1,10 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations, and
-//! the problem responses they share.
+//! the problem responses they share. The paths are not listed here: each
+//! route's registration adds its operation (see `routing`).
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
-use crate::cases::routes::CaseLinks;
 use crate::error::Problem;
 
 #[derive(IntoResponses)]
@@ -108,42 +108,101 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Links from a created incident to the operations on it, so that a client
-/// (or a spec-driven fuzzer) can follow them.
-struct EventLinks;
-
-impl Modify for EventLinks {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::link::LinkBuilder;
-        use utoipa::openapi::RefOr;
-        let Some(item) = openapi.paths.paths.get_mut("/api/v1/events") else {
-            return;
-        };
-        let Some(post) = item.post.as_mut() else {
-            return;
-        };
-        let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") else {
-            return;
-        };
-        for operation in [
+/// Links from what a POST creates to the operations on it (the new
+/// record's `id` is their `{id}`), so that a client, or a spec-driven
+/// fuzzer, can follow them: `(path of the POST, operation ids)`.
+const CREATED_LINKS: &[(&str, &[&str])] = &[
+    (
+        "/api/v1/events",
+        &[
             "get_event",
             "patch_event",
             "delete_event",
             "restore_event",
             "event_history",
-        ] {
-            let link = LinkBuilder::new()
-                .operation_id(operation)
-                .parameter("id", "$response.body#/id")
-                .build();
-            created.links.insert(operation.to_string(), RefOr::T(link));
+            "link_actor",
+            "link_case",
+            "case_suggestions",
+        ],
+    ),
+    (
+        "/api/v1/actors",
+        &[
+            "get_actor",
+            "patch_actor",
+            "delete_actor",
+            "merge_actor",
+            "actor_events",
+        ],
+    ),
+    (
+        "/api/v1/concessions",
+        &[
+            "get_concession",
+            "patch_concession",
+            "delete_concession",
+            "concession_events",
+        ],
+    ),
+    (
+        "/api/v1/cases",
+        &[
+            "get_case",
+            "patch_case",
+            "delete_case",
+            "restore_case",
+            "create_entry",
+            "case_events",
+        ],
+    ),
+    (
+        "/api/v1/cases/{id}/entries",
+        &["get_entry", "patch_entry", "delete_entry"],
+    ),
+    (
+        "/api/v1/watches",
+        &[
+            "get_watch",
+            "patch_watch",
+            "delete_watch",
+            "resend_confirmation",
+        ],
+    ),
+];
+
+struct CreatedLinks;
+
+impl Modify for CreatedLinks {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::link::LinkBuilder;
+        use utoipa::openapi::RefOr;
+        for (path, operations) in CREATED_LINKS {
+            let Some(item) = openapi.paths.paths.get_mut(*path) else {
+                continue;
+            };
+            let Some(post) = item.post.as_mut() else {
+                continue;
+            };
+            let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") else {
+                continue;
+            };
+            for operation in *operations {
+                let link = LinkBuilder::new()
+                    .operation_id(*operation)
+                    .parameter("id", "$response.body#/id")
+                    .build();
+                created.links.insert(operation.to_string(), RefOr::T(link));
+            }
         }
     }
 }
 
-/// The document as served at `/api/v1/openapi.json`.
-pub fn document() -> serde_json::Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+/// The document as served at `/api/v1/openapi.json`: [`ApiDoc`] with the
+/// paths `startup::api_routes` registered (collected by
+/// `utoipa_actix_web::UtoipaApp`), and the links between them.
+pub fn finish(mut openapi: utoipa::openapi::OpenApi) -> serde_json::Value {
+    CreatedLinks.modify(&mut openapi);
+    let mut doc = serde_json::to_value(openapi).unwrap_or_default();
     // utoipa 5 writes Link fields in snake_case; OpenAPI names them in camelCase.
     rename_keys(
         &mut doc,
@@ -179,71 +238,12 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
                        Lists answer {\"items\": [...], \"next_cursor\": ...}.",
         license(name = "AGPL-3.0-or-later")
     ),
-    modifiers(&BearerAuth, &EventLinks, &CaseLinks),
+    modifiers(&BearerAuth),
     components(schemas(Problem, crate::error::FieldError)),
     security(("api_key" = [])),
-    paths(
-        crate::startup::healthz,
-        crate::startup::readyz,
-        crate::events::routes::create_event,
-        crate::events::routes::list_events,
-        crate::events::routes::get_event,
-        crate::events::routes::patch_event,
-        crate::events::routes::delete_event,
-        crate::events::routes::restore_event,
-        crate::events::routes::event_history,
-                crate::audit::routes::list_audit,
-        crate::actors::routes::list_actors,
-        crate::actors::routes::create_actor,
-        crate::actors::routes::get_actor,
-        crate::actors::routes::patch_actor,
-        crate::actors::routes::delete_actor,
-        crate::actors::routes::merge_actor,
-        crate::actors::routes::actor_events,
-        crate::actors::routes::link_actor,
-        crate::actors::routes::unlink_actor,
-        crate::places::routes::list_concessions,
-        crate::places::routes::create_concession,
-        crate::places::routes::concessions_at,
-        crate::places::routes::registry_changes,
-        crate::places::routes::get_concession,
-        crate::places::routes::patch_concession,
-        crate::places::routes::delete_concession,
-        crate::places::routes::concession_events,
-        crate::alerts::routes::create_watch,
-        crate::alerts::routes::list_watches,
-        crate::alerts::routes::get_watch,
-        crate::alerts::routes::patch_watch,
-        crate::alerts::routes::delete_watch,
-        crate::alerts::routes::resend_confirmation,
-        crate::alerts::routes::confirm_watch,
-        crate::alerts::routes::unsubscribe_page,
-        crate::alerts::routes::unsubscribe,
-        crate::alerts::routes::list_alerts,
-        crate::cases::routes::list_cases,
-        crate::cases::routes::create_case,
-        crate::cases::routes::get_case,
-        crate::cases::routes::patch_case,
-        crate::cases::routes::delete_case,
-        crate::cases::routes::restore_case,
-        crate::cases::routes::create_entry,
-        crate::cases::routes::get_entry,
-        crate::cases::routes::patch_entry,
-        crate::cases::routes::delete_entry,
-        crate::cases::routes::case_events,
-        crate::cases::routes::link_case,
-        crate::cases::routes::unlink_case,
-        crate::cases::routes::case_suggestions,
-        crate::cases::routes::reconciliation,
-        crate::cases::routes::export_cases,
-        crate::cases::routes::export_entries,
-        crate::keys::routes::list_keys,
-        crate::keys::routes::create_key,
-        crate::keys::routes::revoke_key,
-    ),
     tags(
         (name = "events", description = "Incidents: what, when, where, who, with sources"),
-                (name = "audit", description = "Who changed what"),
+        (name = "audit", description = "Who changed what"),
         (name = "actors", description = "Companies, informal groups, communities, the state; and who did what"),
         (name = "concessions", description = "INGEMMET's mining cadastre and what falls inside it"),
         (name = "watches", description = "Watches on concessions, holders and areas, and the e-mail alerts they send"),
@@ -252,4 +252,6 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
         (name = "operation", description = "Health and readiness"),
     )
 )]
+/// Everything in the document but the paths and the schemas they use,
+/// which `startup::api_routes` adds.
 pub struct ApiDoc;

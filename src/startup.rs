@@ -5,13 +5,15 @@ use std::net::{SocketAddr, TcpListener};
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{web, App, HttpMessage, HttpResponse, HttpServer};
+use actix_web::{get, web, App, HttpMessage, HttpResponse, HttpServer};
 use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder, TracingLogger};
-use utoipa::ToSchema;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::alerts::delivery::Worker;
@@ -22,6 +24,7 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Problem, PROBLEM_JSON};
 use crate::openapi as doc;
+use crate::routing::{self, Routes};
 use crate::{actors, alerts, audit, cases, events, keys, places};
 
 /// A bound, not yet running server, with its delivery worker.
@@ -76,10 +79,14 @@ impl Application {
             settings.auth.key_cache_seconds,
         )));
         let max_body = settings.server.max_body_bytes;
-        let openapi = web::Data::new(crate::openapi::document());
         let mut server = HttpServer::new(move || {
-            App::new()
-                .wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
+            // One list of routes builds the router and the document.
+            let (app, api) = App::new()
+                .into_utoipa_app()
+                .openapi(doc::ApiDoc::openapi())
+                .service(api_routes())
+                .split_for_parts();
+            app.wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
                 .wrap_fn(|req, srv| {
                     use actix_web::dev::Service;
                     let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
@@ -99,25 +106,8 @@ impl Application {
                 .app_data(key_cache.clone())
                 .app_data(watch_context.clone())
                 .app_data(web::PayloadConfig::new(max_body))
-                .service(web::resource("/healthz").get(healthz))
-                .service(web::resource("/readyz").get(readyz))
-                .configure(events::routes::configure)
-                .configure(actors::routes::configure)
-                .configure(places::routes::configure)
-                .configure(cases::routes::configure)
-                .configure(audit::configure)
-                .configure(alerts::routes::configure)
-                .configure(keys::configure)
-                .app_data(openapi.clone())
-                .service(web::resource("/api/v1/openapi.json").get(openapi_json))
-                .service(
-                    SwaggerUi::new("/docs/{_:.*}")
-                        .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")),
-                )
-                .service(web::redirect("/docs", "/docs/"))
-                .default_service(web::to(|| async {
-                    Err::<HttpResponse, _>(AppError::NotFound("no such route; see /docs".into()))
-                }))
+                .service(doc_routes(doc::finish(api)))
+                .default_service(web::to(no_such_route))
         })
         .listen(listener)
         .map_err(|e| format!("server.bind: {e}"))?
@@ -159,6 +149,65 @@ impl Application {
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
+}
+
+/// Every documented route: each module's `configure` adds its handlers
+/// (see `routing`). Order matters where a literal segment and a `{param}`
+/// could both match.
+pub fn api_routes() -> Routes {
+    let mut routes = Routes::default();
+    routes.add(healthz).add(readyz);
+    events::routes::configure(&mut routes);
+    actors::routes::configure(&mut routes);
+    places::routes::configure(&mut routes);
+    cases::routes::configure(&mut routes);
+    audit::configure(&mut routes);
+    alerts::routes::configure(&mut routes);
+    keys::configure(&mut routes);
+    routes
+}
+
+/// The document and the Swagger UI showing it: served, not documented
+/// (they are [`routing::UNDOCUMENTED`]).
+pub fn doc_routes(document: serde_json::Value) -> Routes {
+    let mut routes = Routes::default();
+    routes
+        .undocumented(
+            Method::GET,
+            routing::OPENAPI_JSON,
+            web::resource(routing::OPENAPI_JSON)
+                .app_data(web::Data::new(document))
+                .get(openapi_json),
+        )
+        .undocumented(
+            Method::GET,
+            routing::SWAGGER_UI,
+            SwaggerUi::new(routing::SWAGGER_UI)
+                .config(utoipa_swagger_ui::Config::from(routing::OPENAPI_JSON)),
+        )
+        .undocumented(
+            Method::GET,
+            routing::SWAGGER_REDIRECT,
+            web::redirect(routing::SWAGGER_REDIRECT, "/docs/"),
+        );
+    routes
+}
+
+/// What a request no route matches gets: 404 with its own problem type, so
+/// that it is told apart from a handler's 404 (no such record).
+pub const NO_SUCH_ROUTE: &str = "/problems/no-such-route";
+
+async fn no_such_route() -> HttpResponse {
+    let problem = Problem {
+        problem_type: NO_SUCH_ROUTE.into(),
+        title: "Not Found".into(),
+        status: 404,
+        detail: "no such route; see /docs".into(),
+        errors: None,
+    };
+    HttpResponse::NotFound()
+        .content_type(PROBLEM_JSON)
+        .body(serde_json::to_string(&problem).unwrap_or_default())
 }
 
 /// Request spans carry the request id and, once known, the key's name.
@@ -228,15 +277,17 @@ pub struct Status {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operation", security(()),
+#[utoipa::path(tag = "operation", security(()),
     responses((status = 200, description = "Alive", body = Status)))]
+#[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Status { status: "ok" })
 }
 
 /// Readiness: the database answers.
-#[utoipa::path(get, path = "/readyz", tag = "operation", security(()),
+#[utoipa::path(tag = "operation", security(()),
     responses((status = 200, description = "Ready", body = Status), doc::Unavailable))]
+#[get("/readyz")]
 pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     db.run(|conn| {
         conn.batch_execute("SELECT 1")

@@ -1,7 +1,7 @@
 //! `/api/v1/actors` and the incident–actor links.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -19,23 +19,20 @@ use crate::openapi as doc;
 use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
 use crate::places::PlaceIndex;
+use crate::routing::Routes;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/v1/actors")
-            .get(list_actors)
-            .post(create_actor),
-    )
-    .service(
-        web::resource("/api/v1/actors/{id}")
-            .get(get_actor)
-            .patch(patch_actor)
-            .delete(delete_actor),
-    )
-    .service(web::resource("/api/v1/actors/{id}/merge").post(merge_actor))
-    .service(web::resource("/api/v1/actors/{id}/events").get(actor_events))
-    .service(web::resource("/api/v1/events/{id}/actors").post(link_actor))
-    .service(web::resource("/api/v1/events/{id}/actors/{actor_id}").delete(unlink_actor));
+/// The actor routes, in matching order.
+pub fn configure(routes: &mut Routes) {
+    routes
+        .add(list_actors)
+        .add(create_actor)
+        .add(get_actor)
+        .add(patch_actor)
+        .add(delete_actor)
+        .add(merge_actor)
+        .add(actor_events)
+        .add(link_actor)
+        .add(unlink_actor);
 }
 
 fn with_etag(mut response: actix_web::HttpResponseBuilder, actor: &Actor) -> HttpResponse {
@@ -45,10 +42,11 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, actor: &Actor) -> Htt
 }
 
 /// Add an actor (monitor, admin).
-#[utoipa::path(post, path = "/api/v1/actors", tag = "actors", request_body = ActorInput,
+#[utoipa::path(tag = "actors", request_body = ActorInput,
     responses((status = 201, description = "Added", body = Actor, headers(("Location" = String), ("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::Conflict, doc::PayloadTooLarge,
         doc::UnsupportedMediaType, doc::Unprocessable))]
+#[post("/api/v1/actors")]
 pub async fn create_actor(
     caller: Caller,
     db: web::Data<Db>,
@@ -64,10 +62,11 @@ pub async fn create_actor(
 }
 
 /// Read one actor.
-#[utoipa::path(get, path = "/api/v1/actors/{id}", tag = "actors",
+#[utoipa::path(tag = "actors",
     params(("id" = String, Path, description = "Actor id")),
     responses((status = 200, description = "The actor", body = Actor, headers(("ETag" = String))),
         doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/actors/{id}")]
 pub async fn get_actor(
     _caller: Caller,
     db: web::Data<Db>,
@@ -79,13 +78,14 @@ pub async fn get_actor(
 }
 
 /// Change an actor with a JSON Merge Patch (monitor, admin).
-#[utoipa::path(patch, path = "/api/v1/actors/{id}", tag = "actors",
+#[utoipa::path(tag = "actors",
     params(("id" = String, Path, description = "Actor id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
     request_body(content = ActorPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed actor", body = Actor, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PreconditionFailed,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[patch("/api/v1/actors/{id}")]
 pub async fn patch_actor(
     caller: Caller,
     db: web::Data<Db>,
@@ -103,25 +103,38 @@ pub async fn patch_actor(
     Ok(with_etag(HttpResponse::Ok(), &actor))
 }
 
-/// The shape of an actor PATCH body: any subset of the fields.
+/// The shape of an actor PATCH body (JSON Merge Patch): any subset of the
+/// fields, `null` removing an optional one (`name` and `kind` cannot be
+/// removed). Only the shape is checked against this type; the rules are
+/// checked on the merged result as [`ActorInput`].
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ActorPatch {
+    /// 1–300 characters, not blank.
+    #[schema(required = false, value_type = String, min_length = 1, max_length = 300)]
     name: Option<String>,
+    #[schema(required = false, value_type = ActorKind)]
     kind: Option<ActorKind>,
+    /// Other names, each 1–300 characters; up to 50. Replaces the whole list.
+    #[schema(max_items = 50)]
     aliases: Option<Vec<String>>,
+    /// 11 digits with a valid check digit.
+    #[schema(pattern = "^(10|15|16|17|20)[0-9]{9}$")]
     ruc: Option<String>,
+    #[schema(min_length = 1, max_length = 50)]
     reinfo_code: Option<String>,
+    #[schema(max_length = 20000)]
     notes: Option<String>,
 }
 
 /// Delete an actor (monitor, admin); its history stays.
-#[utoipa::path(delete, path = "/api/v1/actors/{id}", tag = "actors",
+#[utoipa::path(tag = "actors",
     params(("id" = String, Path, description = "Actor id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
     responses((status = 204, description = "Deleted"),
         doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+#[delete("/api/v1/actors/{id}")]
 pub async fn delete_actor(
     caller: Caller,
     db: web::Data<Db>,
@@ -145,12 +158,13 @@ pub struct MergeInto {
 
 /// Merge this actor into another (admin): its incident links, concessions,
 /// name and aliases move over; it is retired, its history kept.
-#[utoipa::path(post, path = "/api/v1/actors/{id}/merge", tag = "actors",
+#[utoipa::path(tag = "actors",
     params(("id" = String, Path, description = "The actor that goes away")),
     request_body = MergeInto,
     responses((status = 200, description = "The actor that remains", body = Actor, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[post("/api/v1/actors/{id}/merge")]
 pub async fn merge_actor(
     caller: Caller,
     db: web::Data<Db>,
@@ -182,9 +196,10 @@ pub struct ActorListQuery {
 }
 
 /// Find actors by name or alias.
-#[utoipa::path(get, path = "/api/v1/actors", tag = "actors", params(ActorListQuery),
+#[utoipa::path(tag = "actors", params(ActorListQuery),
     responses((status = 200, description = "A page of actors, by name", body = Page<Actor>),
         doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/actors")]
 pub async fn list_actors(
     _caller: Caller,
     db: web::Data<Db>,
@@ -213,10 +228,11 @@ pub async fn list_actors(
 }
 
 /// The incidents an actor is linked to, newest first.
-#[utoipa::path(get, path = "/api/v1/actors/{id}/events", tag = "actors",
+#[utoipa::path(tag = "actors",
     params(("id" = String, Path, description = "Actor id"), EventListQuery),
     responses((status = 200, description = "A page of incidents", body = Page<Event>),
         doc::BadRequest, doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/actors/{id}/events")]
 pub async fn actor_events(
     _caller: Caller,
     db: web::Data<Db>,
@@ -245,12 +261,13 @@ pub struct LinkInput {
 }
 
 /// Link an actor to an incident (monitor, admin).
-#[utoipa::path(post, path = "/api/v1/events/{id}/actors", tag = "actors",
+#[utoipa::path(tag = "actors",
     params(("id" = String, Path, description = "Incident id")),
     request_body = LinkInput,
     responses((status = 200, description = "The incident with its actors", body = Event),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[post("/api/v1/events/{id}/actors")]
 pub async fn link_actor(
     caller: Caller,
     db: web::Data<Db>,
@@ -282,9 +299,10 @@ pub struct UnlinkQuery {
 }
 
 /// Unlink an actor from an incident (monitor, admin).
-#[utoipa::path(delete, path = "/api/v1/events/{id}/actors/{actor_id}", tag = "actors",
+#[utoipa::path(tag = "actors",
     params(("id" = String, Path, description = "Incident id"), ("actor_id" = String, Path, description = "Actor id"), UnlinkQuery),
     responses((status = 204, description = "Unlinked"), doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound))]
+#[delete("/api/v1/events/{id}/actors/{actor_id}")]
 pub async fn unlink_actor(
     caller: Caller,
     db: web::Data<Db>,

@@ -161,19 +161,24 @@ pub struct WatchInput {
 }
 
 /// The shape of a PATCH body (JSON Merge Patch): any subset of the fields;
-/// a `target` replaces the whole target. Only the shape is checked against
+/// a `target` replaces the whole target; `email`, `target`, `frequency`
+/// and `language` cannot be removed. Only the shape is checked against
 /// this type; the rules are checked on the merged result as [`WatchInput`].
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct WatchPatch {
+    #[schema(required = false, value_type = String)]
     email: Option<String>,
+    #[schema(required = false, value_type = TargetInput)]
     target: Option<TargetInput>,
     /// `null` or `[]`: every type.
     event_types: Option<Vec<EventType>>,
     /// `null`: back to `unverified`.
     min_verification: Option<MinVerification>,
+    #[schema(required = false, value_type = Frequency)]
     frequency: Option<Frequency>,
+    #[schema(required = false, value_type = Language)]
     language: Option<Language>,
 }
 

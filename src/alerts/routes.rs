@@ -3,7 +3,7 @@
 //! credential.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
 use html_escape::encode_double_quoted_attribute as attr;
 use serde::Deserialize;
@@ -19,6 +19,7 @@ use crate::keys::{Caller, Role};
 use crate::openapi as doc;
 use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
+use crate::routing::Routes;
 
 /// What the watch routes share: the confirmation rules and the link signer.
 #[derive(Debug, Clone)]
@@ -27,27 +28,20 @@ pub struct WatchContext {
     pub signer: LinkSigner,
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/v1/watches")
-            .route(web::get().to(list_watches))
-            .route(web::post().to(create_watch)),
-    )
-    // Before `/{id}`, which would take "confirm" for an id.
-    .service(web::resource("/api/v1/watches/confirm").get(confirm_watch))
-    .service(
-        web::resource("/api/v1/watches/unsubscribe")
-            .route(web::get().to(unsubscribe_page))
-            .route(web::post().to(unsubscribe)),
-    )
-    .service(
-        web::resource("/api/v1/watches/{id}")
-            .route(web::get().to(get_watch))
-            .route(web::patch().to(patch_watch))
-            .route(web::delete().to(delete_watch)),
-    )
-    .service(web::resource("/api/v1/watches/{id}/resend").post(resend_confirmation))
-    .service(web::resource("/api/v1/alerts").get(list_alerts));
+/// The watch and alert routes, in matching order: `confirm` and
+/// `unsubscribe` before `{id}`, which would take them for ids.
+pub fn configure(routes: &mut Routes) {
+    routes
+        .add(list_watches)
+        .add(create_watch)
+        .add(confirm_watch)
+        .add(unsubscribe_page)
+        .add(unsubscribe)
+        .add(get_watch)
+        .add(patch_watch)
+        .add(delete_watch)
+        .add(resend_confirmation)
+        .add(list_alerts);
 }
 
 fn scope(caller: &Caller) -> Scope {
@@ -62,12 +56,13 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, watch: &Watch) -> Htt
 
 /// Watch a concession, a holder, an area or a ubigeo (any key). The watch
 /// is `pending` until the confirmation mail's link is opened.
-#[utoipa::path(post, path = "/api/v1/watches", tag = "watches", request_body = WatchInput,
+#[utoipa::path(tag = "watches", request_body = WatchInput,
     responses(
         (status = 201, description = "Created, pending confirmation", body = Watch,
             headers(("Location" = String), ("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::PayloadTooLarge, doc::UnsupportedMediaType,
         doc::Unprocessable))]
+#[post("/api/v1/watches")]
 pub async fn create_watch(
     caller: Caller,
     db: web::Data<Db>,
@@ -96,9 +91,10 @@ pub struct WatchListQuery {
 }
 
 /// Your watches, newest first (admins: everyone's).
-#[utoipa::path(get, path = "/api/v1/watches", tag = "watches", params(WatchListQuery),
+#[utoipa::path(tag = "watches", params(WatchListQuery),
     responses((status = 200, description = "A page of watches", body = Page<Watch>),
         doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/watches")]
 pub async fn list_watches(
     caller: Caller,
     db: web::Data<Db>,
@@ -122,10 +118,11 @@ pub async fn list_watches(
 }
 
 /// Read one of your watches.
-#[utoipa::path(get, path = "/api/v1/watches/{id}", tag = "watches",
+#[utoipa::path(tag = "watches",
     params(("id" = String, Path, description = "Watch id")),
     responses((status = 200, description = "The watch", body = Watch, headers(("ETag" = String))),
         doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/watches/{id}")]
 pub async fn get_watch(
     caller: Caller,
     db: web::Data<Db>,
@@ -139,7 +136,7 @@ pub async fn get_watch(
 
 /// Change a watch with a JSON Merge Patch; a `target` replaces the whole
 /// target. A new `email` must be confirmed again.
-#[utoipa::path(patch, path = "/api/v1/watches/{id}", tag = "watches",
+#[utoipa::path(tag = "watches",
     params(("id" = String, Path, description = "Watch id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
     request_body(content = super::WatchPatch, content_type = "application/merge-patch+json",
@@ -147,6 +144,7 @@ pub async fn get_watch(
     responses((status = 200, description = "The changed watch", body = Watch, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::PreconditionFailed,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[patch("/api/v1/watches/{id}")]
 pub async fn patch_watch(
     caller: Caller,
     db: web::Data<Db>,
@@ -166,11 +164,12 @@ pub async fn patch_watch(
 }
 
 /// Delete a watch: nothing more is sent for it.
-#[utoipa::path(delete, path = "/api/v1/watches/{id}", tag = "watches",
+#[utoipa::path(tag = "watches",
     params(("id" = String, Path, description = "Watch id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
     responses((status = 204, description = "Deleted"),
         doc::Unauthorized, doc::NotFound, doc::PreconditionFailed))]
+#[delete("/api/v1/watches/{id}")]
 pub async fn delete_watch(
     caller: Caller,
     db: web::Data<Db>,
@@ -188,10 +187,11 @@ pub async fn delete_watch(
 /// Send the confirmation mail again, with a new link (the old one stops
 /// working). Only for pending watches; at most once per
 /// `alerts.resend_interval_seconds`.
-#[utoipa::path(post, path = "/api/v1/watches/{id}/resend", tag = "watches",
+#[utoipa::path(tag = "watches",
     params(("id" = String, Path, description = "Watch id")),
     responses((status = 200, description = "Queued; the watch", body = Watch),
         doc::Unauthorized, doc::NotFound, doc::Conflict, doc::TooManyRequests))]
+#[post("/api/v1/watches/{id}/resend")]
 pub async fn resend_confirmation(
     caller: Caller,
     db: web::Data<Db>,
@@ -232,10 +232,11 @@ fn page(language: Language, title: (&str, &str), body_html: String) -> HttpRespo
 
 /// The confirmation link: activates the watch and says so. A forged,
 /// superseded or expired link is 400.
-#[utoipa::path(get, path = "/api/v1/watches/confirm", tag = "watches", security(()),
+#[utoipa::path(tag = "watches", security(()),
     params(TokenQuery),
     responses((status = 200, description = "Confirmed (a short page)", content_type = "text/html", body = String),
         doc::BadRequest, doc::Conflict))]
+#[get("/api/v1/watches/confirm")]
 pub async fn confirm_watch(
     db: web::Data<Db>,
     ctx: web::Data<WatchContext>,
@@ -263,10 +264,11 @@ pub async fn confirm_watch(
 }
 
 /// The unsubscribe link opened in a browser: a page with one button.
-#[utoipa::path(get, path = "/api/v1/watches/unsubscribe", tag = "watches", security(()),
+#[utoipa::path(tag = "watches", security(()),
     params(TokenQuery),
     responses((status = 200, description = "A page with an unsubscribe button", content_type = "text/html", body = String),
         doc::BadRequest))]
+#[get("/api/v1/watches/unsubscribe")]
 pub async fn unsubscribe_page(
     db: web::Data<Db>,
     ctx: web::Data<WatchContext>,
@@ -296,10 +298,11 @@ pub async fn unsubscribe_page(
 
 /// One-click unsubscribe (RFC 8058): mail programs POST here with
 /// `List-Unsubscribe=One-Click`; no login, effective at once, repeatable.
-#[utoipa::path(post, path = "/api/v1/watches/unsubscribe", tag = "watches", security(()),
+#[utoipa::path(tag = "watches", security(()),
     params(TokenQuery),
     responses((status = 200, description = "Unsubscribed (a short page)", content_type = "text/html", body = String),
         doc::BadRequest))]
+#[post("/api/v1/watches/unsubscribe")]
 pub async fn unsubscribe(
     db: web::Data<Db>,
     ctx: web::Data<WatchContext>,
@@ -345,9 +348,10 @@ fn uuid_filter(value: Option<String>, name: &str) -> Result<Option<String>, AppE
 }
 
 /// The delivery log (admin): every alert and confirmation mail, newest first.
-#[utoipa::path(get, path = "/api/v1/alerts", tag = "watches", params(AlertListQuery),
+#[utoipa::path(tag = "watches", params(AlertListQuery),
     responses((status = 200, description = "A page of the delivery log", body = Page<AlertRecord>),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden))]
+#[get("/api/v1/alerts")]
 pub async fn list_alerts(
     caller: Caller,
     db: web::Data<Db>,

@@ -1,6 +1,6 @@
 //! `GET /api/v1/audit`: the trail, newest first (admin).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -12,9 +12,10 @@ use crate::http::QueryParams;
 use crate::keys::{Caller, Role};
 use crate::openapi as doc;
 use crate::pagination::{self, Page};
+use crate::routing::Routes;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/audit").get(list_audit));
+pub fn configure(routes: &mut Routes) {
+    routes.add(list_audit);
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -38,9 +39,10 @@ pub struct AuditQuery {
 }
 
 /// The audit trail, newest first (admin).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+#[utoipa::path(tag = "audit", params(AuditQuery),
     responses((status = 200, description = "A page of audit records", body = Page<AuditRecord>),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden))]
+#[get("/api/v1/audit")]
 pub async fn list_audit(
     caller: Caller,
     db: web::Data<Db>,

@@ -373,19 +373,31 @@ pub fn apply_patch(current: &Case, patch: serde_json::Value) -> Result<CaseField
     crate::http::from_value::<CaseInput>(document)?.into_fields()
 }
 
-/// The shape of a case PATCH body: any subset of the fields.
+/// The shape of a case PATCH body (JSON Merge Patch): any subset of the
+/// fields, `null` removing an optional one (`name` and `case_type` cannot
+/// be removed). Only the shape is checked against this type; the rules are
+/// checked on the merged result as [`CaseInput`].
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct CasePatch {
+    /// 1–300 characters, not blank.
+    #[schema(required = false, value_type = String, min_length = 1, max_length = 300)]
     name: Option<String>,
+    #[schema(required = false, value_type = CaseType)]
     case_type: Option<CaseType>,
+    #[schema(min_length = 1, max_length = 100)]
     activity: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     region: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     province: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     district: Option<String>,
     #[schema(pattern = "^([0-9]{2}|[0-9]{4}|[0-9]{6})$")]
     ubigeo: Option<String>,
+    /// Ids of company actors; up to 50. Replaces the whole list.
+    #[schema(max_items = 50)]
     companies: Option<Vec<Uuid>>,
 }
 
@@ -526,19 +538,26 @@ pub fn apply_entry_patch(
     crate::http::from_value::<EntryInput>(document)?.into_fields()
 }
 
-/// The shape of an entry PATCH body: any subset of the fields.
+/// The shape of an entry PATCH body (JSON Merge Patch): any subset of the
+/// fields, `null` removing an optional one (`report_number`,
+/// `report_month` and `status` cannot be removed). Only the shape is
+/// checked against this type; the rules are checked on the merged result
+/// as [`EntryInput`].
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct EntryPatch {
-    #[schema(minimum = 1, maximum = 10000)]
+    #[schema(required = false, value_type = i64, minimum = 1, maximum = 10000)]
     report_number: Option<i64>,
-    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    /// `YYYY-MM`, the month of that report.
+    #[schema(required = false, value_type = String, pattern = "^[0-9]{4}-[0-9]{2}$")]
     report_month: Option<String>,
+    #[schema(required = false, value_type = CaseStatus)]
     status: Option<CaseStatus>,
     phase: Option<Phase>,
     violence: Option<bool>,
     dialogue: Option<bool>,
+    #[schema(max_length = 20000)]
     description: Option<String>,
 }
 

@@ -2,7 +2,7 @@
 //! suggestions, the reconciliation and the CSV exports.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -20,35 +20,29 @@ use crate::keys::{Caller, Role};
 use crate::openapi as doc;
 use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
+use crate::routing::Routes;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // The exports go before `{id}`, which would otherwise take their names.
-    cfg.service(web::resource("/api/v1/cases/export.csv").get(export_cases))
-        .service(web::resource("/api/v1/report-entries/export.csv").get(export_entries))
-        .service(
-            web::resource("/api/v1/cases")
-                .get(list_cases)
-                .post(create_case),
-        )
-        .service(
-            web::resource("/api/v1/cases/{id}")
-                .get(get_case)
-                .patch(patch_case)
-                .delete(delete_case),
-        )
-        .service(web::resource("/api/v1/cases/{id}/restore").post(restore_case))
-        .service(web::resource("/api/v1/cases/{id}/entries").post(create_entry))
-        .service(web::resource("/api/v1/cases/{id}/events").get(case_events))
-        .service(
-            web::resource("/api/v1/report-entries/{id}")
-                .get(get_entry)
-                .patch(patch_entry)
-                .delete(delete_entry),
-        )
-        .service(web::resource("/api/v1/events/{id}/cases").post(link_case))
-        .service(web::resource("/api/v1/events/{id}/cases/{case_id}").delete(unlink_case))
-        .service(web::resource("/api/v1/events/{id}/case-suggestions").get(case_suggestions))
-        .service(web::resource("/api/v1/reconciliation").get(reconciliation));
+/// The case and report-entry routes, in matching order: the exports go
+/// before `{id}`, which would otherwise take their names.
+pub fn configure(routes: &mut Routes) {
+    routes
+        .add(export_cases)
+        .add(export_entries)
+        .add(list_cases)
+        .add(create_case)
+        .add(get_case)
+        .add(patch_case)
+        .add(delete_case)
+        .add(restore_case)
+        .add(create_entry)
+        .add(case_events)
+        .add(get_entry)
+        .add(patch_entry)
+        .add(delete_entry)
+        .add(link_case)
+        .add(unlink_case)
+        .add(case_suggestions)
+        .add(reconciliation);
 }
 
 fn case_with_etag(mut response: actix_web::HttpResponseBuilder, case: &Case) -> HttpResponse {
@@ -64,10 +58,11 @@ fn entry_with_etag(mut response: actix_web::HttpResponseBuilder, entry: &Entry) 
 }
 
 /// Add a case (monitor, admin).
-#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = CaseInput,
+#[utoipa::path(tag = "cases", request_body = CaseInput,
     responses((status = 201, description = "Added", body = Case, headers(("Location" = String), ("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::Conflict, doc::PayloadTooLarge,
         doc::UnsupportedMediaType, doc::Unprocessable))]
+#[post("/api/v1/cases")]
 pub async fn create_case(
     caller: Caller,
     db: web::Data<Db>,
@@ -83,10 +78,11 @@ pub async fn create_case(
 }
 
 /// Read one case with its timeline (`entries`, by report number).
-#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     responses((status = 200, description = "The case", body = Case, headers(("ETag" = String))),
         doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/cases/{id}")]
 pub async fn get_case(
     _caller: Caller,
     db: web::Data<Db>,
@@ -100,13 +96,14 @@ pub async fn get_case(
 }
 
 /// Change a case with a JSON Merge Patch (monitor, admin).
-#[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Case id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
     request_body(content = CasePatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed case", body = Case, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PreconditionFailed,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[patch("/api/v1/cases/{id}")]
 pub async fn patch_case(
     caller: Caller,
     db: web::Data<Db>,
@@ -124,11 +121,12 @@ pub async fn patch_case(
 }
 
 /// Delete a case (monitor, admin); its history stays.
-#[utoipa::path(delete, path = "/api/v1/cases/{id}", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Case id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
     responses((status = 204, description = "Deleted"),
         doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+#[delete("/api/v1/cases/{id}")]
 pub async fn delete_case(
     caller: Caller,
     db: web::Data<Db>,
@@ -144,10 +142,11 @@ pub async fn delete_case(
 }
 
 /// Bring a deleted case back with its entries (admin).
-#[utoipa::path(post, path = "/api/v1/cases/{id}/restore", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     responses((status = 200, description = "The restored case", body = Case, headers(("ETag" = String))),
         doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict))]
+#[post("/api/v1/cases/{id}/restore")]
 pub async fn restore_case(
     caller: Caller,
     db: web::Data<Db>,
@@ -184,9 +183,10 @@ pub struct CaseListQuery {
 }
 
 /// Find cases, by name.
-#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CaseListQuery),
+#[utoipa::path(tag = "cases", params(CaseListQuery),
     responses((status = 200, description = "A page of cases, by name", body = Page<Case>),
         doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/cases")]
 pub async fn list_cases(
     _caller: Caller,
     db: web::Data<Db>,
@@ -230,12 +230,13 @@ pub async fn list_cases(
 }
 
 /// Add a case's entry in one report (monitor, admin).
-#[utoipa::path(post, path = "/api/v1/cases/{id}/entries", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     request_body = EntryInput,
     responses((status = 201, description = "Added", body = Entry, headers(("Location" = String), ("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[post("/api/v1/cases/{id}/entries")]
 pub async fn create_entry(
     caller: Caller,
     db: web::Data<Db>,
@@ -256,10 +257,11 @@ pub async fn create_entry(
 }
 
 /// Read one report entry.
-#[utoipa::path(get, path = "/api/v1/report-entries/{id}", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Entry id")),
     responses((status = 200, description = "The entry", body = Entry, headers(("ETag" = String))),
         doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/report-entries/{id}")]
 pub async fn get_entry(
     _caller: Caller,
     db: web::Data<Db>,
@@ -271,13 +273,14 @@ pub async fn get_entry(
 }
 
 /// Change a report entry with a JSON Merge Patch (monitor, admin).
-#[utoipa::path(patch, path = "/api/v1/report-entries/{id}", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Entry id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
     request_body(content = EntryPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed entry", body = Entry, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PreconditionFailed,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[patch("/api/v1/report-entries/{id}")]
 pub async fn patch_entry(
     caller: Caller,
     db: web::Data<Db>,
@@ -295,11 +298,12 @@ pub async fn patch_entry(
 }
 
 /// Delete a report entry (monitor, admin); its history stays.
-#[utoipa::path(delete, path = "/api/v1/report-entries/{id}", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Entry id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
     responses((status = 204, description = "Deleted"),
         doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+#[delete("/api/v1/report-entries/{id}")]
 pub async fn delete_entry(
     caller: Caller,
     db: web::Data<Db>,
@@ -315,10 +319,11 @@ pub async fn delete_entry(
 }
 
 /// The incidents linked to a case, newest first.
-#[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Case id"), EventListQuery),
     responses((status = 200, description = "A page of incidents", body = Page<Event>),
         doc::BadRequest, doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/cases/{id}/events")]
 pub async fn case_events(
     _caller: Caller,
     db: web::Data<Db>,
@@ -344,12 +349,13 @@ pub struct CaseLinkInput {
 }
 
 /// Link an incident to a case (monitor, admin); linking again replaces the note.
-#[utoipa::path(post, path = "/api/v1/events/{id}/cases", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Incident id")),
     request_body = CaseLinkInput,
     responses((status = 200, description = "The incident with its cases", body = Event),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[post("/api/v1/events/{id}/cases")]
 pub async fn link_case(
     caller: Caller,
     db: web::Data<Db>,
@@ -368,9 +374,10 @@ pub async fn link_case(
 }
 
 /// Unlink an incident from a case (monitor, admin).
-#[utoipa::path(delete, path = "/api/v1/events/{id}/cases/{case_id}", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Incident id"), ("case_id" = String, Path, description = "Case id")),
     responses((status = 204, description = "Unlinked"), doc::Unauthorized, doc::Forbidden, doc::NotFound))]
+#[delete("/api/v1/events/{id}/cases/{case_id}")]
 pub async fn unlink_case(
     caller: Caller,
     db: web::Data<Db>,
@@ -397,10 +404,11 @@ pub struct SuggestionQuery {
 /// The cases an incident may belong to, best first, each with its score and
 /// reasons: same place, a company among the incident's actors, an entry of
 /// the case within three months, words of the case's name.
-#[utoipa::path(get, path = "/api/v1/events/{id}/case-suggestions", tag = "cases",
+#[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Incident id"), SuggestionQuery),
     responses((status = 200, description = "Ranked cases", body = Suggestions),
         doc::BadRequest, doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/events/{id}/case-suggestions")]
 pub async fn case_suggestions(
     _caller: Caller,
     db: web::Data<Db>,
@@ -438,9 +446,10 @@ pub struct ReconciliationQuery {
 /// A report against the incidents: its cases with no linked incident in the
 /// month ±1, and the incidents of the month ±1 in a concession or with a
 /// company actor that are linked to no case.
-#[utoipa::path(get, path = "/api/v1/reconciliation", tag = "cases", params(ReconciliationQuery),
+#[utoipa::path(tag = "cases", params(ReconciliationQuery),
     responses((status = 200, description = "The reconciliation", body = Reconciliation),
         doc::BadRequest, doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/reconciliation")]
 pub async fn reconciliation(
     _caller: Caller,
     db: web::Data<Db>,
@@ -488,9 +497,10 @@ fn csv_response(body: Vec<u8>, name: &str) -> HttpResponse {
 }
 
 /// Every live case with its latest state, as CSV.
-#[utoipa::path(get, path = "/api/v1/cases/export.csv", tag = "cases",
+#[utoipa::path(tag = "cases",
     responses((status = 200, description = "Cases as CSV", body = String, content_type = "text/csv"),
         doc::Unauthorized))]
+#[get("/api/v1/cases/export.csv")]
 pub async fn export_cases(_caller: Caller, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let body = db.run(super::import::export_cases).await?;
     Ok(csv_response(body, "cases.csv"))
@@ -498,55 +508,11 @@ pub async fn export_cases(_caller: Caller, db: web::Data<Db>) -> Result<HttpResp
 
 /// Every live report entry, in the columns of `vigia import report-entries`
 /// (an export imports back to the same data).
-#[utoipa::path(get, path = "/api/v1/report-entries/export.csv", tag = "cases",
+#[utoipa::path(tag = "cases",
     responses((status = 200, description = "Entries as CSV", body = String, content_type = "text/csv"),
         doc::Unauthorized))]
+#[get("/api/v1/report-entries/export.csv")]
 pub async fn export_entries(_caller: Caller, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let body = db.run(super::import::export_entries).await?;
     Ok(csv_response(body, "report-entries.csv"))
-}
-
-/// Links from a created case and a created entry to the operations on them,
-/// so that a client (or a spec-driven fuzzer) can follow them.
-pub struct CaseLinks;
-
-impl utoipa::Modify for CaseLinks {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::link::LinkBuilder;
-        use utoipa::openapi::RefOr;
-        let targets: [(&str, &[&str]); 2] = [
-            (
-                "/api/v1/cases",
-                &[
-                    "get_case",
-                    "patch_case",
-                    "delete_case",
-                    "create_entry",
-                    "case_events",
-                ],
-            ),
-            (
-                "/api/v1/cases/{id}/entries",
-                &["get_entry", "patch_entry", "delete_entry"],
-            ),
-        ];
-        for (path, operations) in targets {
-            let Some(item) = openapi.paths.paths.get_mut(path) else {
-                continue;
-            };
-            let Some(post) = item.post.as_mut() else {
-                continue;
-            };
-            let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") else {
-                continue;
-            };
-            for operation in operations {
-                let link = LinkBuilder::new()
-                    .operation_id(*operation)
-                    .parameter("id", "$response.body#/id")
-                    .build();
-                created.links.insert(operation.to_string(), RefOr::T(link));
-            }
-        }
-    }
 }

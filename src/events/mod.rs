@@ -268,39 +268,50 @@ pub struct SourceInput {
 }
 
 /// The shape of a PATCH body (JSON Merge Patch): any subset of the fields,
-/// `null` removing an optional one. Only the shape is checked against this
-/// type; the rules are checked on the merged result as [`EventInput`].
+/// `null` removing an optional one (`title`, `event_type`, `occurred_on`
+/// and `location` cannot be removed). Only the shape is checked against
+/// this type; the rules are checked on the merged result as [`EventInput`].
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct EventPatch {
+    /// 1–300 characters, not blank.
+    #[schema(required = false, value_type = String, min_length = 1, max_length = 300)]
     title: Option<String>,
+    #[schema(max_length = 20000)]
     description: Option<String>,
+    #[schema(required = false, value_type = EventType)]
     event_type: Option<EventType>,
+    #[schema(max_length = 100)]
     sub_event_type: Option<String>,
-    #[schema(value_type = Option<String>, format = Date)]
+    /// Not in the future.
+    #[schema(required = false, value_type = String, format = Date)]
     occurred_on: Option<String>,
     time_precision: Option<TimePrecision>,
+    #[schema(required = false, value_type = LocationPatch)]
     location: Option<LocationPatch>,
     admin: Option<AdminInput>,
     #[schema(minimum = 0, maximum = 100000)]
     fatalities: Option<i64>,
     #[schema(minimum = 0, maximum = 100000)]
     injuries: Option<i64>,
-    /// Replaces the whole list.
+    /// Up to 100; replaces the whole list.
+    #[schema(max_items = 100)]
     sources: Option<Vec<SourceInput>>,
     verification: Option<Verification>,
 }
 
+/// A merge patch of the location: `lat` and `lon` cannot be removed.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct LocationPatch {
-    #[schema(minimum = -90, maximum = 90)]
+    #[schema(required = false, value_type = f64, minimum = -90, maximum = 90)]
     lat: Option<f64>,
-    #[schema(minimum = -180, maximum = 180)]
+    #[schema(required = false, value_type = f64, minimum = -180, maximum = 180)]
     lon: Option<f64>,
     precision: Option<LocationPrecision>,
+    #[schema(max_length = 300)]
     place: Option<String>,
 }
 

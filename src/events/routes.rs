@@ -2,7 +2,7 @@
 //! to the store.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -18,21 +18,18 @@ use crate::openapi as doc;
 use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
 use crate::places::PlaceIndex;
+use crate::routing::Routes;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/v1/events")
-            .route(web::get().to(list_events))
-            .route(web::post().to(create_event)),
-    )
-    .service(
-        web::resource("/api/v1/events/{id}")
-            .route(web::get().to(get_event))
-            .route(web::patch().to(patch_event))
-            .route(web::delete().to(delete_event)),
-    )
-    .service(web::resource("/api/v1/events/{id}/restore").post(restore_event))
-    .service(web::resource("/api/v1/events/{id}/history").get(event_history));
+/// The incident routes, in matching order.
+pub fn configure(routes: &mut Routes) {
+    routes
+        .add(list_events)
+        .add(create_event)
+        .add(get_event)
+        .add(patch_event)
+        .add(delete_event)
+        .add(restore_event)
+        .add(event_history);
 }
 
 fn with_etag(mut response: actix_web::HttpResponseBuilder, event: &Event) -> HttpResponse {
@@ -42,12 +39,13 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, event: &Event) -> Htt
 }
 
 /// Log an incident (monitor, admin).
-#[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = EventInput,
+#[utoipa::path(tag = "events", request_body = EventInput,
     responses(
         (status = 201, description = "Logged", body = Event,
             headers(("Location" = String, description = "URL of the new incident"), ("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::PayloadTooLarge,
         doc::UnsupportedMediaType, doc::Unprocessable))]
+#[post("/api/v1/events")]
 pub async fn create_event(
     caller: Caller,
     db: web::Data<Db>,
@@ -64,10 +62,11 @@ pub async fn create_event(
 }
 
 /// Read one incident.
-#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events",
+#[utoipa::path(tag = "events",
     params(("id" = String, Path, description = "Incident id")),
     responses((status = 200, description = "The incident", body = Event, headers(("ETag" = String))),
         doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/events/{id}")]
 pub async fn get_event(
     _caller: Caller,
     db: web::Data<Db>,
@@ -82,7 +81,7 @@ pub async fn get_event(
 
 /// Change an incident with a JSON Merge Patch (monitor, admin). Send
 /// `If-Match` with the ETag you read to be sure nobody changed it meanwhile.
-#[utoipa::path(patch, path = "/api/v1/events/{id}", tag = "events",
+#[utoipa::path(tag = "events",
     params(("id" = String, Path, description = "Incident id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
     request_body(content = super::EventPatch, content_type = "application/merge-patch+json",
@@ -90,6 +89,7 @@ pub async fn get_event(
     responses((status = 200, description = "The changed incident", body = Event, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[patch("/api/v1/events/{id}")]
 pub async fn patch_event(
     caller: Caller,
     db: web::Data<Db>,
@@ -109,11 +109,12 @@ pub async fn patch_event(
 
 /// Delete an incident (monitor, admin). It leaves lists and reads; its
 /// history stays and an admin can restore it.
-#[utoipa::path(delete, path = "/api/v1/events/{id}", tag = "events",
+#[utoipa::path(tag = "events",
     params(("id" = String, Path, description = "Incident id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
     responses((status = 204, description = "Deleted"),
         doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+#[delete("/api/v1/events/{id}")]
 pub async fn delete_event(
     caller: Caller,
     db: web::Data<Db>,
@@ -130,10 +131,11 @@ pub async fn delete_event(
 }
 
 /// Bring a deleted incident back (admin).
-#[utoipa::path(post, path = "/api/v1/events/{id}/restore", tag = "events",
+#[utoipa::path(tag = "events",
     params(("id" = String, Path, description = "Incident id")),
     responses((status = 200, description = "The restored incident", body = Event, headers(("ETag" = String))),
         doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict))]
+#[post("/api/v1/events/{id}/restore")]
 pub async fn restore_event(
     caller: Caller,
     db: web::Data<Db>,
@@ -161,10 +163,11 @@ pub struct HistoryQuery {
 /// The revisions of one incident, oldest first: each audit record holds the
 /// incident before and after the change. A deleted incident's history is
 /// readable by admins only.
-#[utoipa::path(get, path = "/api/v1/events/{id}/history", tag = "events",
+#[utoipa::path(tag = "events",
     params(("id" = String, Path, description = "Incident id"), HistoryQuery),
     responses((status = 200, description = "A page of revisions", body = Page<AuditRecord>),
         doc::BadRequest, doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/events/{id}/history")]
 pub async fn event_history(
     caller: Caller,
     db: web::Data<Db>,
@@ -302,9 +305,10 @@ pub fn parse_bbox(text: &str) -> Result<[f64; 4], AppError> {
 }
 
 /// List incidents, newest first, with filters.
-#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventListQuery),
+#[utoipa::path(tag = "events", params(EventListQuery),
     responses((status = 200, description = "A page of incidents", body = Page<Event>),
         doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/events")]
 pub async fn list_events(
     _caller: Caller,
     db: web::Data<Db>,

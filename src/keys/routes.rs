@@ -1,6 +1,6 @@
 //! `/api/v1/keys`: admins manage keys over HTTP as they do with `vigia keys`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -12,14 +12,10 @@ use crate::http::{JsonBody, QueryParams};
 use crate::openapi as doc;
 use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
+use crate::routing::Routes;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/v1/keys")
-            .route(web::get().to(list_keys))
-            .route(web::post().to(create_key)),
-    )
-    .service(web::resource("/api/v1/keys/{id}").route(web::delete().to(revoke_key)));
+pub fn configure(routes: &mut Routes) {
+    routes.add(list_keys).add(create_key).add(revoke_key);
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -44,9 +40,10 @@ pub struct NewKey {
 }
 
 /// List API keys (admin).
-#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", params(KeyListQuery),
+#[utoipa::path(tag = "keys", params(KeyListQuery),
     responses((status = 200, description = "A page of keys", body = Page<ApiKey>),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden))]
+#[get("/api/v1/keys")]
 pub async fn list_keys(
     caller: Caller,
     db: web::Data<Db>,
@@ -64,10 +61,11 @@ pub async fn list_keys(
 }
 
 /// Create an API key (admin). The token is in this answer only.
-#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", request_body = NewKey,
+#[utoipa::path(tag = "keys", request_body = NewKey,
     responses((status = 201, description = "The key and its token", body = CreatedKey),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::Conflict,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[post("/api/v1/keys")]
 pub async fn create_key(
     caller: Caller,
     db: web::Data<Db>,
@@ -83,10 +81,11 @@ pub async fn create_key(
 }
 
 /// Revoke an API key (admin). It stops working at once.
-#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys",
+#[utoipa::path(tag = "keys",
     params(("id" = String, Path, description = "Key id")),
     responses((status = 200, description = "The revoked key", body = ApiKey),
         doc::Unauthorized, doc::Forbidden, doc::NotFound))]
+#[delete("/api/v1/keys/{id}")]
 pub async fn revoke_key(
     cache: web::Data<super::KeyCache>,
     caller: Caller,

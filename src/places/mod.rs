@@ -200,22 +200,33 @@ impl ConcessionInput {
     }
 }
 
-/// The shape of a concession PATCH body.
+/// The shape of a concession PATCH body (JSON Merge Patch): any subset of
+/// the fields, `null` removing an optional one (`code`, `name` and
+/// `geometry` cannot be removed). Only the shape is checked against this
+/// type; the rules are checked on the merged result as [`ConcessionInput`].
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ConcessionPatch {
+    /// The code cannot change: only the current one is accepted.
+    #[schema(required = false, value_type = String, min_length = 1, max_length = 30, pattern = "^[A-Za-z0-9-]+$")]
     code: Option<String>,
+    #[schema(required = false, value_type = String, min_length = 1, max_length = 300)]
     name: Option<String>,
     #[schema(format = Uuid)]
     holder_id: Option<String>,
+    #[schema(min_length = 1, max_length = 300)]
     holder_name: Option<String>,
+    #[schema(minimum = 0, maximum = 1000000)]
     hectares: Option<f64>,
+    #[schema(max_length = 100)]
     status: Option<String>,
+    #[schema(max_length = 100)]
     substance: Option<String>,
     #[schema(format = Date)]
     filed_on: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    /// GeoJSON Polygon or MultiPolygon in WGS 84 longitude/latitude.
+    #[schema(required = false, value_type = Object)]
     geometry: Option<serde_json::Value>,
 }
 

@@ -1,7 +1,7 @@
 //! `/api/v1/concessions`: the cadastre over HTTP, as JSON or GeoJSON.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -17,22 +17,19 @@ use crate::keys::Caller;
 use crate::openapi as doc;
 use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
+use crate::routing::Routes;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/v1/concessions")
-            .get(list_concessions)
-            .post(create_concession),
-    )
-    .service(web::resource("/api/v1/concessions/at").get(concessions_at))
-    .service(web::resource("/api/v1/concessions/changes").get(registry_changes))
-    .service(
-        web::resource("/api/v1/concessions/{id}")
-            .get(get_concession)
-            .patch(patch_concession)
-            .delete(delete_concession),
-    )
-    .service(web::resource("/api/v1/concessions/{id}/events").get(concession_events));
+/// The concession routes, in matching order: `at` and `changes` before `{id}`.
+pub fn configure(routes: &mut Routes) {
+    routes
+        .add(list_concessions)
+        .add(create_concession)
+        .add(concessions_at)
+        .add(registry_changes)
+        .add(get_concession)
+        .add(patch_concession)
+        .add(delete_concession)
+        .add(concession_events);
 }
 
 const GEOJSON: &str = "application/geo+json";
@@ -79,11 +76,12 @@ fn one(
 }
 
 /// Add a concession (admin), with a GeoJSON outline in WGS 84 lon/lat.
-#[utoipa::path(post, path = "/api/v1/concessions", tag = "concessions", request_body = ConcessionInput,
+#[utoipa::path(tag = "concessions", request_body = ConcessionInput,
     responses((status = 201, description = "Added; incidents inside are matched to it", body = Concession,
             headers(("Location" = String), ("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::Conflict, doc::PayloadTooLarge,
         doc::UnsupportedMediaType, doc::Unprocessable))]
+#[post("/api/v1/concessions")]
 pub async fn create_concession(
     caller: Caller,
     db: web::Data<Db>,
@@ -104,11 +102,12 @@ pub async fn create_concession(
 }
 
 /// Read one concession (JSON, or a GeoJSON Feature with `Accept: application/geo+json`).
-#[utoipa::path(get, path = "/api/v1/concessions/{id}", tag = "concessions",
+#[utoipa::path(tag = "concessions",
     params(("id" = String, Path, description = "Concession id")),
     responses((status = 200, description = "The concession", headers(("ETag" = String)),
             content((Concession = "application/json"), (serde_json::Value = "application/geo+json"))),
         doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/concessions/{id}")]
 pub async fn get_concession(
     _caller: Caller,
     db: web::Data<Db>,
@@ -121,13 +120,14 @@ pub async fn get_concession(
 }
 
 /// Change a concession with a JSON Merge Patch (admin); its code stays.
-#[utoipa::path(patch, path = "/api/v1/concessions/{id}", tag = "concessions",
+#[utoipa::path(tag = "concessions",
     params(("id" = String, Path, description = "Concession id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
     request_body(content = ConcessionPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed concession", body = Concession, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[patch("/api/v1/concessions/{id}")]
 pub async fn patch_concession(
     caller: Caller,
     db: web::Data<Db>,
@@ -146,11 +146,12 @@ pub async fn patch_concession(
 }
 
 /// Remove a concession (admin): recorded as `removed` in the registry changes.
-#[utoipa::path(delete, path = "/api/v1/concessions/{id}", tag = "concessions",
+#[utoipa::path(tag = "concessions",
     params(("id" = String, Path, description = "Concession id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
     responses((status = 204, description = "Removed"),
         doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+#[delete("/api/v1/concessions/{id}")]
 pub async fn delete_concession(
     caller: Caller,
     db: web::Data<Db>,
@@ -186,10 +187,11 @@ pub struct ConcessionListQuery {
 
 /// List concessions by code (JSON page, or a GeoJSON FeatureCollection with
 /// `Accept: application/geo+json`; its `next_cursor` member pages the same way).
-#[utoipa::path(get, path = "/api/v1/concessions", tag = "concessions", params(ConcessionListQuery),
+#[utoipa::path(tag = "concessions", params(ConcessionListQuery),
     responses((status = 200, description = "A page of concessions",
             content((Page<Concession> = "application/json"), (serde_json::Value = "application/geo+json"))),
         doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/concessions")]
 pub async fn list_concessions(
     _caller: Caller,
     db: web::Data<Db>,
@@ -256,9 +258,10 @@ pub struct ConcessionItems {
 }
 
 /// Every concession containing a point (they overlap: two or three is common).
-#[utoipa::path(get, path = "/api/v1/concessions/at", tag = "concessions", params(PointQuery),
+#[utoipa::path(tag = "concessions", params(PointQuery),
     responses((status = 200, description = "The concessions containing the point", body = ConcessionItems),
         doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/concessions/at")]
 pub async fn concessions_at(
     _caller: Caller,
     db: web::Data<Db>,
@@ -289,9 +292,10 @@ pub struct ChangesQuery {
 }
 
 /// What changed in the registry (imports and edits), oldest first.
-#[utoipa::path(get, path = "/api/v1/concessions/changes", tag = "concessions", params(ChangesQuery),
+#[utoipa::path(tag = "concessions", params(ChangesQuery),
     responses((status = 200, description = "A page of registry changes", body = Page<RegistryChange>),
         doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/concessions/changes")]
 pub async fn registry_changes(
     _caller: Caller,
     db: web::Data<Db>,
@@ -307,10 +311,11 @@ pub async fn registry_changes(
 }
 
 /// The incidents inside a concession, newest first.
-#[utoipa::path(get, path = "/api/v1/concessions/{id}/events", tag = "concessions",
+#[utoipa::path(tag = "concessions",
     params(("id" = String, Path, description = "Concession id"), EventListQuery),
     responses((status = 200, description = "A page of incidents", body = Page<Event>),
         doc::BadRequest, doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/concessions/{id}/events")]
 pub async fn concession_events(
     _caller: Caller,
     db: web::Data<Db>,

@@ -263,3 +263,138 @@ async fn a_number_too_large_is_rejected_not_crashed() {
     res.problem(res.status);
     assert_nothing_written(&app).await;
 }
+
+/// Every PATCH body schema says what a merge patch may hold, checked field
+/// by field against the running app: no field is required (any subset is a
+/// valid patch), and a field is nullable exactly when `null`, which removes
+/// it, is accepted.
+#[actix_web::test]
+async fn patch_schemas_say_which_fields_a_patch_may_remove() {
+    let app = spawn_app().await;
+    let doc = app
+        .request(Method::GET, "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let created = |res: crate::helpers::Response| {
+        assert_eq!(res.status, 201, "{}", res.body);
+        res.body["id"].as_str().unwrap().to_string()
+    };
+    let event = app.create_event(los_chancas()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let actor = created(
+        app.post(
+            "/api/v1/actors",
+            &app.admin,
+            json!({"name": "Minera Ejemplo S.A.C.", "kind": "company", "aliases": ["Ejemplo"],
+                   "ruc": "20100147514", "reinfo_code": "R-1", "notes": "Nota."}),
+        )
+        .await,
+    );
+    let case = created(
+        app.post(
+            "/api/v1/cases",
+            &app.admin,
+            json!({"name": "Caso de prueba", "case_type": "socioambiental", "activity": "minería",
+                   "region": "Apurímac", "province": "Aymaraes", "district": "Pocohuanca",
+                   "ubigeo": "030410", "companies": [actor]}),
+        )
+        .await,
+    );
+    let entry = created(
+        app.post(
+            &format!("/api/v1/cases/{case}/entries"),
+            &app.admin,
+            json!({"report_number": 220, "report_month": "2022-06", "status": "activo",
+                   "phase": "dialogo", "violence": true, "dialogue": true, "description": "Mesa."}),
+        )
+        .await,
+    );
+    let concession = created(
+        app.post(
+            "/api/v1/concessions",
+            &app.admin,
+            json!({"code": "010461925", "name": "LOS CHANCAS 1", "holder_id": actor,
+                   "hectares": 100.0, "status": "titulado", "substance": "cobre", "filed_on": "2001-02-03",
+                   "geometry": {"type": "Polygon", "coordinates": [[[-73.1, -14.2], [-73.0, -14.2], [-73.0, -14.1], [-73.1, -14.2]]]}}),
+        )
+        .await,
+    );
+    let watch = created(
+        app.post(
+            "/api/v1/watches",
+            &app.admin,
+            json!({"email": "vigia@example.org", "target": {"type": "admin_area", "ubigeo": "0304"},
+                   "event_types": ["blockade"], "min_verification": "verified",
+                   "frequency": "immediate", "language": "es"}),
+        )
+        .await,
+    );
+    let records = [
+        ("/api/v1/events/{id}", event),
+        ("/api/v1/actors/{id}", actor),
+        ("/api/v1/cases/{id}", case),
+        ("/api/v1/report-entries/{id}", entry),
+        ("/api/v1/concessions/{id}", concession),
+        ("/api/v1/watches/{id}", watch),
+    ];
+    let patched: Vec<&String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, item)| item.get("patch").is_some())
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(
+        patched,
+        {
+            let mut paths: Vec<&str> = records.iter().map(|(p, _)| *p).collect();
+            paths.sort();
+            paths
+        },
+        "a PATCH this test does not cover"
+    );
+    let resolve = |schema: &serde_json::Value| {
+        let name = schema["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+        doc["components"]["schemas"][name].clone()
+    };
+    for (template, id) in records {
+        let path = template.replace("{id}", &id);
+        let body = &doc["paths"][template]["patch"]["requestBody"]["content"]
+            ["application/merge-patch+json"]["schema"];
+        let schema = resolve(body);
+        assert!(
+            schema.get("required").is_none(),
+            "PATCH {template}: a patch requires nothing, the schema says {}",
+            schema["required"]
+        );
+        assert_eq!(schema["additionalProperties"], false, "PATCH {template}");
+        for (field, property) in schema["properties"].as_object().unwrap() {
+            let nullable = property["type"]
+                .as_array()
+                .is_some_and(|types| types.contains(&json!("null")))
+                || property["oneOf"]
+                    .as_array()
+                    .is_some_and(|one| one.contains(&json!({"type": "null"})));
+            let res = app
+                .patch(&path, &app.admin, json!({ field: null }), None)
+                .await;
+            if nullable {
+                assert_eq!(
+                    res.status, 200,
+                    "PATCH {template} {{{field}: null}}: documented as removable; {}",
+                    res.body
+                );
+            } else {
+                assert!(
+                    res.invalid_fields()
+                        .iter()
+                        .any(|f| f.starts_with(field.as_str())),
+                    "PATCH {template} {{{field}: null}}: documented as not removable; {}",
+                    res.body
+                );
+            }
+        }
+    }
+}
