@@ -35,6 +35,7 @@ macro_rules! string_enum {
 
 pub mod actors;
 pub mod alerts;
+pub mod api;
 pub mod audit;
 pub mod cases;
 pub mod cli;

@@ -18,14 +18,14 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::alerts::delivery::Worker;
 use crate::alerts::mail::{Links, Mailer};
-use crate::alerts::routes::WatchContext;
 use crate::alerts::tokens::LinkSigner;
+use crate::api::alerts::WatchContext;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{AppError, Problem, PROBLEM_JSON};
 use crate::openapi as doc;
 use crate::routing::{self, Routes};
-use crate::{actors, alerts, audit, cases, events, keys, places};
+use crate::{api, places};
 
 /// A bound, not yet running server, with its delivery worker.
 pub struct Application {
@@ -157,13 +157,13 @@ impl Application {
 pub fn api_routes() -> Routes {
     let mut routes = Routes::default();
     routes.add(healthz).add(readyz);
-    events::routes::configure(&mut routes);
-    actors::routes::configure(&mut routes);
-    places::routes::configure(&mut routes);
-    cases::routes::configure(&mut routes);
-    audit::configure(&mut routes);
-    alerts::routes::configure(&mut routes);
-    keys::configure(&mut routes);
+    api::events::configure(&mut routes);
+    api::actors::configure(&mut routes);
+    api::places::configure(&mut routes);
+    api::cases::configure(&mut routes);
+    api::audit::configure(&mut routes);
+    api::alerts::configure(&mut routes);
+    api::keys::configure(&mut routes);
     routes
 }
 

@@ -6,7 +6,6 @@
 //! SUCURSAL DEL PERU` and `Southern Perú Copper Corporation` share one key),
 //! and aliases (`SPCC`) are searched with the name.
 
-pub mod routes;
 pub mod store;
 
 use chrono::{DateTime, Utc};
@@ -295,4 +294,29 @@ mod tests {
         assert!(looks_like_company("Southern Peru Copper Corporation"));
         assert!(!looks_like_company("GINER ROY CASIO CONSOLACION Y OTROS"));
     }
+}
+
+/// The shape of an actor PATCH body (JSON Merge Patch): any subset of the
+/// fields, `null` removing an optional one (`name` and `kind` cannot be
+/// removed). Only the shape is checked against this type; the rules are
+/// checked on the merged result as [`ActorInput`].
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ActorPatch {
+    /// 1–300 characters, not blank.
+    #[schema(required = false, value_type = String, min_length = 1, max_length = 300)]
+    name: Option<String>,
+    #[schema(required = false, value_type = ActorKind)]
+    kind: Option<ActorKind>,
+    /// Other names, each 1–300 characters; up to 50. Replaces the whole list.
+    #[schema(max_items = 50)]
+    aliases: Option<Vec<String>>,
+    /// 11 digits with a valid check digit.
+    #[schema(pattern = "^(10|15|16|17|20)[0-9]{9}$")]
+    ruc: Option<String>,
+    #[schema(min_length = 1, max_length = 50)]
+    reinfo_code: Option<String>,
+    #[schema(max_length = 20000)]
+    notes: Option<String>,
 }

@@ -11,7 +11,6 @@
 pub mod delivery;
 pub mod mail;
 pub mod matching;
-pub mod routes;
 pub mod store;
 pub mod tokens;
 

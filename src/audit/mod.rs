@@ -3,10 +3,6 @@
 //! same transaction as the change they describe, so one never exists without
 //! the other.
 
-pub mod routes;
-
-pub use routes::configure;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,6 @@
 //! lenient parsers here; the API takes the canonical names only.
 
 pub mod import;
-pub mod routes;
 pub mod store;
 pub mod suggest;
 

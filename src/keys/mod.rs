@@ -6,11 +6,9 @@
 
 mod cache;
 mod caller;
-pub mod routes;
 
 pub use cache::KeyCache;
 pub use caller::Caller;
-pub use routes::configure;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

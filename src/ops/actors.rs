@@ -30,7 +30,7 @@ pub fn update(
     patch: serde_json::Value,
 ) -> Result<Actor, AppError> {
     who.require(Role::Monitor)?;
-    crate::http::from_value::<crate::actors::routes::ActorPatch>(patch.clone())?;
+    crate::http::from_value::<domain::ActorPatch>(patch.clone())?;
     db::write_tx(conn, |conn| {
         let mut renamed = false;
         let after = store::update(conn, &who.actor, id, if_match, |current| {

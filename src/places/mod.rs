@@ -6,7 +6,6 @@ pub mod crs;
 pub mod geometry;
 pub mod import;
 pub mod index;
-pub mod routes;
 pub mod store;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -7,11 +7,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::store::{self, ActorFilter};
-use super::{Actor, ActorInput, ActorKind, Attribution, LinkRole};
+use crate::actors::store::{self, ActorFilter};
+use crate::actors::{Actor, ActorInput, ActorKind, Attribution, LinkRole};
+use crate::api::events::{list_page, EventListQuery};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::events::routes::{list_page, EventListQuery};
 use crate::events::Event;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::keys::{Caller, Role};
@@ -81,7 +81,7 @@ pub async fn get_actor(
 #[utoipa::path(tag = "actors",
     params(("id" = String, Path, description = "Actor id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
-    request_body(content = ActorPatch, content_type = "application/merge-patch+json"),
+    request_body(content = crate::actors::ActorPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed actor", body = Actor, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PreconditionFailed,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
@@ -101,31 +101,6 @@ pub async fn patch_actor(
         .run(move |conn| ops::actors::update(conn, &index, &who, &id, &if_match, patch))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &actor))
-}
-
-/// The shape of an actor PATCH body (JSON Merge Patch): any subset of the
-/// fields, `null` removing an optional one (`name` and `kind` cannot be
-/// removed). Only the shape is checked against this type; the rules are
-/// checked on the merged result as [`ActorInput`].
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct ActorPatch {
-    /// 1–300 characters, not blank.
-    #[schema(required = false, value_type = String, min_length = 1, max_length = 300)]
-    name: Option<String>,
-    #[schema(required = false, value_type = ActorKind)]
-    kind: Option<ActorKind>,
-    /// Other names, each 1–300 characters; up to 50. Replaces the whole list.
-    #[schema(max_items = 50)]
-    aliases: Option<Vec<String>>,
-    /// 11 digits with a valid check digit.
-    #[schema(pattern = "^(10|15|16|17|20)[0-9]{9}$")]
-    ruc: Option<String>,
-    #[schema(min_length = 1, max_length = 50)]
-    reinfo_code: Option<String>,
-    #[schema(max_length = 20000)]
-    notes: Option<String>,
 }
 
 /// Delete an actor (monitor, admin); its history stays.
@@ -209,7 +184,7 @@ pub async fn list_actors(
         words: q
             .q
             .as_deref()
-            .map(super::name_key)
+            .map(crate::actors::name_key)
             .unwrap_or_default()
             .split_whitespace()
             .map(String::from)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{AuditFilter, AuditRecord};
+use crate::audit::{AuditFilter, AuditRecord};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::http::QueryParams;
@@ -60,6 +60,8 @@ pub async fn list_audit(
         limit: pagination::limit(q.limit)?,
     };
     let limit = filter.limit;
-    let rows = db.run(move |conn| super::list(conn, &filter)).await?;
+    let rows = db
+        .run(move |conn| crate::audit::list(conn, &filter))
+        .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |r: &AuditRecord| r.id)))
 }

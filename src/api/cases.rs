@@ -8,12 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::store::{self, CaseFilter};
-use super::suggest::{self, Reconciliation, Suggestions};
-use super::{Case, CaseInput, CasePatch, CaseStatus, Entry, EntryInput, EntryPatch};
+use crate::api::events::{list_page, EventListQuery};
+use crate::cases::store::{self, CaseFilter};
+use crate::cases::suggest::{self, Reconciliation, Suggestions};
+use crate::cases::{Case, CaseInput, CasePatch, CaseStatus, Entry, EntryInput, EntryPatch};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::events::routes::{list_page, EventListQuery};
 use crate::events::Event;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::keys::{Caller, Role};
@@ -459,7 +459,7 @@ pub async fn reconciliation(
         .month
         .as_deref()
         .map(|m| {
-            super::report_number_of(m).ok_or_else(|| {
+            crate::cases::report_number_of(m).ok_or_else(|| {
                 AppError::BadRequest(format!(
                     "month {m:?} is not a report month as YYYY-MM (the first report is 2004-03)"
                 ))
@@ -502,7 +502,7 @@ fn csv_response(body: Vec<u8>, name: &str) -> HttpResponse {
         doc::Unauthorized))]
 #[get("/api/v1/cases/export.csv")]
 pub async fn export_cases(_caller: Caller, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    let body = db.run(super::import::export_cases).await?;
+    let body = db.run(crate::cases::import::export_cases).await?;
     Ok(csv_response(body, "cases.csv"))
 }
 
@@ -513,6 +513,6 @@ pub async fn export_cases(_caller: Caller, db: web::Data<Db>) -> Result<HttpResp
         doc::Unauthorized))]
 #[get("/api/v1/report-entries/export.csv")]
 pub async fn export_entries(_caller: Caller, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    let body = db.run(super::import::export_entries).await?;
+    let body = db.run(crate::cases::import::export_entries).await?;
     Ok(csv_response(body, "report-entries.csv"))
 }

@@ -7,11 +7,11 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::store::{EventFilter, Visibility};
-use super::{Event, EventInput, EventType, Verification};
 use crate::audit::{AuditFilter, AuditRecord};
 use crate::db::Db;
 use crate::error::AppError;
+use crate::events::store::{EventFilter, Visibility};
+use crate::events::{Event, EventInput, EventType, Verification};
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::keys::Caller;
 use crate::openapi as doc;
@@ -84,7 +84,7 @@ pub async fn get_event(
 #[utoipa::path(tag = "events",
     params(("id" = String, Path, description = "Incident id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
-    request_body(content = super::EventPatch, content_type = "application/merge-patch+json",
+    request_body(content = crate::events::EventPatch, content_type = "application/merge-patch+json",
         description = "Any subset of the fields; null removes an optional field"),
     responses((status = 200, description = "The changed incident", body = Event, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed,

@@ -6,17 +6,17 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::store::{self, ConcessionFilter, RegistryChange};
-use super::{Concession, ConcessionInput, ConcessionPatch, PlaceIndex};
+use crate::api::events::{list_page, EventListQuery};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::events::routes::{list_page, EventListQuery};
 use crate::events::Event;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::keys::Caller;
 use crate::openapi as doc;
 use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
+use crate::places::store::{self, ConcessionFilter, RegistryChange};
+use crate::places::{Concession, ConcessionInput, ConcessionPatch, PlaceIndex};
 use crate::routing::Routes;
 
 /// The concession routes, in matching order: `at` and `changes` before `{id}`.
@@ -219,7 +219,7 @@ pub async fn list_concessions(
         bbox: q
             .bbox
             .as_deref()
-            .map(crate::events::routes::parse_bbox)
+            .map(crate::api::events::parse_bbox)
             .transpose()?,
         after: q.cursor.as_deref().map(pagination::decode).transpose()?,
         limit: pagination::limit(q.limit)?,

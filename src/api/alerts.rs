@@ -9,9 +9,9 @@ use html_escape::encode_double_quoted_attribute as attr;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::store::{self, AlertFilter, Confirmed, Policy, Scope, WatchFilter};
-use super::tokens::LinkSigner;
-use super::{AlertRecord, AlertStatus, Language, MailKind, Watch, WatchInput, WatchStatus};
+use crate::alerts::store::{self, AlertFilter, Confirmed, Policy, Scope, WatchFilter};
+use crate::alerts::tokens::LinkSigner;
+use crate::alerts::{AlertRecord, AlertStatus, Language, MailKind, Watch, WatchInput, WatchStatus};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
@@ -139,7 +139,7 @@ pub async fn get_watch(
 #[utoipa::path(tag = "watches",
     params(("id" = String, Path, description = "Watch id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
-    request_body(content = super::WatchPatch, content_type = "application/merge-patch+json",
+    request_body(content = crate::alerts::WatchPatch, content_type = "application/merge-patch+json",
         description = "Any subset of the fields"),
     responses((status = 200, description = "The changed watch", body = Watch, headers(("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::PreconditionFailed,

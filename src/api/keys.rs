@@ -5,10 +5,10 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiKey, Caller, CreatedKey, Role};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::http::{JsonBody, QueryParams};
+use crate::keys::{ApiKey, Caller, CreatedKey, Role};
 use crate::openapi as doc;
 use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
@@ -53,7 +53,9 @@ pub async fn list_keys(
     let limit = pagination::limit(q.limit)?;
     let after: Option<(NaiveDateTime, String)> =
         q.cursor.as_deref().map(pagination::decode).transpose()?;
-    let rows = db.run(move |conn| super::list(conn, after, limit)).await?;
+    let rows = db
+        .run(move |conn| crate::keys::list(conn, after, limit))
+        .await?;
     let page = Page::from_rows(rows, limit, |k: &ApiKey| {
         (k.created_at.naive_utc(), k.id.to_string())
     });
@@ -87,7 +89,7 @@ pub async fn create_key(
         doc::Unauthorized, doc::Forbidden, doc::NotFound))]
 #[delete("/api/v1/keys/{id}")]
 pub async fn revoke_key(
-    cache: web::Data<super::KeyCache>,
+    cache: web::Data<crate::keys::KeyCache>,
     caller: Caller,
     db: web::Data<Db>,
     id: web::Path<String>,
