@@ -69,7 +69,7 @@ impl ActorRow {
     fn into_actor(self) -> Result<Actor, AppError> {
         Ok(Actor {
             id: Uuid::parse_str(&self.id)
-                .map_err(|e| AppError::Internal(format!("actors.id: {e}")))?,
+                .map_err(|e| AppError::internal_from(format!("actors.id {:?}", self.id), e))?,
             version: self.version,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
@@ -77,7 +77,7 @@ impl ActorRow {
             fields: ActorFields {
                 name: self.name,
                 kind: ActorKind::parse(&self.kind)
-                    .ok_or_else(|| AppError::Internal(format!("actors.kind {:?}", self.kind)))?,
+                    .ok_or_else(|| AppError::internal(format!("actors.kind {:?}", self.kind)))?,
                 aliases: serde_json::from_str(&self.aliases)?,
                 ruc: self.ruc,
                 reinfo_code: self.reinfo_code,
@@ -459,9 +459,11 @@ pub fn for_events(
         .load(conn)?;
     let mut out: HashMap<String, Vec<EventActor>> = HashMap::new();
     for (event_id, actor_id, name, kind, role, note, attribution) in rows {
-        let bad = |what: &str, v: &str| AppError::Internal(format!("event_actors.{what} {v:?}"));
+        let bad = |what: &str, v: &str| AppError::internal(format!("event_actors.{what} {v:?}"));
         out.entry(event_id).or_default().push(EventActor {
-            actor_id: Uuid::parse_str(&actor_id).map_err(|_| bad("actor_id", &actor_id))?,
+            actor_id: Uuid::parse_str(&actor_id).map_err(|e| {
+                AppError::internal_from(format!("event_actors.actor_id {actor_id:?}"), e)
+            })?,
             name,
             kind: ActorKind::parse(&kind).ok_or_else(|| bad("kind", &kind))?,
             role: LinkRole::parse(&role).ok_or_else(|| bad("role", &role))?,

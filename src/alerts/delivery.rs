@@ -175,7 +175,7 @@ impl Worker {
                 break;
             }
             if let Err(e) = self.drain().await {
-                tracing::error!(error = %e, "delivery failed");
+                tracing::error!(error = %e, causes = ?e.causes(), "delivery failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(idle) => {}
@@ -494,7 +494,7 @@ fn read_claimed(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Claimed>, AppEr
                 .nullable(),
         ))
         .load(conn)?;
-    let bad = |what: &str, value: &str| AppError::Internal(format!("{what} {value:?}"));
+    let bad = |what: &str, value: &str| AppError::internal(format!("{what} {value:?}"));
     let mut out = Vec::with_capacity(rows.len());
     for ((id, kind, watch_id, _, recipient, frequency, reason, attempts), watch, event) in rows {
         let (language, status, deleted_at, nonce, expires) = watch;

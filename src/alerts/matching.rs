@@ -154,7 +154,7 @@ pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError
             continue;
         }
         let min = MinVerification::parse(&min)
-            .ok_or_else(|| AppError::Internal(format!("watch {id}: min_verification {min:?}")))?;
+            .ok_or_else(|| AppError::internal(format!("watch {id}: min_verification {min:?}")))?;
         if !min.admits(incident.verification) {
             continue;
         }
@@ -200,7 +200,7 @@ pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError
         };
         let Some(reason) = reason else { continue };
         let frequency = Frequency::parse(&frequency)
-            .ok_or_else(|| AppError::Internal(format!("watch {id}: frequency {frequency:?}")))?;
+            .ok_or_else(|| AppError::internal(format!("watch {id}: frequency {frequency:?}")))?;
         rows.push(NewMail::new(
             MailKind::Alert,
             &id,

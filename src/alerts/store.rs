@@ -71,11 +71,12 @@ struct WatchRow {
 }
 
 fn corrupt(column: &str, value: &str) -> AppError {
-    AppError::Internal(format!("watches.{column} holds unknown value {value:?}"))
+    AppError::internal(format!("watches.{column} holds unknown value {value:?}"))
 }
 
 fn uuid(value: &str, column: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(value).map_err(|_| corrupt(column, value))
+    Uuid::parse_str(value)
+        .map_err(|e| AppError::internal_from(format!("watches.{column} {value:?}"), e))
 }
 
 fn new_nonce() -> String {
@@ -732,7 +733,7 @@ struct AlertRow {
 impl AlertRow {
     fn into_record(self) -> Result<AlertRecord, AppError> {
         let bad = |column: &str, value: &str| {
-            AppError::Internal(format!("alerts.{column} holds unknown value {value:?}"))
+            AppError::internal(format!("alerts.{column} holds unknown value {value:?}"))
         };
         Ok(AlertRecord {
             id: Uuid::parse_str(&self.id).map_err(|_| bad("id", &self.id))?,

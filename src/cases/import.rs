@@ -373,7 +373,7 @@ pub fn import_from(
         report.seconds = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    db::write_tx(conn, |conn| write(conn, who, rows, &mut report)).map_err(|e| e.to_string())?;
+    db::write_tx(conn, |conn| write(conn, who, rows, &mut report)).map_err(|e| e.report())?;
     report.written = true;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -554,8 +554,8 @@ fn before_fields(case: &super::Case) -> CaseFields {
     }
 }
 
-fn csv_error(e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(format!("csv: {e}"))
+fn csv_error(e: impl Into<crate::error::BoxError>) -> AppError {
+    AppError::internal_from("csv", e)
 }
 
 fn yes_no(v: bool) -> &'static str {

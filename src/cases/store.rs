@@ -60,11 +60,11 @@ pub fn identity(name: &str, district: Option<&str>) -> (String, String) {
 }
 
 fn bad(column: &str, value: &str) -> AppError {
-    AppError::Internal(format!("{column} holds unknown value {value:?}"))
+    AppError::internal(format!("{column} holds unknown value {value:?}"))
 }
 
 fn uuid(value: &str, column: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(value).map_err(|_| bad(column, value))
+    Uuid::parse_str(value).map_err(|e| AppError::internal_from(format!("{column} {value:?}"), e))
 }
 
 impl CaseRow {

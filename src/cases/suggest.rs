@@ -504,7 +504,7 @@ pub fn reconcile(conn: &mut DbConn, number: i32) -> Result<Reconciliation, AppEr
     }
     let first = parse_month(&month)
         .and_then(|(y, m)| NaiveDate::from_ymd_opt(y, u32::try_from(m).ok()?, 1))
-        .ok_or_else(|| AppError::Internal(format!("report month {month:?}")))?;
+        .ok_or_else(|| AppError::internal(format!("report month {month:?}")))?;
     let (from, to) = (
         month_start(first, -1).unwrap_or(first),
         month_start(first, 2)

@@ -187,11 +187,11 @@ impl Db {
             f(&mut conn)
         })
         .await
-        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+        .map_err(|e| AppError::internal_from("blocking task failed", e))?
     }
 
     pub fn migrate(&self) -> Result<Vec<String>, String> {
-        let mut conn = self.get().map_err(|e| e.to_string())?;
+        let mut conn = self.get().map_err(|e| e.report())?;
         migrate(&mut conn)
     }
 }

@@ -134,7 +134,7 @@ impl EventRow {
             parse: fn(&str) -> Option<T>,
         ) -> Result<T, AppError> {
             parse(value).ok_or_else(|| {
-                AppError::Internal(format!("events.{column} holds unknown value {value:?}"))
+                AppError::internal(format!("events.{column} holds unknown value {value:?}"))
             })
         }
         let has_admin = self.ubigeo.is_some()
@@ -143,7 +143,7 @@ impl EventRow {
             || self.district.is_some();
         Ok(Event {
             id: Uuid::parse_str(&self.id)
-                .map_err(|e| AppError::Internal(format!("events.id {:?}: {e}", self.id)))?,
+                .map_err(|e| AppError::internal_from(format!("events.id {:?}", self.id), e))?,
             version: self.version,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
@@ -202,7 +202,7 @@ pub fn create(
 ) -> Result<Event, AppError> {
     create_many(conn, who, std::slice::from_ref(fields), index)?
         .pop()
-        .ok_or_else(|| AppError::Internal("insert returned nothing".into()))
+        .ok_or_else(|| AppError::internal("insert returned nothing"))
 }
 
 /// Inserts several incidents in one transaction: all or none.

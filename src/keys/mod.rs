@@ -111,10 +111,10 @@ impl KeyRow {
     fn into_key(self) -> Result<ApiKey, AppError> {
         Ok(ApiKey {
             id: Uuid::parse_str(&self.id)
-                .map_err(|e| AppError::Internal(format!("stored key id {:?}: {e}", self.id)))?,
+                .map_err(|e| AppError::internal_from(format!("stored key id {:?}", self.id), e))?,
             name: self.name,
             role: Role::parse(&self.role)
-                .ok_or_else(|| AppError::Internal(format!("stored role {:?}", self.role)))?,
+                .ok_or_else(|| AppError::internal(format!("stored role {:?}", self.role)))?,
             token_prefix: self.token_prefix,
             created_at: self.created_at.and_utc(),
             revoked_at: self.revoked_at.map(|t| t.and_utc()),

@@ -320,7 +320,7 @@ pub fn import_concessions(
                 .map(|d| store::upsert(conn, who, d, &mut holders, false).map(|(o, _)| o))
                 .collect::<Result<Vec<_>, AppError>>()
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.report())?;
         for o in outcomes {
             match o {
                 Outcome::Added => report.added += 1,
@@ -365,7 +365,7 @@ pub fn import_concessions(
         )?;
         Ok(rematched)
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.report())?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -464,7 +464,7 @@ pub fn import_boundaries(
     }
     report.imported = drafts.len();
     report.events_recoded =
-        store::replace_districts(conn, who, &drafts, index).map_err(|e| e.to_string())?;
+        store::replace_districts(conn, who, &drafts, index).map_err(|e| e.report())?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -117,7 +117,7 @@ pub async fn create_concession(
             })
         })
         .await?
-        .ok_or_else(|| AppError::Internal("created nothing".into()))?;
+        .ok_or_else(|| AppError::internal("created nothing"))?;
     let mut response = HttpResponse::Created();
     response.insert_header((
         header::LOCATION,
@@ -181,7 +181,7 @@ pub async fn patch_concession(
             })
         })
         .await?
-        .ok_or_else(|| AppError::Internal("changed nothing".into()))?;
+        .ok_or_else(|| AppError::internal("changed nothing"))?;
     Ok(one(&req, HttpResponse::Ok(), &changed))
 }
 

@@ -51,7 +51,7 @@ struct ConcessionRow {
 }
 
 fn uuid(value: &str, what: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(value).map_err(|e| AppError::Internal(format!("{what} {value:?}: {e}")))
+    Uuid::parse_str(value).map_err(|e| AppError::internal_from(format!("{what} {value:?}"), e))
 }
 
 /// Holder names of the given actor ids.
@@ -122,7 +122,7 @@ pub fn versions(conn: &mut DbConn, lock: bool) -> Result<(i64, i64), AppError> {
             .first(conn)
             .optional()?,
     };
-    found.ok_or_else(|| AppError::Internal("registry_state has no row".into()))
+    found.ok_or_else(|| AppError::internal("registry_state has no row"))
 }
 
 /// Marks the concession layer changed; call in the transaction that changes it.
@@ -609,7 +609,7 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<Concession, AppError> {
         .ok_or_else(|| AppError::NotFound(format!("no concession with id {id}")))?;
     to_concessions(vec![row])?
         .pop()
-        .ok_or_else(|| AppError::Internal("lost a row".into()))
+        .ok_or_else(|| AppError::internal("lost a row"))
 }
 
 /// Live concessions by id, in the given order.
@@ -755,7 +755,7 @@ pub fn changes(
                 id,
                 code,
                 change: ChangeKind::parse(&change)
-                    .ok_or_else(|| AppError::Internal(format!("change {change:?}")))?,
+                    .ok_or_else(|| AppError::internal(format!("change {change:?}")))?,
                 before: before.and_then(|s| serde_json::from_str(&s).ok()),
                 after: after.and_then(|s| serde_json::from_str(&s).ok()),
                 at: at.and_utc(),
