@@ -34,7 +34,7 @@ pub(crate) struct CaseRow {
     pub updated_at: NaiveDateTime,
     pub created_by: String,
     pub name: String,
-    pub case_type: String,
+    pub case_type: CaseType,
     pub activity: Option<String>,
     pub region: Option<String>,
     pub province: Option<String>,
@@ -44,8 +44,8 @@ pub(crate) struct CaseRow {
     pub region_key: Option<String>,
     pub province_key: Option<String>,
     pub district_key: String,
-    pub status: Option<String>,
-    pub phase: Option<String>,
+    pub status: Option<CaseStatus>,
+    pub phase: Option<Phase>,
     pub first_report: Option<i32>,
     pub last_report: Option<i32>,
     pub deleted_at: Option<NaiveDateTime>,
@@ -57,10 +57,6 @@ pub fn identity(name: &str, district: Option<&str>) -> (String, String) {
         text::fold(name),
         district.map(text::fold).unwrap_or_default(),
     )
-}
-
-fn bad(column: &str, value: &str) -> AppError {
-    AppError::internal(format!("{column} holds unknown value {value:?}"))
 }
 
 fn uuid(value: &str, column: &str) -> Result<Uuid, AppError> {
@@ -83,7 +79,7 @@ impl CaseRow {
             created_by: created.1,
             updated_at,
             name: f.name.clone(),
-            case_type: f.case_type.as_str().into(),
+            case_type: f.case_type,
             activity: f.activity.clone(),
             region: f.region.clone(),
             province: f.province.clone(),
@@ -109,24 +105,15 @@ impl CaseRow {
             updated_at: self.updated_at.and_utc(),
             created_by: self.created_by,
             name: self.name,
-            case_type: CaseType::parse(&self.case_type)
-                .ok_or_else(|| bad("cases.case_type", &self.case_type))?,
+            case_type: self.case_type,
             activity: self.activity,
             region: self.region,
             province: self.province,
             district: self.district,
             ubigeo: self.ubigeo,
             companies,
-            status: self
-                .status
-                .as_deref()
-                .map(|s| CaseStatus::parse(s).ok_or_else(|| bad("cases.status", s)))
-                .transpose()?,
-            phase: self
-                .phase
-                .as_deref()
-                .map(|s| Phase::parse(s).ok_or_else(|| bad("cases.phase", s)))
-                .transpose()?,
+            status: self.status,
+            phase: self.phase,
             first_report: self.first_report.map(ReportRef::of),
             last_report: self.last_report.map(ReportRef::of),
             entries: None,
@@ -145,8 +132,8 @@ pub(crate) struct EntryRow {
     pub created_by: String,
     pub report_number: i32,
     pub report_month: String,
-    pub status: String,
-    pub phase: Option<String>,
+    pub status: CaseStatus,
+    pub phase: Option<Phase>,
     pub violence: bool,
     pub dialogue: bool,
     pub description: String,
@@ -171,8 +158,8 @@ impl EntryRow {
             updated_at,
             report_number: f.report_number,
             report_month: f.report_month.clone(),
-            status: f.status.as_str().into(),
-            phase: f.phase.map(|p| p.as_str().to_string()),
+            status: f.status,
+            phase: f.phase,
             violence: f.violence,
             dialogue: f.dialogue,
             description: f.description.clone(),
@@ -190,13 +177,8 @@ impl EntryRow {
             created_by: self.created_by,
             report_number: self.report_number,
             report_month: self.report_month,
-            status: CaseStatus::parse(&self.status)
-                .ok_or_else(|| bad("report_entries.status", &self.status))?,
-            phase: self
-                .phase
-                .as_deref()
-                .map(|s| Phase::parse(s).ok_or_else(|| bad("report_entries.phase", s)))
-                .transpose()?,
+            status: self.status,
+            phase: self.phase,
             violence: self.violence,
             dialogue: self.dialogue,
             description: self.description,
@@ -489,8 +471,8 @@ pub(crate) fn rewrite(
     );
     identity_taken(conn, &row)?;
     // The derived columns stay as the entries make them.
-    row.status = before.status.map(|s| s.as_str().to_string());
-    row.phase = before.phase.map(|p| p.as_str().to_string());
+    row.status = before.status;
+    row.phase = before.phase;
     row.first_report = before.first_report.as_ref().map(|r| r.number);
     row.last_report = before.last_report.as_ref().map(|r| r.number);
     diesel::update(cases::table.find(&id))
@@ -581,7 +563,7 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter) -> Result<Vec<Case>, AppError> {
         );
     }
     if let Some(status) = f.status {
-        query = query.filter(cases::status.eq(status.as_str()));
+        query = query.filter(cases::status.eq(status));
     }
     if let Some(region) = &f.region {
         query = query.filter(cases::region_key.eq(text::fold(region)));
@@ -651,7 +633,7 @@ pub fn restore(conn: &mut DbConn, who: &Who, id: &str) -> Result<Case, AppError>
 
 /// Rewrites a case's derived state from its live entries.
 pub(crate) fn refresh(conn: &mut DbConn, case_id: &str) -> Result<(), AppError> {
-    let rows: Vec<(i32, String, Option<String>)> = report_entries::table
+    let rows: Vec<(i32, CaseStatus, Option<Phase>)> = report_entries::table
         .filter(report_entries::case_id.eq(case_id))
         .filter(report_entries::deleted_at.is_null())
         .order(report_entries::report_number.desc())
@@ -664,8 +646,8 @@ pub(crate) fn refresh(conn: &mut DbConn, case_id: &str) -> Result<(), AppError> 
     let latest = rows.first();
     diesel::update(cases::table.find(case_id))
         .set((
-            cases::status.eq(latest.map(|r| r.1.clone())),
-            cases::phase.eq(latest.and_then(|r| r.2.clone())),
+            cases::status.eq(latest.map(|r| r.1)),
+            cases::phase.eq(latest.and_then(|r| r.2)),
             cases::last_report.eq(latest.map(|r| r.0)),
             cases::first_report.eq(rows.last().map(|r| r.0)),
         ))
@@ -842,7 +824,7 @@ pub fn for_events(
         String,
         String,
         String,
-        Option<String>,
+        Option<CaseStatus>,
         Option<i32>,
         Option<String>,
     );
@@ -865,10 +847,7 @@ pub fn for_events(
         out.entry(event_id).or_default().push(CaseRef {
             id: uuid(&case_id, "event_cases.case_id")?,
             name,
-            status: status
-                .as_deref()
-                .map(|s| CaseStatus::parse(s).ok_or_else(|| bad("cases.status", s)))
-                .transpose()?,
+            status,
             last_report: last_report.map(ReportRef::of),
             note,
         });

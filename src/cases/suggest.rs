@@ -105,14 +105,13 @@ fn place_score(event: &Place, case: &Place) -> Option<(f64, String)> {
     }
 }
 
-fn status_words(status: &str) -> &'static str {
-    match CaseStatus::parse(status) {
-        Some(CaseStatus::Activo) => "active",
-        Some(CaseStatus::Latente) => "latent",
-        Some(CaseStatus::Resuelto) => "resolved",
-        Some(CaseStatus::Retirado) => "withdrawn",
-        Some(CaseStatus::Observacion) => "under observation",
-        None => "listed",
+fn status_words(status: CaseStatus) -> &'static str {
+    match status {
+        CaseStatus::Activo => "active",
+        CaseStatus::Latente => "latent",
+        CaseStatus::Resuelto => "resolved",
+        CaseStatus::Retirado => "withdrawn",
+        CaseStatus::Observacion => "under observation",
     }
 }
 
@@ -167,8 +166,8 @@ fn nearest_entries(
     conn: &mut DbConn,
     case_ids: &[String],
     date: NaiveDate,
-) -> Result<HashMap<String, (i32, i32, String)>, AppError> {
-    let mut nearest: HashMap<String, (i32, i32, String)> = HashMap::new();
+) -> Result<HashMap<String, (i32, i32, CaseStatus)>, AppError> {
+    let mut nearest: HashMap<String, (i32, i32, CaseStatus)> = HashMap::new();
     let (Some(from), Some(to)) = (
         month_start(date, -WINDOW).map(month_text),
         month_start(date, WINDOW).map(month_text),
@@ -177,7 +176,7 @@ fn nearest_entries(
     };
     let event_month = month_index(date);
     for chunk in case_ids.chunks(500) {
-        let rows: Vec<(String, i32, String, String)> = report_entries::table
+        let rows: Vec<(String, i32, String, CaseStatus)> = report_entries::table
             .filter(report_entries::case_id.eq_any(chunk))
             .filter(report_entries::deleted_at.is_null())
             .filter(report_entries::report_month.between(&from, &to))
@@ -438,7 +437,7 @@ pub fn suggest(
             };
             reasons.push(format!(
                 "case {} in report {number} ({}), {when}",
-                status_words(status),
+                status_words(*status),
                 report_month_of(*number).unwrap_or_default()
             ));
         }
@@ -534,7 +533,7 @@ pub fn reconcile(conn: &mut DbConn, number: i32) -> Result<Reconciliation, AppEr
     let mining = event_concessions::table.select(event_concessions::event_id);
     let with_company = event_actors::table
         .inner_join(actors::table)
-        .filter(actors::kind.eq(crate::actors::ActorKind::Company.as_str()))
+        .filter(actors::kind.eq(crate::actors::ActorKind::Company))
         .select(event_actors::event_id);
     let linked = event_cases::table
         .inner_join(cases::table)

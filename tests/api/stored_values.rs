@@ -1,0 +1,75 @@
+//! Enum columns are written and read by diesel as their text. A text that no
+//! enum knows (a hand edit, a newer version's value) is an error naming the
+//! column and the value, never a panic; the client sees only the generic 500.
+
+use diesel::prelude::*;
+use serde_json::json;
+use vigia::error::AppError;
+
+use crate::helpers::{spawn_app, TestApp};
+
+const GENERIC: &str = "an unexpected error occurred; it has been logged";
+
+/// Writes `value` into `column` of every row of `table`, behind Vigía's back.
+fn corrupt(app: &TestApp, table: &str, column: &str, value: &str) {
+    let mut conn = app.db.get().unwrap();
+    diesel::sql_query(format!("UPDATE {table} SET {column} = '{value}'"))
+        .execute(&mut conn)
+        .unwrap();
+}
+
+/// The error is internal and its chain names the column and the value.
+#[track_caller]
+fn names_column_and_value(error: AppError, column: &str, value: &str) {
+    assert!(matches!(error, AppError::Internal { .. }), "{error:?}");
+    let report = error.report();
+    assert!(
+        report.contains(&format!("'{column}'")) && report.contains(&format!("{value:?}")),
+        "{report}"
+    );
+}
+
+/// A GET that reads the corrupt row answers the generic 500.
+async fn answers_generic_500(app: &TestApp, path: &str) {
+    let res = app.get(path, &app.admin).await;
+    assert_eq!(res.problem(500)["detail"], GENERIC);
+}
+
+#[actix_web::test]
+async fn unknown_case_status_and_type() {
+    let app = spawn_app().await;
+    let res = app
+        .post(
+            "/api/v1/cases",
+            &app.monitor,
+            json!({"name": "Las Bambas", "case_type": "socioambiental", "district": "Challhuahuacho"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let id = res.body["id"].as_str().unwrap().to_string();
+    let mut conn = app.db.get().unwrap();
+    // Typed values go in and come out as the same text.
+    let case = vigia::cases::store::load(&mut conn, &id).unwrap();
+    assert_eq!(case.case_type, vigia::cases::CaseType::Socioambiental);
+    let stored: String = vigia::schema::cases::table
+        .find(&id)
+        .select(vigia::schema::cases::case_type)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(stored, "socioambiental");
+
+    corrupt(&app, "cases", "status", "pendiente");
+    names_column_and_value(
+        vigia::cases::store::load(&mut conn, &id).unwrap_err(),
+        "status",
+        "pendiente",
+    );
+    answers_generic_500(&app, &format!("/api/v1/cases/{id}")).await;
+    corrupt(&app, "cases", "status", "activo");
+    corrupt(&app, "cases", "case_type", "minero");
+    names_column_and_value(
+        vigia::cases::store::load(&mut conn, &id).unwrap_err(),
+        "case_type",
+        "minero",
+    );
+}
