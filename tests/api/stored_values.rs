@@ -73,3 +73,61 @@ async fn unknown_case_status_and_type() {
         "minero",
     );
 }
+
+#[actix_web::test]
+async fn unknown_watch_target_type_and_alert_status() {
+    use vigia::alerts::store::{self, AlertFilter, Scope};
+
+    let app = spawn_app().await;
+    let body = json!({
+        "email": "ana@example.org",
+        "target": {"type": "admin_area", "ubigeo": "0304"},
+        "frequency": "daily",
+        "language": "en",
+    });
+    let res = app.post("/api/v1/watches", &app.researcher, body).await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let id = res.body["id"].as_str().unwrap().to_string();
+    let mut conn = app.db.get().unwrap();
+    let watch = store::load(&mut conn, &id, &Scope::All).unwrap();
+    assert_eq!(
+        watch.target.target_type(),
+        vigia::alerts::TargetType::AdminArea
+    );
+    assert_eq!(watch.frequency, vigia::alerts::Frequency::Daily);
+    let stored: (String, String, String) = vigia::schema::watches::table
+        .find(&id)
+        .select((
+            vigia::schema::watches::target_type,
+            vigia::schema::watches::frequency,
+            vigia::schema::watches::status,
+        ))
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(
+        stored,
+        ("admin_area".into(), "daily".into(), "pending".into())
+    );
+
+    corrupt(&app, "watches", "target_type", "river");
+    names_column_and_value(
+        store::load(&mut conn, &id, &Scope::All).unwrap_err(),
+        "target_type",
+        "river",
+    );
+    answers_generic_500(&app, &format!("/api/v1/watches/{id}")).await;
+
+    // The confirmation waiting in the outbox.
+    let filter = AlertFilter {
+        limit: 10,
+        ..AlertFilter::default()
+    };
+    assert_eq!(store::list_alerts(&mut conn, &filter).unwrap().len(), 1);
+    corrupt(&app, "alerts", "status", "lost");
+    names_column_and_value(
+        store::list_alerts(&mut conn, &filter).unwrap_err(),
+        "status",
+        "lost",
+    );
+    answers_generic_500(&app, "/api/v1/alerts").await;
+}
