@@ -324,7 +324,7 @@ string_enum! {
 struct NewChange {
     at: NaiveDateTime,
     code: String,
-    change: String,
+    change: ChangeKind,
     before_json: Option<String>,
     after_json: Option<String>,
 }
@@ -340,7 +340,7 @@ fn record_change(
         .values(NewChange {
             at: db::now(),
             code: code.to_string(),
-            change: change.as_str().into(),
+            change,
             before_json: before.map(|v| v.to_string()),
             after_json: after.map(|v| v.to_string()),
         })
@@ -718,7 +718,7 @@ type ChangeRow = (
     i64,
     NaiveDateTime,
     String,
-    String,
+    ChangeKind,
     Option<String>,
     Option<String>,
 );
@@ -749,19 +749,17 @@ pub fn changes(
             concession_changes::after_json,
         ))
         .load(conn)?;
-    rows.into_iter()
-        .map(|(id, at, code, change, before, after)| {
-            Ok(RegistryChange {
-                id,
-                code,
-                change: ChangeKind::parse(&change)
-                    .ok_or_else(|| AppError::internal(format!("change {change:?}")))?,
-                before: before.and_then(|s| serde_json::from_str(&s).ok()),
-                after: after.and_then(|s| serde_json::from_str(&s).ok()),
-                at: at.and_utc(),
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(id, at, code, change, before, after)| RegistryChange {
+            id,
+            code,
+            change,
+            before: before.and_then(|s| serde_json::from_str(&s).ok()),
+            after: after.and_then(|s| serde_json::from_str(&s).ok()),
+            at: at.and_utc(),
         })
-        .collect()
+        .collect())
 }
 
 /// A district to store.

@@ -131,3 +131,36 @@ async fn unknown_watch_target_type_and_alert_status() {
     );
     answers_generic_500(&app, "/api/v1/alerts").await;
 }
+
+#[actix_web::test]
+async fn unknown_registry_change_kind() {
+    let app = spawn_app().await;
+    let square = json!({"type": "Polygon", "coordinates": [[
+        [-73.01, -14.01], [-72.99, -14.01], [-72.99, -13.99], [-73.01, -13.99], [-73.01, -14.01]
+    ]]});
+    let res = app
+        .post(
+            "/api/v1/concessions",
+            &app.admin,
+            json!({"code": "010461925", "name": "LOS CHANCAS", "geometry": square}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let mut conn = app.db.get().unwrap();
+    let changes = vigia::places::store::changes(&mut conn, None, None, 10).unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].change, vigia::places::store::ChangeKind::Added);
+    let stored: String = vigia::schema::concession_changes::table
+        .select(vigia::schema::concession_changes::change)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(stored, "added");
+
+    corrupt(&app, "concession_changes", "change", "merged");
+    names_column_and_value(
+        vigia::places::store::changes(&mut conn, None, None, 10).unwrap_err(),
+        "change",
+        "merged",
+    );
+    answers_generic_500(&app, "/api/v1/concessions/changes").await;
+}
