@@ -10,14 +10,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{name_key, search_text, Actor, ActorFields, ActorKind, Attribution, LinkRole};
-use crate::audit::{self, Action, Actor as Who};
+use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::schema::{actors, concessions, event_actors, events};
 use crate::text;
 
-const ENTITY: &str = "actor";
+const ENTITY: Entity = Entity::Actor;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = actors, treat_none_as_null = true)]
@@ -553,7 +553,7 @@ pub fn link(
             conn,
             who,
             Action::Create,
-            "event_actor",
+            Entity::EventActor,
             event_id,
             None::<&()>,
             Some(&record),
@@ -610,7 +610,7 @@ pub fn unlink(
                 conn,
                 who,
                 Action::Delete,
-                "event_actor",
+                Entity::EventActor,
                 event_id,
                 Some(&record),
                 None::<&()>,

@@ -16,14 +16,14 @@ use super::{
     AlertRecord, AlertStatus, Frequency, Language, MailKind, MinVerification, Reason, Target,
     TargetDraft, TargetType, Watch, WatchDraft, WatchStatus,
 };
-use crate::audit::{self, Action, Actor as Who};
+use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
 use crate::events::EventType;
 use crate::http::IfMatch;
 use crate::schema::{alerts, concessions, districts, watches};
 
-const ENTITY: &str = "watch";
+const ENTITY: Entity = Entity::Watch;
 
 /// The confirmation rules, from `[alerts]`.
 #[derive(Debug, Clone, Copy)]

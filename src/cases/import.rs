@@ -19,7 +19,7 @@ use super::{
     CaseType, EntryFields,
 };
 use crate::actors::{name_key, ActorFields, ActorKind};
-use crate::audit::{self, Action, Actor as Who};
+use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::schema::{actors, cases, report_entries};
@@ -471,7 +471,7 @@ fn write(
                         conn,
                         who,
                         Action::Update,
-                        "report_entry",
+                        Entity::ReportEntry,
                         &old.id,
                         Some(&before),
                         Some(&updated.into_entry()?),
@@ -510,7 +510,7 @@ fn write(
                 conn,
                 who,
                 Action::Create,
-                "report_entry",
+                Entity::ReportEntry,
                 &row.id,
                 None::<&()>,
                 Some(&row.clone().into_entry()?),
@@ -531,7 +531,7 @@ fn write(
         conn,
         who,
         Action::Update,
-        "report_entries",
+        Entity::ReportEntries,
         "import",
         None::<&()>,
         Some(&summary),

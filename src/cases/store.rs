@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{
     Case, CaseFields, CaseRef, CaseStatus, CaseType, Entry, EntryFields, Phase, ReportRef,
 };
-use crate::audit::{self, Action, Actor as Who};
+use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
@@ -22,8 +22,8 @@ use crate::schema::{
 };
 use crate::text;
 
-const ENTITY: &str = "case";
-const ENTRY: &str = "report_entry";
+const ENTITY: Entity = Entity::Case;
+const ENTRY: Entity = Entity::ReportEntry;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = cases, treat_none_as_null = true)]
@@ -913,7 +913,7 @@ pub fn link(
             } else {
                 Action::Create
             },
-            "event_case",
+            Entity::EventCase,
             event_id,
             before
                 .as_ref()
@@ -951,7 +951,7 @@ pub fn unlink(conn: &mut DbConn, who: &Who, event_id: &str, case_id: &str) -> Re
             conn,
             who,
             Action::Delete,
-            "event_case",
+            Entity::EventCase,
             event_id,
             Some(&LinkRecord {
                 event_id,

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 
 use super::store::{self, EventFilter, Visibility};
 use super::{Event, EventInput, EventType, Verification};
-use crate::audit::{self, AuditFilter, AuditRecord};
+use crate::audit::{self, AuditFilter, AuditRecord, Entity};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
@@ -188,7 +188,7 @@ pub async fn event_history(
         Visibility::Live
     };
     let filter = AuditFilter {
-        entity: Some("event".into()),
+        entity: Some(Entity::Event),
         entity_id: Some(id.clone()),
         oldest_first: true,
         after_id: q.cursor.as_deref().map(pagination::decode).transpose()?,

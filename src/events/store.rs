@@ -10,7 +10,7 @@ use super::{
     Admin, AdminSource, Event, EventFields, EventType, Location, LocationPrecision, TimePrecision,
     Verification,
 };
-use crate::audit::{self, Action, Actor};
+use crate::audit::{self, Action, Actor, Entity};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::http::IfMatch;
@@ -18,7 +18,7 @@ use crate::places::{self, DistrictRef, PlaceIndex};
 use crate::schema::{event_actors, event_concessions, events};
 use crate::text;
 
-const ENTITY: &str = "event";
+const ENTITY: Entity = Entity::Event;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = events, treat_none_as_null = true)]

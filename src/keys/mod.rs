@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::audit::{self, Action, Actor};
+use crate::audit::{self, Action, Actor, Entity};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
 use crate::schema::api_keys;
@@ -181,7 +181,7 @@ pub fn create(
             conn,
             actor,
             Action::Create,
-            "api_key",
+            Entity::ApiKey,
             &row.id,
             None::<&()>,
             Some(&key),
@@ -238,7 +238,7 @@ pub fn revoke(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<ApiKey, AppE
             conn,
             actor,
             Action::Revoke,
-            "api_key",
+            Entity::ApiKey,
             id,
             Some(&before),
             Some(&after),

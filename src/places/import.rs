@@ -358,7 +358,7 @@ pub fn import_concessions(
             conn,
             who,
             crate::audit::Action::Update,
-            "concessions",
+            crate::audit::Entity::Concessions,
             "import",
             None::<&()>,
             Some(&summary),

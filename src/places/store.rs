@@ -13,7 +13,7 @@ use super::geometry::Outline;
 use super::index::{DistrictRef, PlaceIndex};
 use super::{Concession, ConcessionDraft, ConcessionRef, HolderRef, HolderSpec};
 use crate::actors;
-use crate::audit::{self, Action, Actor as Who};
+use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
 use crate::schema::{
@@ -22,7 +22,7 @@ use crate::schema::{
 };
 use crate::text;
 
-const ENTITY: &str = "concession";
+const ENTITY: Entity = Entity::Concession;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = concessions, treat_none_as_null = true)]
@@ -798,7 +798,7 @@ pub fn replace_districts(
             conn,
             who,
             Action::Update,
-            "districts",
+            Entity::Districts,
             "all",
             None::<&()>,
             Some(&serde_json::json!({"districts": drafts.len(), "events_recoded": recoded})),

@@ -164,3 +164,38 @@ async fn unknown_registry_change_kind() {
     );
     answers_generic_500(&app, "/api/v1/concessions/changes").await;
 }
+
+#[actix_web::test]
+async fn audit_entities_and_actions_are_typed() {
+    use vigia::audit::{Action, AuditFilter, Entity};
+
+    let app = spawn_app().await;
+    let filter = AuditFilter {
+        entity: Some(Entity::ApiKey),
+        limit: 10,
+        ..AuditFilter::default()
+    };
+    let mut conn = app.db.get().unwrap();
+    // The three keys the test app made.
+    let records = vigia::audit::list(&mut conn, &filter).unwrap();
+    assert_eq!(records.len(), 3);
+    assert!(records
+        .iter()
+        .all(|r| r.entity == Entity::ApiKey && r.action == Action::Create));
+    let res = app.get("/api/v1/audit?entity=api_key", &app.admin).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body["items"][0]["entity"], "api_key");
+    assert_eq!(res.body["items"][0]["action"], "create");
+    // An entity Vigía never records matches nothing, as before.
+    let res = app.get("/api/v1/audit?entity=dragon", &app.admin).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body["items"], json!([]));
+
+    corrupt(&app, "audit_log", "action", "teleport");
+    names_column_and_value(
+        vigia::audit::list(&mut conn, &filter).unwrap_err(),
+        "action",
+        "teleport",
+    );
+    answers_generic_500(&app, "/api/v1/audit").await;
+}
