@@ -17,7 +17,7 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -29,47 +29,17 @@ use crate::schema::api_keys;
 
 const TOKEN_PREFIX: &str = "vg_";
 
-/// What a key may do. Each role includes the ones below it:
-/// admin ⊃ monitor ⊃ researcher.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads incidents (and, later, manages its own watches).
-    Researcher,
-    /// Creates and edits incidents.
-    Monitor,
-    /// Everything: keys, the audit trail, restoring deleted records.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Researcher => "researcher",
-            Role::Monitor => "monitor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "researcher" => Some(Role::Researcher),
-            "monitor" => Some(Role::Monitor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
+string_enum! {
+    /// What a key may do. Each role includes the ones below it:
+    /// admin ⊃ monitor ⊃ researcher.
+    #[derive(PartialOrd, Ord, clap::ValueEnum)]
+    pub enum Role {
+        /// Reads incidents (and, later, manages its own watches).
+        Researcher = "researcher",
+        /// Creates and edits incidents.
+        Monitor = "monitor",
+        /// Everything: keys, the audit trail, restoring deleted records.
+        Admin = "admin",
     }
 }
 
@@ -100,7 +70,7 @@ pub struct CreatedKey {
 struct KeyRow {
     id: String,
     name: String,
-    role: String,
+    role: Role,
     token_hash: String,
     token_prefix: String,
     created_at: NaiveDateTime,
@@ -113,8 +83,7 @@ impl KeyRow {
             id: Uuid::parse_str(&self.id)
                 .map_err(|e| AppError::internal_from(format!("stored key id {:?}", self.id), e))?,
             name: self.name,
-            role: Role::parse(&self.role)
-                .ok_or_else(|| AppError::internal(format!("stored role {:?}", self.role)))?,
+            role: self.role,
             token_prefix: self.token_prefix,
             created_at: self.created_at.and_utc(),
             revoked_at: self.revoked_at.map(|t| t.and_utc()),
@@ -156,7 +125,7 @@ pub fn create(
     let row = KeyRow {
         id: Uuid::new_v4().to_string(),
         name: name.to_string(),
-        role: role.as_str().to_string(),
+        role,
         token_hash: hash_token(&token),
         token_prefix: token.chars().take(TOKEN_PREFIX.len() + 4).collect(),
         created_at: db::now(),

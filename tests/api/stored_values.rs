@@ -199,3 +199,20 @@ async fn audit_entities_and_actions_are_typed() {
     );
     answers_generic_500(&app, "/api/v1/audit").await;
 }
+
+#[actix_web::test]
+async fn unknown_key_role() {
+    use vigia::keys::{self, Role};
+
+    let app = spawn_app().await;
+    let mut conn = app.db.get().unwrap();
+    let listed = keys::list(&mut conn, None, 10).unwrap();
+    let mut roles: Vec<Role> = listed.iter().map(|k| k.role).collect();
+    roles.sort();
+    assert_eq!(roles, [Role::Researcher, Role::Monitor, Role::Admin]);
+
+    corrupt(&app, "api_keys", "role", "root");
+    names_column_and_value(keys::list(&mut conn, None, 10).unwrap_err(), "role", "root");
+    // The key behind the request cannot be read: 500, not 401.
+    answers_generic_500(&app, "/api/v1/keys").await;
+}
