@@ -28,7 +28,7 @@ struct ActorRow {
     updated_at: NaiveDateTime,
     created_by: String,
     name: String,
-    kind: String,
+    kind: ActorKind,
     aliases: String,
     ruc: Option<String>,
     reinfo_code: Option<String>,
@@ -54,7 +54,7 @@ impl ActorRow {
             created_by: created.1,
             updated_at,
             name: f.name.clone(),
-            kind: f.kind.as_str().into(),
+            kind: f.kind,
             aliases: serde_json::to_string(&f.aliases)?,
             ruc: f.ruc.clone(),
             reinfo_code: f.reinfo_code.clone(),
@@ -76,8 +76,7 @@ impl ActorRow {
             created_by: self.created_by,
             fields: ActorFields {
                 name: self.name,
-                kind: ActorKind::parse(&self.kind)
-                    .ok_or_else(|| AppError::internal(format!("actors.kind {:?}", self.kind)))?,
+                kind: self.kind,
                 aliases: serde_json::from_str(&self.aliases)?,
                 ruc: self.ruc,
                 reinfo_code: self.reinfo_code,
@@ -253,7 +252,7 @@ pub fn merge(conn: &mut DbConn, who: &Who, from: &str, into: &str) -> Result<Act
             )])
         })?;
         // Links the target already has for the same incident and role stay single.
-        let existing: Vec<(String, String)> = event_actors::table
+        let existing: Vec<(String, LinkRole)> = event_actors::table
             .filter(event_actors::actor_id.eq(into))
             .select((event_actors::event_id, event_actors::role))
             .load(conn)?;
@@ -354,7 +353,7 @@ pub fn list(conn: &mut DbConn, f: &ActorFilter) -> Result<Vec<Actor>, AppError> 
         );
     }
     if let Some(kind) = f.kind {
-        query = query.filter(actors::kind.eq(kind.as_str()));
+        query = query.filter(actors::kind.eq(kind));
     }
     if let Some((name, id)) = &f.after {
         query = query.filter(
@@ -432,10 +431,10 @@ type LinkedActorRow = (
     String,
     String,
     String,
-    String,
-    String,
+    ActorKind,
+    LinkRole,
     Option<String>,
-    String,
+    Attribution,
 );
 
 /// The actors of each of `event_ids`.
@@ -459,16 +458,14 @@ pub fn for_events(
         .load(conn)?;
     let mut out: HashMap<String, Vec<EventActor>> = HashMap::new();
     for (event_id, actor_id, name, kind, role, note, attribution) in rows {
-        let bad = |what: &str, v: &str| AppError::internal(format!("event_actors.{what} {v:?}"));
         out.entry(event_id).or_default().push(EventActor {
             actor_id: Uuid::parse_str(&actor_id).map_err(|e| {
                 AppError::internal_from(format!("event_actors.actor_id {actor_id:?}"), e)
             })?,
             name,
-            kind: ActorKind::parse(&kind).ok_or_else(|| bad("kind", &kind))?,
-            role: LinkRole::parse(&role).ok_or_else(|| bad("role", &role))?,
-            attribution: Attribution::parse(&attribution)
-                .ok_or_else(|| bad("attribution", &attribution))?,
+            kind,
+            role,
+            attribution,
             note,
         });
     }
@@ -480,8 +477,8 @@ pub fn for_events(
 struct LinkRow<'a> {
     event_id: &'a str,
     actor_id: &'a str,
-    role: &'a str,
-    attribution: &'a str,
+    role: LinkRole,
+    attribution: Attribution,
     note: Option<&'a str>,
     created_at: NaiveDateTime,
     created_by: &'a str,
@@ -491,8 +488,8 @@ struct LinkRow<'a> {
 struct LinkRecord<'a> {
     event_id: &'a str,
     actor_id: &'a str,
-    role: &'a str,
-    attribution: &'a str,
+    role: LinkRole,
+    attribution: Attribution,
     note: Option<&'a str>,
 }
 
@@ -529,14 +526,14 @@ pub fn link(
         let key = event_actors::table
             .filter(event_actors::event_id.eq(event_id))
             .filter(event_actors::actor_id.eq(actor_id))
-            .filter(event_actors::role.eq(role.as_str()));
+            .filter(event_actors::role.eq(role));
         diesel::delete(key).execute(conn)?;
         diesel::insert_into(event_actors::table)
             .values(&LinkRow {
                 event_id,
                 actor_id,
-                role: role.as_str(),
-                attribution: attribution.as_str(),
+                role,
+                attribution,
                 note,
                 created_at: db::now(),
                 created_by: &who.name,
@@ -545,8 +542,8 @@ pub fn link(
         let record = LinkRecord {
             event_id,
             actor_id,
-            role: role.as_str(),
-            attribution: attribution.as_str(),
+            role,
+            attribution,
             note,
         };
         audit::record(
@@ -577,9 +574,9 @@ pub fn unlink(
             .filter(event_actors::actor_id.eq(actor_id))
             .into_boxed();
         if let Some(role) = role {
-            query = query.filter(event_actors::role.eq(role.as_str()));
+            query = query.filter(event_actors::role.eq(role));
         }
-        let links: Vec<(String, String, Option<String>)> = query
+        let links: Vec<(LinkRole, Attribution, Option<String>)> = query
             .select((
                 event_actors::role,
                 event_actors::attribution,
@@ -602,8 +599,8 @@ pub fn unlink(
             let record = LinkRecord {
                 event_id,
                 actor_id,
-                role,
-                attribution,
+                role: *role,
+                attribution: *attribution,
                 note: note.as_deref(),
             };
             audit::record(

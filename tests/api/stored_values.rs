@@ -216,3 +216,61 @@ async fn unknown_key_role() {
     // The key behind the request cannot be read: 500, not 401.
     answers_generic_500(&app, "/api/v1/keys").await;
 }
+
+#[actix_web::test]
+async fn unknown_actor_kind_and_link_role() {
+    use vigia::actors::{store, ActorKind, Attribution, LinkRole};
+
+    let app = spawn_app().await;
+    let res = app
+        .post(
+            "/api/v1/actors",
+            &app.monitor,
+            json!({"name": "Mineros informales de Tiaparo", "kind": "informal_group"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let actor_id = res.body["id"].as_str().unwrap().to_string();
+    let event = app.create_event(crate::helpers::los_chancas()).await;
+    let event_id = event["id"].as_str().unwrap().to_string();
+    let res = app
+        .post(
+            &format!("/api/v1/events/{event_id}/actors"),
+            &app.monitor,
+            json!({"actor_id": actor_id, "role": "perpetrator", "attribution": "alleged"}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let mut conn = app.db.get().unwrap();
+    let linked = store::for_events(&mut conn, std::slice::from_ref(&event_id)).unwrap();
+    let link = &linked[&event_id][0];
+    assert_eq!(
+        (link.kind, link.role, link.attribution),
+        (
+            ActorKind::InformalGroup,
+            LinkRole::Perpetrator,
+            Attribution::Alleged
+        )
+    );
+    // The link's audit record carries the same texts.
+    let res = app
+        .get("/api/v1/audit?entity=event_actor", &app.admin)
+        .await;
+    assert_eq!(res.body["items"][0]["after"]["role"], "perpetrator");
+    assert_eq!(res.body["items"][0]["after"]["attribution"], "alleged");
+
+    corrupt(&app, "event_actors", "role", "bystander");
+    names_column_and_value(
+        store::for_events(&mut conn, std::slice::from_ref(&event_id)).unwrap_err(),
+        "role",
+        "bystander",
+    );
+    answers_generic_500(&app, &format!("/api/v1/events/{event_id}")).await;
+    corrupt(&app, "actors", "kind", "dragon");
+    names_column_and_value(
+        store::load(&mut conn, &actor_id).unwrap_err(),
+        "kind",
+        "dragon",
+    );
+    answers_generic_500(&app, &format!("/api/v1/actors/{actor_id}")).await;
+}
