@@ -274,3 +274,61 @@ async fn unknown_actor_kind_and_link_role() {
     );
     answers_generic_500(&app, &format!("/api/v1/actors/{actor_id}")).await;
 }
+
+#[actix_web::test]
+async fn unknown_event_type_and_verification() {
+    use vigia::events::store::{self, EventFilter, Visibility};
+    use vigia::events::{EventType, Verification};
+
+    let app = spawn_app().await;
+    let event = app.create_event(crate::helpers::los_chancas()).await;
+    let id = event["id"].as_str().unwrap().to_string();
+    let mut conn = app.db.get().unwrap();
+    let filter = |types: Vec<EventType>| EventFilter {
+        event_types: types,
+        verification: Some(Verification::Verified),
+        limit: 10,
+        ..EventFilter::default()
+    };
+    let stored = store::load(&mut conn, &id, Visibility::Live).unwrap();
+    let own_type = stored.fields.event_type;
+    assert_eq!(
+        store::list(&mut conn, &filter(vec![EventType::Riot, own_type]))
+            .unwrap()
+            .len(),
+        1
+    );
+    let other = EventType::ALL
+        .iter()
+        .copied()
+        .find(|t| *t != own_type)
+        .unwrap();
+    assert!(store::list(&mut conn, &filter(vec![other]))
+        .unwrap()
+        .is_empty());
+    let mut unverified = filter(Vec::new());
+    unverified.verification = Some(Verification::Unverified);
+    assert!(store::list(&mut conn, &unverified).unwrap().is_empty());
+    let text: String = vigia::schema::events::table
+        .find(&id)
+        .select(vigia::schema::events::event_type)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(text, own_type.as_str());
+
+    corrupt(&app, "events", "verification", "rumour");
+    names_column_and_value(
+        store::load(&mut conn, &id, Visibility::Live).unwrap_err(),
+        "verification",
+        "rumour",
+    );
+    answers_generic_500(&app, &format!("/api/v1/events/{id}")).await;
+    corrupt(&app, "events", "verification", "verified");
+    corrupt(&app, "events", "event_type", "picnic");
+    names_column_and_value(
+        store::load(&mut conn, &id, Visibility::Live).unwrap_err(),
+        "event_type",
+        "picnic",
+    );
+    answers_generic_500(&app, "/api/v1/events").await;
+}
