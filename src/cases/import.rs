@@ -344,6 +344,7 @@ fn same_case(a: &CaseFields, b: &CaseFields) -> bool {
 }
 
 /// Imports a report-entries CSV file.
+#[tracing::instrument(level = "info", skip_all, fields(path = %path.display()))]
 pub fn import_report_entries(
     conn: &mut DbConn,
     who: &Who,
@@ -356,6 +357,7 @@ pub fn import_report_entries(
 }
 
 /// Imports report entries from CSV text (see [`COLUMNS`]).
+#[tracing::instrument(level = "info", skip_all, fields(skip_invalid = skip_invalid))]
 pub fn import_from(
     conn: &mut DbConn,
     who: &Who,
@@ -591,6 +593,7 @@ fn live_cases(conn: &mut DbConn) -> Result<Vec<(CaseRow, String)>, AppError> {
 }
 
 /// Every live entry of every live case, in the import's columns.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn export_entries(conn: &mut DbConn) -> Result<Vec<u8>, AppError> {
     let cases = live_cases(conn)?;
     let mut entries: HashMap<String, Vec<EntryRow>> = HashMap::new();
@@ -650,6 +653,7 @@ pub const CASE_COLUMNS: [&str; 15] = [
 ];
 
 /// Every live case with its latest state.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn export_cases(conn: &mut DbConn) -> Result<Vec<u8>, AppError> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(CASE_COLUMNS).map_err(csv_error)?;

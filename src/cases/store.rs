@@ -306,6 +306,7 @@ fn load_row(conn: &mut DbConn, id: &str) -> Result<CaseRow, AppError> {
 }
 
 /// A live case with its companies (no entries).
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load(conn: &mut DbConn, id: &str) -> Result<Case, AppError> {
     let row = load_row(conn, id)?;
     assemble(conn, vec![row])?
@@ -314,6 +315,7 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<Case, AppError> {
 }
 
 /// A live case with its timeline.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load_with_entries(conn: &mut DbConn, id: &str) -> Result<Case, AppError> {
     let mut case = load(conn, id)?;
     case.entries = Some(entries_of(conn, id)?);
@@ -321,6 +323,7 @@ pub fn load_with_entries(conn: &mut DbConn, id: &str) -> Result<Case, AppError> 
 }
 
 /// The live entries of a case, by report number.
+#[tracing::instrument(level = "debug", skip_all, fields(case_id = %case_id))]
 pub fn entries_of(conn: &mut DbConn, case_id: &str) -> Result<Vec<Entry>, AppError> {
     report_entries::table
         .filter(report_entries::case_id.eq(case_id))
@@ -444,6 +447,7 @@ pub(crate) fn insert(conn: &mut DbConn, who: &Who, fields: &CaseFields) -> Resul
     Ok(case)
 }
 
+#[tracing::instrument(level = "info", skip_all)]
 pub fn create(conn: &mut DbConn, who: &Who, fields: CaseFields) -> Result<Case, AppError> {
     db::write_tx(conn, |conn| {
         check_companies(conn, &fields.companies)?;
@@ -492,6 +496,7 @@ pub(crate) fn rewrite(
     Ok(after)
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn update(
     conn: &mut DbConn,
     who: &Who,
@@ -511,6 +516,7 @@ pub fn update(
     })
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn delete(conn: &mut DbConn, who: &Who, id: &str, if_match: &IfMatch) -> Result<(), AppError> {
     db::write_tx(conn, |conn| {
         lock(conn, id)?;
@@ -550,6 +556,7 @@ pub struct CaseFilter {
 }
 
 /// Live cases by name; up to `limit + 1` for the pager.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list(conn: &mut DbConn, f: &CaseFilter) -> Result<Vec<Case>, AppError> {
     let mut query = cases::table
         .select(CaseRow::as_select())
@@ -596,6 +603,7 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter) -> Result<Vec<Case>, AppError> {
 /// Brings a deleted case back with its entries (admin). 409 if it is not
 /// deleted, or if a live case has taken its name in its district meanwhile
 /// (an import after the delete): merge by hand then.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn restore(conn: &mut DbConn, who: &Who, id: &str) -> Result<Case, AppError> {
     db::write_tx(conn, |conn| {
         lock(conn, id)?;
@@ -660,6 +668,7 @@ fn entry_not_found(id: &str) -> AppError {
 }
 
 /// A live entry of a live case.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load_entry(conn: &mut DbConn, id: &str) -> Result<Entry, AppError> {
     report_entries::table
         .inner_join(cases::table)
@@ -696,6 +705,7 @@ fn report_taken(
     }
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(case_id = %case_id))]
 pub fn create_entry(
     conn: &mut DbConn,
     who: &Who,
@@ -742,6 +752,7 @@ fn case_of_entry(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
         .ok_or_else(|| entry_not_found(id))
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn update_entry(
     conn: &mut DbConn,
     who: &Who,
@@ -782,6 +793,7 @@ pub fn update_entry(
     })
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn delete_entry(
     conn: &mut DbConn,
     who: &Who,
@@ -816,6 +828,7 @@ pub fn delete_entry(
 }
 
 /// The live cases of each of `event_ids`.
+#[tracing::instrument(level = "debug", skip_all, fields(events = event_ids.len()))]
 pub fn for_events(
     conn: &mut DbConn,
     event_ids: &[String],
@@ -874,6 +887,7 @@ fn live_event(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
 }
 
 /// Links an incident to a case; linking again replaces the note.
+#[tracing::instrument(level = "info", skip_all, fields(event_id = %event_id, case_id = %case_id))]
 pub fn link(
     conn: &mut DbConn,
     who: &Who,
@@ -933,6 +947,7 @@ pub fn link(
     })
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(event_id = %event_id, case_id = %case_id))]
 pub fn unlink(conn: &mut DbConn, who: &Who, event_id: &str, case_id: &str) -> Result<(), AppError> {
     db::write_tx(conn, |conn| {
         live_event(conn, event_id)?;

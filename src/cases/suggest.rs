@@ -299,6 +299,7 @@ fn same_company_actors(
 }
 
 /// The live cases that `event_id` may belong to, best first.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id))]
 pub fn suggest(
     conn: &mut DbConn,
     event_id: &str,
@@ -487,6 +488,7 @@ pub struct Reconciliation {
 }
 
 /// Checks report `number` against the incidents.
+#[tracing::instrument(level = "debug", skip_all, fields(report = number))]
 pub fn reconcile(conn: &mut DbConn, number: i32) -> Result<Reconciliation, AppError> {
     let month = report_month_of(number).unwrap_or_default();
     let listed: Vec<String> = report_entries::table
