@@ -370,6 +370,7 @@ impl Worker {
 }
 
 /// Leases up to a batch of due rows to `owner` and reads what their mails need.
+#[tracing::instrument(level = "debug", skip_all, fields(worker = %owner))]
 fn claim(
     conn: &mut DbConn,
     owner: &str,
@@ -600,6 +601,7 @@ fn describe_watch(conn: &mut DbConn, watch_id: &str) -> Result<String, AppError>
 }
 
 /// Records what happened to each claimed row, if the claim is still ours.
+#[tracing::instrument(level = "debug", skip_all, fields(worker = %owner, mails = results.len(), cancelled = cancelled.len()))]
 fn mark(
     conn: &mut DbConn,
     owner: &str,

@@ -93,6 +93,7 @@ impl NewMail {
 /// that already alerted for this incident gets nothing more (the unique
 /// (watch, incident) index drops the row), so edits never repeat an alert.
 /// Returns how many watches matched.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %incident.id))]
 pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError> {
     let concession_ids: Vec<String> = incident
         .concessions

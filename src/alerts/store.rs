@@ -257,6 +257,7 @@ fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load(conn: &mut DbConn, id: &str, scope: &Scope) -> Result<Watch, AppError> {
     let row = load_row(conn, id, scope)?;
     to_watch(conn, row)
@@ -316,6 +317,7 @@ fn start_confirmation(row: &mut WatchRow, now: NaiveDateTime, policy: &Policy) {
 }
 
 /// Stores a new, pending watch and queues its confirmation mail.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn create(
     conn: &mut DbConn,
     who: &Who,
@@ -375,6 +377,7 @@ pub fn create(
 /// Changes a watch. A new address must be confirmed again: the watch goes
 /// back to `pending`, its unsent alerts are cancelled, and a confirmation
 /// goes to the new address.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn update(
     conn: &mut DbConn,
     who: &Who,
@@ -425,6 +428,7 @@ pub fn update(
 }
 
 /// Deletes a watch (soft): it sends nothing more, unsent mails included.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn delete(
     conn: &mut DbConn,
     who: &Who,
@@ -462,6 +466,7 @@ pub fn delete(
 /// Sends a pending watch's confirmation again, with a new link (the old one
 /// stops working). At most once per `alerts.resend_interval_seconds`: 429
 /// with the seconds to wait otherwise.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn resend(
     conn: &mut DbConn,
     who: &Who,
@@ -526,6 +531,7 @@ fn bad_link(detail: &str) -> AppError {
 
 /// Activates the watch a confirmation token names, if the token is genuine,
 /// current and not expired.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn confirm(conn: &mut DbConn, signer: &LinkSigner, token: &str) -> Result<Confirmed, AppError> {
     let invalid = "this confirmation link is not valid; use the latest link you received";
     let (id, expires, sig) = LinkSigner::parse_confirm(token).ok_or_else(|| bad_link(invalid))?;
@@ -579,6 +585,7 @@ pub fn confirm(conn: &mut DbConn, signer: &LinkSigner, token: &str) -> Result<Co
 }
 
 /// The watch an unsubscribe token names, for the page that asks "sure?".
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn for_unsubscribe(
     conn: &mut DbConn,
     signer: &LinkSigner,
@@ -598,6 +605,7 @@ pub fn for_unsubscribe(
 
 /// Stops the watch an unsubscribe token names, at once and for good; unsent
 /// mails are cancelled. Repeating it changes nothing.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn unsubscribe(
     conn: &mut DbConn,
     signer: &LinkSigner,
@@ -645,6 +653,7 @@ pub fn unsubscribe(
 
 /// Points holder watches of `from` at `into`, when `from` is merged into it.
 /// Call in the merge's transaction.
+#[tracing::instrument(level = "debug", skip_all, fields(from = %from, into = %into))]
 pub fn holder_merged(conn: &mut DbConn, from: &str, into: &str) -> Result<(), AppError> {
     diesel::update(watches::table.filter(watches::actor_id.eq(from)))
         .set((
@@ -665,6 +674,7 @@ pub struct WatchFilter {
 }
 
 /// Live watches in scope, newest first; up to `limit + 1`.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list(conn: &mut DbConn, scope: &Scope, f: &WatchFilter) -> Result<Vec<Watch>, AppError> {
     let mut query = watches::table
         .filter(watches::deleted_at.is_null())
@@ -748,6 +758,7 @@ pub struct AlertFilter {
 }
 
 /// The delivery log, newest first; up to `limit + 1` rows.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list_alerts(conn: &mut DbConn, f: &AlertFilter) -> Result<Vec<AlertRecord>, AppError> {
     let mut query = alerts::table.select(AlertRow::as_select()).into_boxed();
     if let Some(watch) = &f.watch_id {
