@@ -211,6 +211,7 @@ fn progress(enabled: bool, done: usize, total: usize) {
 /// code in batches, records registry changes, and matches the incidents
 /// again. `full_snapshot` marks as removed the live concessions of the same
 /// coordinate system (the same UTM zone) that the file no longer has.
+#[tracing::instrument(level = "info", skip_all, fields(path = %path.display(), full_snapshot = full_snapshot))]
 pub fn import_concessions(
     conn: &mut DbConn,
     who: &Who,
@@ -401,6 +402,7 @@ pub struct BoundaryReport {
 
 /// Loads district outlines (replacing the layer) and codes the incidents
 /// whose place their client did not give.
+#[tracing::instrument(level = "info", skip_all, fields(path = %path.display()))]
 pub fn import_boundaries(
     conn: &mut DbConn,
     who: &Who,

@@ -104,6 +104,7 @@ fn to_concessions(rows: Vec<RowWithHolder>) -> Result<Vec<Concession>, AppError>
 /// The layer versions; `lock` holds them (PostgreSQL `FOR SHARE`) until the
 /// transaction ends, so a concurrent import waits for this writer and this
 /// writer for it. On SQLite the write transaction already excludes others.
+#[tracing::instrument(level = "debug", skip_all, fields(lock = lock))]
 pub fn versions(conn: &mut DbConn, lock: bool) -> Result<(i64, i64), AppError> {
     let columns = (
         registry_state::concessions_version,
@@ -126,6 +127,7 @@ pub fn versions(conn: &mut DbConn, lock: bool) -> Result<(i64, i64), AppError> {
 }
 
 /// Marks the concession layer changed; call in the transaction that changes it.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn bump_concessions(conn: &mut DbConn) -> Result<(), AppError> {
     bump(conn, true)
 }
@@ -154,6 +156,7 @@ pub struct Placement {
 
 /// Locates a point against the current layers. Call it inside the write
 /// transaction that stores the result: it takes the version lock.
+#[tracing::instrument(level = "debug", skip_all, fields(lon = lon, lat = lat))]
 pub fn locate(
     conn: &mut DbConn,
     index: &PlaceIndex,
@@ -173,6 +176,7 @@ pub fn locate(
 }
 
 /// Replaces the concessions an incident is matched to.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id, concessions = ids.len()))]
 pub fn set_event_concessions(
     conn: &mut DbConn,
     event_id: &str,
@@ -184,6 +188,7 @@ pub fn set_event_concessions(
 }
 
 /// Matches a new incident (which has no matches yet) to concessions.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id, concessions = ids.len()))]
 pub fn add_event_concessions(
     conn: &mut DbConn,
     event_id: &str,
@@ -235,6 +240,7 @@ pub(crate) fn to_ref(
 }
 
 /// The concessions each of `event_ids` falls in, by code.
+#[tracing::instrument(level = "debug", skip_all, fields(events = event_ids.len()))]
 pub fn for_events(
     conn: &mut DbConn,
     event_ids: &[String],
@@ -263,6 +269,7 @@ pub fn for_events(
 
 /// Matches every live incident again against the current concessions (after
 /// the layer changed). Call inside the transaction that bumped the version.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn rematch_events(conn: &mut DbConn, index: &PlaceIndex) -> Result<usize, AppError> {
     let (version, _) = versions(conn, false)?;
     let shapes = index.concessions(conn, version)?;
@@ -391,6 +398,7 @@ fn resolve_holder(
 /// registry change (and, with `audit_each`, an audit record: imports write
 /// one for the whole file instead); a deleted concession that comes back is re-added. Call
 /// inside a write transaction that also bumps the layer version.
+#[tracing::instrument(level = "debug", skip_all, fields(code = %draft.code))]
 pub fn upsert(
     conn: &mut DbConn,
     who: &Who,
@@ -539,6 +547,7 @@ pub fn upsert(
 }
 
 /// Soft-deletes a concession and records it as removed from the registry.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn remove(conn: &mut DbConn, who: &Who, id: &str) -> Result<(), AppError> {
     let old = concessions::table
         .find(id)
@@ -578,6 +587,7 @@ pub fn remove(conn: &mut DbConn, who: &Who, id: &str) -> Result<(), AppError> {
 
 /// Writes one concession through the API: upsert or removal, version bump
 /// and rematching of incidents, in one transaction.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn write_one(
     conn: &mut DbConn,
     index: &PlaceIndex,
@@ -595,6 +605,7 @@ pub fn write_one(
 }
 
 /// A live concession.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load(conn: &mut DbConn, id: &str) -> Result<Concession, AppError> {
     let row = concessions::table
         .left_join(actors_t::table)
@@ -613,6 +624,7 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<Concession, AppError> {
 }
 
 /// Live concessions by id, in the given order.
+#[tracing::instrument(level = "debug", skip_all, fields(count = ids.len()))]
 pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Concession>, AppError> {
     let rows = concessions::table
         .left_join(actors_t::table)
@@ -639,6 +651,7 @@ pub struct ConcessionFilter {
 }
 
 /// Live concessions by code; up to `limit + 1`.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list(conn: &mut DbConn, f: &ConcessionFilter) -> Result<Vec<Concession>, AppError> {
     let mut query = concessions::table
         .left_join(actors_t::table)
@@ -683,6 +696,7 @@ pub fn list(conn: &mut DbConn, f: &ConcessionFilter) -> Result<Vec<Concession>, 
 }
 
 /// Every live concession containing the point.
+#[tracing::instrument(level = "debug", skip_all, fields(lon = lon, lat = lat))]
 pub fn at(
     conn: &mut DbConn,
     index: &PlaceIndex,
@@ -724,6 +738,7 @@ type ChangeRow = (
 );
 
 /// Registry changes at or after `since`, oldest first; up to `limit + 1`.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = limit))]
 pub fn changes(
     conn: &mut DbConn,
     since: Option<NaiveDateTime>,
@@ -773,6 +788,7 @@ pub struct DistrictDraft {
 
 /// Replaces the district layer and recodes the incidents whose place was
 /// not given by their client. Returns how many incidents changed.
+#[tracing::instrument(level = "info", skip_all, fields(districts = drafts.len()))]
 pub fn replace_districts(
     conn: &mut DbConn,
     who: &Who,
@@ -809,6 +825,7 @@ pub fn replace_districts(
 
 /// After an actor's name or identity changed: the concession layer carries
 /// holder names, so it is marked changed when the actor holds any.
+#[tracing::instrument(level = "debug", skip_all, fields(actor_id = %actor_id))]
 pub fn holder_changed(conn: &mut DbConn, actor_id: &str) -> Result<(), AppError> {
     let holds = concessions::table
         .filter(concessions::holder_id.eq(actor_id))
