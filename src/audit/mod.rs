@@ -132,6 +132,7 @@ struct NewAuditRow<'a> {
 }
 
 /// Writes one audit record. Call it inside the transaction of the change.
+#[tracing::instrument(level = "debug", skip_all, fields(action = action.as_str(), entity = entity.as_str(), entity_id = %entity_id))]
 pub fn record<B: Serialize, A: Serialize>(
     conn: &mut DbConn,
     actor: &Actor,
@@ -173,6 +174,7 @@ pub struct AuditFilter {
 }
 
 /// Up to `limit + 1` records, for [`crate::pagination::Page::from_rows`].
+#[tracing::instrument(level = "debug", skip_all, fields(limit = filter.limit))]
 pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRecord>, AppError> {
     let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
     if let Some(entity) = filter.entity {
