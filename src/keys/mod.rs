@@ -114,6 +114,7 @@ pub fn validate_name(name: &str) -> Result<(), AppError> {
 }
 
 /// Creates a key and audits it, in one transaction.
+#[tracing::instrument(level = "info", skip_all, fields(name = %name, role = role.as_str()))]
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -170,6 +171,7 @@ fn fetch(conn: &mut DbConn, id: &str) -> Result<ApiKey, AppError> {
 }
 
 /// Up to `limit + 1` keys in creation order, after the key `after_id`.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = limit))]
 pub fn list(
     conn: &mut DbConn,
     after: Option<(NaiveDateTime, String)>,
@@ -193,6 +195,7 @@ pub fn list(
 }
 
 /// Revokes a key; revoking a revoked key changes nothing.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn revoke(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<ApiKey, AppError> {
     db::write_tx(conn, |conn| {
         let before = fetch(conn, id)?;
@@ -217,6 +220,7 @@ pub fn revoke(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<ApiKey, AppE
 }
 
 /// The live key whose token hashes to `token_hash`, if any.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn authenticate(conn: &mut DbConn, token_hash: &str) -> Result<Option<ApiKey>, AppError> {
     api_keys::table
         .filter(api_keys::token_hash.eq(token_hash))
