@@ -139,11 +139,13 @@ pub(crate) fn insert(
     Ok(actor)
 }
 
+#[tracing::instrument(level = "info", skip_all)]
 pub fn create(conn: &mut DbConn, who: &Who, fields: &ActorFields) -> Result<Actor, AppError> {
     db::write_tx(conn, |conn| insert(conn, who, fields))
 }
 
 /// A live actor.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load(conn: &mut DbConn, id: &str) -> Result<Actor, AppError> {
     actors::table
         .find(id)
@@ -167,6 +169,7 @@ fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn update(
     conn: &mut DbConn,
     who: &Who,
@@ -207,6 +210,7 @@ pub fn update(
     })
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn delete(conn: &mut DbConn, who: &Who, id: &str, if_match: &IfMatch) -> Result<(), AppError> {
     db::write_tx(conn, |conn| {
         lock(conn, id)?;
@@ -235,6 +239,7 @@ pub fn delete(conn: &mut DbConn, who: &Who, id: &str, if_match: &IfMatch) -> Res
 
 /// Moves `from`'s incident links and concessions to `into`, adds its name and
 /// aliases to `into`'s aliases, and retires it (soft delete, `merged_into`).
+#[tracing::instrument(level = "info", skip_all, fields(from = %from, into = %into))]
 pub fn merge(conn: &mut DbConn, who: &Who, from: &str, into: &str) -> Result<Actor, AppError> {
     if from == into {
         return Err(AppError::Conflict(
@@ -340,6 +345,7 @@ pub struct ActorFilter {
 }
 
 /// Live actors by name; up to `limit + 1` for the pager.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list(conn: &mut DbConn, f: &ActorFilter) -> Result<Vec<Actor>, AppError> {
     let mut query = actors::table
         .select(ActorRow::as_select())
@@ -373,6 +379,7 @@ pub fn list(conn: &mut DbConn, f: &ActorFilter) -> Result<Vec<Actor>, AppError> 
 
 /// Finds the live actor whose name key is `name`'s, or creates one; for
 /// concession holders. `cache` spares a query per repeated holder in imports.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn find_or_create_holder(
     conn: &mut DbConn,
     who: &Who,
@@ -438,6 +445,7 @@ type LinkedActorRow = (
 );
 
 /// The actors of each of `event_ids`.
+#[tracing::instrument(level = "debug", skip_all, fields(events = event_ids.len()))]
 pub fn for_events(
     conn: &mut DbConn,
     event_ids: &[String],
@@ -506,6 +514,7 @@ fn live_event(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
 
 /// Links an actor to an incident in a role; linking it again in the same
 /// role updates the attribution and note.
+#[tracing::instrument(level = "info", skip_all, fields(event_id = %event_id, actor_id = %actor_id, role = role.as_str()))]
 pub fn link(
     conn: &mut DbConn,
     who: &Who,
@@ -560,6 +569,7 @@ pub fn link(
 }
 
 /// Removes an actor's links to an incident (in one role, or all).
+#[tracing::instrument(level = "info", skip_all, fields(event_id = %event_id, actor_id = %actor_id))]
 pub fn unlink(
     conn: &mut DbConn,
     who: &Who,
