@@ -173,6 +173,7 @@ impl EventRow {
 
 /// Inserts a new incident (version 1), matched to the places it falls in,
 /// and its audit record.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn create(
     conn: &mut DbConn,
     who: &Actor,
@@ -185,6 +186,7 @@ pub fn create(
 }
 
 /// Inserts several incidents in one transaction: all or none.
+#[tracing::instrument(level = "info", skip_all, fields(count = all.len()))]
 pub fn create_many(
     conn: &mut DbConn,
     who: &Actor,
@@ -307,6 +309,7 @@ fn load_row(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event
 }
 
 /// Reads one incident; deleted ones only when asked for.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event, AppError> {
     let mut event = load_row(conn, id, visibility)?.into_event()?;
     embed(conn, std::slice::from_mut(&mut event))?;
@@ -315,6 +318,7 @@ pub fn load(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event
 
 /// Live incidents by id, in the order of `ids`, with what they embed: one
 /// query for the rows and one per embedded kind, whatever their number.
+#[tracing::instrument(level = "debug", skip_all, fields(count = ids.len()))]
 pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Event>, AppError> {
     let mut by_id: std::collections::HashMap<String, EventRow> = events::table
         .filter(events::id.eq_any(ids))
@@ -349,6 +353,7 @@ fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
 
 /// Replaces the fields of a live incident with what `change` makes of it,
 /// after checking `If-Match`; version +1, matched again, audited.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn update(
     conn: &mut DbConn,
     who: &Actor,
@@ -403,6 +408,7 @@ pub fn update(
 /// Codes again, from the current district layer, every live incident whose
 /// place did not come from its client. Call inside the transaction that
 /// replaced the layer. Returns how many changed.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn recode_admin(conn: &mut DbConn, who: &Actor, index: &PlaceIndex) -> Result<usize, AppError> {
     let (_, districts_version) = places::store::versions(conn, false)?;
     let districts = index.districts(conn, districts_version)?;
@@ -452,6 +458,7 @@ pub fn recode_admin(conn: &mut DbConn, who: &Actor, index: &PlaceIndex) -> Resul
 
 /// Soft-deletes a live incident: it leaves reads and lists, its row and
 /// history stay.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn delete(
     conn: &mut DbConn,
     actor: &Actor,
@@ -486,6 +493,7 @@ pub fn delete(
 /// Brings a deleted incident back (409 if it is not deleted), matched to the
 /// concessions of today: the layer may have changed while it was deleted, and
 /// rematches skip deleted incidents.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn restore(
     conn: &mut DbConn,
     actor: &Actor,
@@ -555,6 +563,7 @@ pub struct EventFilter {
 
 /// Live incidents, newest first (`occurred_on` desc, then id); up to
 /// `limit + 1` of them for the pager.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> {
     let mut query = events::table
         .select(EventRow::as_select())
