@@ -166,7 +166,7 @@ fn deliver(settings: Settings, db: Db, once: bool) -> Result<(), String> {
         // Inside the runtime: the SMTP pool starts a task of its own.
         let (worker, _) = crate::startup::delivery_worker(&settings, &db)?;
         if once {
-            let pass = worker.run_once().await.map_err(|e| e.to_string())?;
+            let pass = worker.run_once().await.map_err(|e| e.report())?;
             eprintln!(
                 "{} sent, {} to retry, {} failed, {} cancelled",
                 pass.sent, pass.retried, pass.failed, pass.cancelled
@@ -197,7 +197,7 @@ fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {
     match command {
         KeysCommand::Create { role, name } => {
             let created = crate::ops::keys::create(conn, &crate::ops::Who::cli(), &name, role)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.report())?;
             eprintln!(
                 "created {} key {:?} (id {}); the token below is shown only once",
                 role.as_str(),
@@ -210,7 +210,7 @@ fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {
             let mut after = None;
             loop {
                 let mut page = keys::list(conn, after.clone(), crate::pagination::MAX_LIMIT)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| e.report())?;
                 let more = page.len() as i64 > crate::pagination::MAX_LIMIT;
                 page.truncate(crate::pagination::MAX_LIMIT as usize);
                 for key in &page {
@@ -238,7 +238,7 @@ fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {
         KeysCommand::Revoke { id } => {
             let id = uuid::Uuid::parse_str(&id).map_err(|_| format!("{id:?} is not a key id"))?;
             let key = crate::ops::keys::revoke(conn, &crate::ops::Who::cli(), &id.to_string())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.report())?;
             eprintln!("revoked key {:?} ({})", key.name, key.id);
         }
     }

@@ -24,6 +24,9 @@ impl FieldError {
     }
 }
 
+/// The cause kept under an internal error: any error, boxed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
@@ -47,10 +50,74 @@ pub enum AppError {
     TooManyRequests(String, u64),
     #[error("the request has {} invalid field(s)", .0.len())]
     Validation(Vec<FieldError>),
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("{0}")]
-    Internal(String),
+    /// A dependency (the database) is away. `detail` is shown to the
+    /// client; `source`, if any, goes to the log.
+    #[error("{detail}")]
+    Unavailable {
+        detail: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A fault of Vigía or of its data. The client sees a generic message;
+    /// `context` and the whole `source` chain go to the log.
+    #[error("{context}")]
+    Internal {
+        context: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl AppError {
+    /// An internal error with no underlying cause.
+    pub fn internal(context: impl Into<String>) -> Self {
+        AppError::Internal {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// An internal error caused by `source`, which is kept (not flattened).
+    pub fn internal_from(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        AppError::Internal {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// A 503 whose `detail` the client sees, caused by `source`.
+    pub fn unavailable(detail: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        AppError::Unavailable {
+            detail: detail.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The messages of the causes under this error, outermost first.
+    pub fn causes(&self) -> Vec<String> {
+        let mut causes = Vec::new();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            causes.push(cause.to_string());
+            next = cause.source();
+        }
+        causes
+    }
+
+    /// The error and every cause under it on one line (`a: b: c`), for the
+    /// command line and logs outside a request.
+    pub fn report(&self) -> String {
+        let mut line = self.to_string();
+        for cause in self.causes() {
+            // A message that already quotes its cause (`database pool: …`)
+            // does not repeat it.
+            if !line.ends_with(&cause) {
+                line.push_str(": ");
+                line.push_str(&cause);
+            }
+        }
+        line
+    }
 }
 
 /// The problem document (RFC 9457) every 4xx and 5xx answer carries.
@@ -84,8 +151,8 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::Validation(_) => "validation",
             AppError::TooManyRequests(..) => "too-many-requests",
-            AppError::Unavailable(_) => "unavailable",
-            AppError::Internal(_) => "internal",
+            AppError::Unavailable { .. } => "unavailable",
+            AppError::Internal { .. } => "internal",
         }
     }
 
@@ -93,7 +160,9 @@ impl AppError {
         let status = self.status_code();
         let detail = match self {
             // The cause goes to the log, never to the client.
-            AppError::Internal(_) => "an unexpected error occurred; it has been logged".to_string(),
+            AppError::Internal { .. } => {
+                "an unexpected error occurred; it has been logged".to_string()
+            }
             other => other.to_string(),
         };
         Problem {
@@ -122,14 +191,18 @@ impl ResponseError for AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let AppError::Internal(cause) | AppError::Unavailable(cause) = self {
-            tracing::error!(error = %cause, "request failed");
+        if matches!(
+            self,
+            AppError::Internal { .. } | AppError::Unavailable { .. }
+        ) {
+            // The whole chain, once: each `source()` level in order.
+            tracing::error!(error = %self, causes = ?self.causes(), "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
@@ -151,19 +224,110 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 AppError::Conflict(format!("already exists: {}", info.message()))
             }
-            other => AppError::Internal(format!("database: {other}")),
+            other => AppError::internal_from("database", other),
         }
     }
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        AppError::Unavailable(format!("database pool: {e}"))
+        AppError::unavailable(format!("database pool: {e}"), e)
     }
 }
 
 impl From<serde_json::Error> for AppError {
     fn from(e: serde_json::Error) -> Self {
-        AppError::Internal(format!("json: {e}"))
+        AppError::internal_from("json", e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot write the row")]
+    struct Outer(#[source] std::io::Error);
+
+    fn failing() -> AppError {
+        AppError::internal_from(
+            "saving event 42",
+            Outer(std::io::Error::other("disk on fire")),
+        )
+    }
+
+    #[test]
+    fn internal_errors_keep_their_cause_chain() {
+        let e = failing();
+        assert_eq!(e.to_string(), "saving event 42");
+        assert_eq!(e.causes(), ["cannot write the row", "disk on fire"]);
+        assert_eq!(
+            e.report(),
+            "saving event 42: cannot write the row: disk on fire"
+        );
+        assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        // The client never sees the cause.
+        assert_eq!(
+            e.problem().detail,
+            "an unexpected error occurred; it has been logged"
+        );
+    }
+
+    #[test]
+    fn library_errors_are_kept_as_sources() {
+        let e = AppError::from(diesel::result::Error::BrokenTransactionManager);
+        assert!(matches!(e, AppError::Internal { .. }));
+        assert_eq!(e.to_string(), "database");
+        assert_eq!(
+            e.causes(),
+            [diesel::result::Error::BrokenTransactionManager.to_string()]
+        );
+        let json = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let e = AppError::from(json);
+        assert_eq!(e.causes().len(), 1);
+        assert!(matches!(
+            AppError::from(diesel::result::Error::NotFound),
+            AppError::NotFound(_)
+        ));
+        let e = AppError::unavailable("database pool: timed out", "timed out");
+        assert_eq!(e.problem().detail, "database pool: timed out");
+        assert_eq!(e.report(), "database pool: timed out");
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_response_logs_every_level_of_the_chain_once() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let response = tracing::subscriber::with_default(subscriber, || failing().error_response());
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(log.lines().count(), 1, "{log}");
+        for level in ["saving event 42", "cannot write the row", "disk on fire"] {
+            assert!(log.contains(level), "{level} missing from {log}");
+        }
     }
 }

@@ -40,8 +40,10 @@ pub struct Application {
 pub fn delivery_worker(settings: &Settings, db: &Db) -> Result<(Worker, LinkSigner), String> {
     let mailer = Mailer::new(&settings.smtp)?;
     let signer = {
-        let mut conn = db.get().map_err(|e| format!("database.url: {e}"))?;
-        LinkSigner::load(&mut conn).map_err(|e| format!("database.url: {e}"))?
+        let mut conn = db
+            .get()
+            .map_err(|e| format!("database.url: {}", e.report()))?;
+        LinkSigner::load(&mut conn).map_err(|e| format!("database.url: {}", e.report()))?
     };
     let links = Links {
         base_url: settings.base_url().to_string(),
@@ -291,7 +293,7 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     db.run(|conn| {
         conn.batch_execute("SELECT 1")
-            .map_err(|e| AppError::Unavailable(format!("database: {e}")))
+            .map_err(|e| AppError::unavailable(format!("database: {e}"), e))
     })
     .await?;
     Ok(HttpResponse::Ok().json(Status { status: "ready" }))

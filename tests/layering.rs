@@ -4,6 +4,8 @@
 //! layers above them (`ops`, and the front doors `api` and `startup`). So
 //! the modules' storage has no cycle.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 const DOMAINS: [&str; 5] = ["events", "actors", "places", "alerts", "cases"];

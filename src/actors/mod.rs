@@ -151,7 +151,7 @@ impl ActorInput {
     pub fn into_fields(self) -> Result<ActorFields, AppError> {
         crate::rules::check(&self)?;
         let invalid =
-            |what: &str| AppError::Internal(format!("{what} passed validation but did not parse"));
+            |what: &str| AppError::internal(format!("{what} passed validation but did not parse"));
         Ok(ActorFields {
             name: self.name.ok_or_else(|| invalid("name"))?,
             kind: self

@@ -10,14 +10,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{name_key, search_text, Actor, ActorFields, ActorKind, Attribution, LinkRole};
-use crate::audit::{self, Action, Actor as Who};
+use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::http::IfMatch;
 use crate::schema::{actors, event_actors, events};
 use crate::text;
 
-const ENTITY: &str = "actor";
+const ENTITY: Entity = Entity::Actor;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = actors, treat_none_as_null = true)]
@@ -28,7 +28,7 @@ struct ActorRow {
     updated_at: NaiveDateTime,
     created_by: String,
     name: String,
-    kind: String,
+    kind: ActorKind,
     aliases: String,
     ruc: Option<String>,
     reinfo_code: Option<String>,
@@ -54,7 +54,7 @@ impl ActorRow {
             created_by: created.1,
             updated_at,
             name: f.name.clone(),
-            kind: f.kind.as_str().into(),
+            kind: f.kind,
             aliases: serde_json::to_string(&f.aliases)?,
             ruc: f.ruc.clone(),
             reinfo_code: f.reinfo_code.clone(),
@@ -69,15 +69,14 @@ impl ActorRow {
     fn into_actor(self) -> Result<Actor, AppError> {
         Ok(Actor {
             id: Uuid::parse_str(&self.id)
-                .map_err(|e| AppError::Internal(format!("actors.id: {e}")))?,
+                .map_err(|e| AppError::internal_from(format!("actors.id {:?}", self.id), e))?,
             version: self.version,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
             created_by: self.created_by,
             fields: ActorFields {
                 name: self.name,
-                kind: ActorKind::parse(&self.kind)
-                    .ok_or_else(|| AppError::Internal(format!("actors.kind {:?}", self.kind)))?,
+                kind: self.kind,
                 aliases: serde_json::from_str(&self.aliases)?,
                 ruc: self.ruc,
                 reinfo_code: self.reinfo_code,
@@ -136,11 +135,13 @@ pub fn insert(conn: &mut DbConn, who: &Who, fields: &ActorFields) -> Result<Acto
     Ok(actor)
 }
 
+#[tracing::instrument(level = "info", skip_all)]
 pub fn create(conn: &mut DbConn, who: &Who, fields: &ActorFields) -> Result<Actor, AppError> {
     db::write_tx(conn, |conn| insert(conn, who, fields))
 }
 
 /// A live actor.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load(conn: &mut DbConn, id: &str) -> Result<Actor, AppError> {
     actors::table
         .find(id)
@@ -164,6 +165,7 @@ fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn update(
     conn: &mut DbConn,
     who: &Who,
@@ -201,6 +203,7 @@ pub fn update(
     })
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn delete(conn: &mut DbConn, who: &Who, id: &str, if_match: &IfMatch) -> Result<(), AppError> {
     db::write_tx(conn, |conn| {
         lock(conn, id)?;
@@ -231,6 +234,7 @@ pub fn delete(conn: &mut DbConn, who: &Who, id: &str, if_match: &IfMatch) -> Res
 /// `into`'s aliases, and retires it (soft delete, `merged_into`). What other
 /// modules hold of `from` (concessions, watches, case companies) follows in
 /// `ops::consequences`.
+#[tracing::instrument(level = "info", skip_all, fields(from = %from, into = %into))]
 pub fn merge(conn: &mut DbConn, who: &Who, from: &str, into: &str) -> Result<Actor, AppError> {
     if from == into {
         return Err(AppError::Conflict(
@@ -248,7 +252,7 @@ pub fn merge(conn: &mut DbConn, who: &Who, from: &str, into: &str) -> Result<Act
             )])
         })?;
         // Links the target already has for the same incident and role stay single.
-        let existing: Vec<(String, String)> = event_actors::table
+        let existing: Vec<(String, LinkRole)> = event_actors::table
             .filter(event_actors::actor_id.eq(into))
             .select((event_actors::event_id, event_actors::role))
             .load(conn)?;
@@ -329,6 +333,7 @@ pub struct ActorFilter {
 }
 
 /// Live actors by name; up to `limit + 1` for the pager.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list(conn: &mut DbConn, f: &ActorFilter) -> Result<Vec<Actor>, AppError> {
     let mut query = actors::table
         .select(ActorRow::as_select())
@@ -342,7 +347,7 @@ pub fn list(conn: &mut DbConn, f: &ActorFilter) -> Result<Vec<Actor>, AppError> 
         );
     }
     if let Some(kind) = f.kind {
-        query = query.filter(actors::kind.eq(kind.as_str()));
+        query = query.filter(actors::kind.eq(kind));
     }
     if let Some((name, id)) = &f.after {
         query = query.filter(
@@ -362,6 +367,7 @@ pub fn list(conn: &mut DbConn, f: &ActorFilter) -> Result<Vec<Actor>, AppError> 
 
 /// Finds the live actor whose name key is `name`'s, or creates one; for
 /// concession holders. `cache` spares a query per repeated holder in imports.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn find_or_create_holder(
     conn: &mut DbConn,
     who: &Who,
@@ -420,13 +426,14 @@ type LinkedActorRow = (
     String,
     String,
     String,
-    String,
-    String,
+    ActorKind,
+    LinkRole,
     Option<String>,
-    String,
+    Attribution,
 );
 
 /// The actors of each of `event_ids`.
+#[tracing::instrument(level = "debug", skip_all, fields(events = event_ids.len()))]
 pub fn for_events(
     conn: &mut DbConn,
     event_ids: &[String],
@@ -447,14 +454,14 @@ pub fn for_events(
         .load(conn)?;
     let mut out: HashMap<String, Vec<EventActor>> = HashMap::new();
     for (event_id, actor_id, name, kind, role, note, attribution) in rows {
-        let bad = |what: &str, v: &str| AppError::Internal(format!("event_actors.{what} {v:?}"));
         out.entry(event_id).or_default().push(EventActor {
-            actor_id: Uuid::parse_str(&actor_id).map_err(|_| bad("actor_id", &actor_id))?,
+            actor_id: Uuid::parse_str(&actor_id).map_err(|e| {
+                AppError::internal_from(format!("event_actors.actor_id {actor_id:?}"), e)
+            })?,
             name,
-            kind: ActorKind::parse(&kind).ok_or_else(|| bad("kind", &kind))?,
-            role: LinkRole::parse(&role).ok_or_else(|| bad("role", &role))?,
-            attribution: Attribution::parse(&attribution)
-                .ok_or_else(|| bad("attribution", &attribution))?,
+            kind,
+            role,
+            attribution,
             note,
         });
     }
@@ -466,8 +473,8 @@ pub fn for_events(
 struct LinkRow<'a> {
     event_id: &'a str,
     actor_id: &'a str,
-    role: &'a str,
-    attribution: &'a str,
+    role: LinkRole,
+    attribution: Attribution,
     note: Option<&'a str>,
     created_at: NaiveDateTime,
     created_by: &'a str,
@@ -477,8 +484,8 @@ struct LinkRow<'a> {
 struct LinkRecord<'a> {
     event_id: &'a str,
     actor_id: &'a str,
-    role: &'a str,
-    attribution: &'a str,
+    role: LinkRole,
+    attribution: Attribution,
     note: Option<&'a str>,
 }
 
@@ -495,6 +502,7 @@ fn live_event(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
 
 /// Links an actor to an incident in a role; linking it again in the same
 /// role updates the attribution and note.
+#[tracing::instrument(level = "info", skip_all, fields(event_id = %event_id, actor_id = %actor_id, role = role.as_str()))]
 pub fn link(
     conn: &mut DbConn,
     who: &Who,
@@ -515,14 +523,14 @@ pub fn link(
         let key = event_actors::table
             .filter(event_actors::event_id.eq(event_id))
             .filter(event_actors::actor_id.eq(actor_id))
-            .filter(event_actors::role.eq(role.as_str()));
+            .filter(event_actors::role.eq(role));
         diesel::delete(key).execute(conn)?;
         diesel::insert_into(event_actors::table)
             .values(&LinkRow {
                 event_id,
                 actor_id,
-                role: role.as_str(),
-                attribution: attribution.as_str(),
+                role,
+                attribution,
                 note,
                 created_at: db::now(),
                 created_by: &who.name,
@@ -531,15 +539,15 @@ pub fn link(
         let record = LinkRecord {
             event_id,
             actor_id,
-            role: role.as_str(),
-            attribution: attribution.as_str(),
+            role,
+            attribution,
             note,
         };
         audit::record(
             conn,
             who,
             Action::Create,
-            "event_actor",
+            Entity::EventActor,
             event_id,
             None::<&()>,
             Some(&record),
@@ -549,6 +557,7 @@ pub fn link(
 }
 
 /// Removes an actor's links to an incident (in one role, or all).
+#[tracing::instrument(level = "info", skip_all, fields(event_id = %event_id, actor_id = %actor_id))]
 pub fn unlink(
     conn: &mut DbConn,
     who: &Who,
@@ -563,9 +572,9 @@ pub fn unlink(
             .filter(event_actors::actor_id.eq(actor_id))
             .into_boxed();
         if let Some(role) = role {
-            query = query.filter(event_actors::role.eq(role.as_str()));
+            query = query.filter(event_actors::role.eq(role));
         }
-        let links: Vec<(String, String, Option<String>)> = query
+        let links: Vec<(LinkRole, Attribution, Option<String>)> = query
             .select((
                 event_actors::role,
                 event_actors::attribution,
@@ -588,15 +597,15 @@ pub fn unlink(
             let record = LinkRecord {
                 event_id,
                 actor_id,
-                role,
-                attribution,
+                role: *role,
+                attribution: *attribution,
                 note: note.as_deref(),
             };
             audit::record(
                 conn,
                 who,
                 Action::Delete,
-                "event_actor",
+                Entity::EventActor,
                 event_id,
                 Some(&record),
                 None::<&()>,

@@ -20,7 +20,7 @@ use diesel::prelude::*;
 use futures_util::StreamExt;
 
 use super::mail::{self, Draft, EventSummary, Links, Mailer};
-use super::{AlertStatus, Frequency, Language, MailKind, Reason, WatchStatus};
+use super::{AlertStatus, Frequency, Language, MailKind, Reason, TargetType, WatchStatus};
 use crate::config::AlertSettings;
 use crate::db::{self, Db, DbConn};
 use crate::error::AppError;
@@ -75,21 +75,27 @@ struct Claimed {
 type ClaimRow = (
     (
         String,
-        String,
+        MailKind,
         String,
         Option<String>,
         String,
-        String,
+        Frequency,
         String,
         i32,
     ),
-    (String, String, Option<NaiveDateTime>, String, NaiveDateTime),
+    (
+        Language,
+        WatchStatus,
+        Option<NaiveDateTime>,
+        String,
+        NaiveDateTime,
+    ),
     Option<(
         String,
         String,
         NaiveDate,
-        String,
-        String,
+        TimePrecision,
+        EventType,
         Option<String>,
         Option<String>,
         Option<String>,
@@ -183,7 +189,7 @@ impl Worker {
                 break;
             }
             if let Err(e) = self.drain().await {
-                tracing::error!(error = %e, "delivery failed");
+                tracing::error!(error = %e, causes = ?e.causes(), "delivery failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(idle) => {}
@@ -372,6 +378,7 @@ impl Worker {
 }
 
 /// Leases up to a batch of due rows to `owner` and reads what their mails need.
+#[tracing::instrument(level = "debug", skip_all, fields(worker = %owner))]
 fn claim(
     conn: &mut DbConn,
     owner: &str,
@@ -382,11 +389,11 @@ fn claim(
     let now = db::now();
     let slot = last_digest_slot(now, settings.digest_hour, settings.utc_offset_hours);
     let due = alerts::table
-        .filter(alerts::status.eq(AlertStatus::Pending.as_str()))
+        .filter(alerts::status.eq(AlertStatus::Pending))
         .filter(alerts::next_attempt_at.le(now))
         .filter(
             alerts::frequency
-                .eq(Frequency::Immediate.as_str())
+                .eq(Frequency::Immediate)
                 .or(alerts::attempts.gt(0))
                 .or(alerts::next_attempt_at.le(slot)),
         )
@@ -400,14 +407,14 @@ fn claim(
         let now = db::now();
         let slot = last_digest_slot(now, settings.digest_hour, settings.utc_offset_hours);
         let batch = i64::from(settings.batch_size.max(1));
-        let free = alerts::status.eq(AlertStatus::Pending.as_str()).and(
+        let free = alerts::status.eq(AlertStatus::Pending).and(
             alerts::lease_until
                 .is_null()
                 .or(alerts::lease_until.lt(now)),
         );
         let immediate = alerts::table
             .filter(free)
-            .filter(alerts::frequency.eq(Frequency::Immediate.as_str()))
+            .filter(alerts::frequency.eq(Frequency::Immediate))
             .filter(alerts::next_attempt_at.le(now))
             .order(alerts::next_attempt_at.asc())
             .limit(batch)
@@ -418,7 +425,7 @@ fn claim(
         };
         // A daily row is due once a digest time has passed since it was
         // logged; a retried one when its retry time comes.
-        let daily_due = alerts::frequency.eq(Frequency::Daily.as_str()).and(
+        let daily_due = alerts::frequency.eq(Frequency::Daily).and(
             alerts::attempts
                 .eq(0)
                 .and(alerts::next_attempt_at.le(slot))
@@ -502,12 +509,9 @@ fn read_claimed(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Claimed>, AppEr
                 .nullable(),
         ))
         .load(conn)?;
-    let bad = |what: &str, value: &str| AppError::Internal(format!("{what} {value:?}"));
     let mut out = Vec::with_capacity(rows.len());
     for ((id, kind, watch_id, _, recipient, frequency, reason, attempts), watch, event) in rows {
         let (language, status, deleted_at, nonce, expires) = watch;
-        let kind = MailKind::parse(&kind).ok_or_else(|| bad("alerts.kind", &kind))?;
-        let status = WatchStatus::parse(&status).ok_or_else(|| bad("watches.status", &status))?;
         let wanted = match (deleted_at.is_some(), kind, status) {
             (true, _, _) => Err("the watch was deleted"),
             (_, _, WatchStatus::Unsubscribed) => Err("unsubscribed"),
@@ -540,11 +544,9 @@ fn read_claimed(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Claimed>, AppEr
             )) => Some(EventSummary {
                 id: eid,
                 title,
-                event_type: EventType::parse(&event_type)
-                    .ok_or_else(|| bad("events.event_type", &event_type))?,
+                event_type,
                 occurred_on,
-                time_precision: TimePrecision::parse(&precision)
-                    .ok_or_else(|| bad("events.time_precision", &precision))?,
+                time_precision: precision,
                 place,
                 district,
                 province,
@@ -558,12 +560,10 @@ fn read_claimed(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Claimed>, AppEr
             kind,
             watch_id,
             recipient,
-            frequency: Frequency::parse(&frequency)
-                .ok_or_else(|| bad("alerts.frequency", &frequency))?,
+            frequency,
             reason: serde_json::from_str(&reason)?,
             attempts,
-            language: Language::parse(&language)
-                .ok_or_else(|| bad("watches.language", &language))?,
+            language,
             wanted,
             confirm,
             event,
@@ -575,7 +575,7 @@ fn read_claimed(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Claimed>, AppEr
 /// A line naming what a watch looks at, for its confirmation mail.
 fn describe_watch(conn: &mut DbConn, watch_id: &str) -> Result<String, AppError> {
     let (target_type, concession_id, actor_id, ubigeo): (
-        String,
+        TargetType,
         Option<String>,
         Option<String>,
         Option<String>,
@@ -588,27 +588,28 @@ fn describe_watch(conn: &mut DbConn, watch_id: &str) -> Result<String, AppError>
             watches::ubigeo,
         ))
         .first(conn)?;
-    Ok(match target_type.as_str() {
-        "concession" => {
+    Ok(match target_type {
+        TargetType::Concession => {
             let (code, name): (String, String) = concessions::table
                 .find(concession_id.unwrap_or_default())
                 .select((concessions::code, concessions::name))
                 .first(conn)?;
             format!("concesión / concession {code} \"{name}\"")
         }
-        "holder" => {
+        TargetType::Holder => {
             let name: String = actors::table
                 .find(actor_id.unwrap_or_default())
                 .select(actors::name)
                 .first(conn)?;
             format!("titular / holder: {name}")
         }
-        "admin_area" => format!("ubigeo {}", ubigeo.unwrap_or_default()),
-        _ => "área / area".into(),
+        TargetType::AdminArea => format!("ubigeo {}", ubigeo.unwrap_or_default()),
+        TargetType::Area => "área / area".into(),
     })
 }
 
 /// Records what happened to each claimed row, if the claim is still ours.
+#[tracing::instrument(level = "debug", skip_all, fields(worker = %owner, mails = results.len(), cancelled = cancelled.len()))]
 fn mark(
     conn: &mut DbConn,
     owner: &str,
@@ -645,7 +646,7 @@ fn mark(
                         };
                         diesel::update(alerts::table.find(&id).filter(ours))
                             .set((
-                                alerts::status.eq(status.as_str()),
+                                alerts::status.eq(status),
                                 alerts::attempts.eq(failures),
                                 alerts::last_error.eq(Some(&e.message)),
                                 alerts::next_attempt_at.eq(now + delay.unwrap_or_default()),
@@ -661,7 +662,7 @@ fn mark(
             pass.sent +=
                 diesel::update(alerts::table.filter(alerts::id.eq_any(chunk)).filter(ours))
                     .set((
-                        alerts::status.eq(AlertStatus::Sent.as_str()),
+                        alerts::status.eq(AlertStatus::Sent),
                         alerts::sent_at.eq(Some(now)),
                         alerts::attempts.eq(alerts::attempts + 1),
                         alerts::last_error.eq(None::<String>),
@@ -673,7 +674,7 @@ fn mark(
         for (id, why) in cancelled {
             pass.cancelled += diesel::update(alerts::table.find(&id).filter(ours))
                 .set((
-                    alerts::status.eq(AlertStatus::Cancelled.as_str()),
+                    alerts::status.eq(AlertStatus::Cancelled),
                     alerts::last_error.eq(Some(why)),
                     alerts::lease_owner.eq(None::<String>),
                     alerts::lease_until.eq(None::<NaiveDateTime>),

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use geo::{Intersects, Point};
 use uuid::Uuid;
 
-use super::{AlertStatus, Frequency, MailKind, MinVerification, Reason};
+use super::{AlertStatus, Frequency, MailKind, MinVerification, Reason, TargetType, WatchStatus};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::events::{EventType, Verification};
@@ -35,29 +35,29 @@ pub struct Incident<'a> {
 }
 
 type Candidate = (
-    String,         // id
-    String,         // email
-    String,         // target_type
-    Option<String>, // concession_id
-    Option<String>, // actor_id
-    Option<String>, // area
-    Option<String>, // ubigeo
-    String,         // event_types
-    String,         // min_verification
-    String,         // frequency
+    String,          // id
+    String,          // email
+    TargetType,      // target_type
+    Option<String>,  // concession_id
+    Option<String>,  // actor_id
+    Option<String>,  // area
+    Option<String>,  // ubigeo
+    String,          // event_types
+    MinVerification, // min_verification
+    Frequency,       // frequency
 );
 
 #[derive(Insertable)]
 #[diesel(table_name = alerts)]
 pub(super) struct NewMail {
     pub id: String,
-    pub kind: String,
+    pub kind: MailKind,
     pub watch_id: String,
     pub event_id: Option<String>,
     pub recipient: String,
-    pub frequency: String,
+    pub frequency: Frequency,
     pub reason: String,
-    pub status: String,
+    pub status: AlertStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
@@ -75,13 +75,13 @@ impl NewMail {
         let now = db::now();
         Ok(NewMail {
             id: Uuid::new_v4().to_string(),
-            kind: kind.as_str().into(),
+            kind,
             watch_id: watch_id.into(),
             event_id: event_id.map(Into::into),
             recipient: recipient.into(),
-            frequency: frequency.as_str().into(),
+            frequency,
             reason: serde_json::to_string(reason)?,
-            status: AlertStatus::Pending.as_str().into(),
+            status: AlertStatus::Pending,
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
@@ -93,6 +93,7 @@ impl NewMail {
 /// that already alerted for this incident gets nothing more (the unique
 /// (watch, incident) index drops the row), so edits never repeat an alert.
 /// Returns how many watches matched.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %incident.id))]
 pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError> {
     let concession_ids: Vec<String> = incident
         .concessions
@@ -111,21 +112,21 @@ pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError
         .unwrap_or_default();
     let (lon, lat) = (incident.lon, incident.lat);
     let candidates: Vec<Candidate> = watches::table
-        .filter(watches::status.eq(super::WatchStatus::Active.as_str()))
+        .filter(watches::status.eq(WatchStatus::Active))
         .filter(watches::deleted_at.is_null())
         .filter(watches::activated_at.le(incident.created_at))
         .filter(
             (watches::target_type
-                .eq("concession")
+                .eq(TargetType::Concession)
                 .and(watches::concession_id.eq_any(&concession_ids)))
             .or(watches::target_type
-                .eq("holder")
+                .eq(TargetType::Holder)
                 .and(watches::actor_id.eq_any(&holder_ids)))
             .or(watches::target_type
-                .eq("admin_area")
+                .eq(TargetType::AdminArea)
                 .and(watches::ubigeo.eq_any(&ubigeos)))
             .or(watches::target_type
-                .eq("area")
+                .eq(TargetType::Area)
                 .and(watches::min_lon.le(lon))
                 .and(watches::max_lon.ge(lon))
                 .and(watches::min_lat.le(lat))
@@ -149,17 +150,16 @@ pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError
     for (id, email, target_type, concession_id, actor_id, area, ubigeo, types, min, frequency) in
         candidates
     {
-        let types: Vec<String> = serde_json::from_str(&types)?;
-        if !types.is_empty() && !types.iter().any(|t| t == incident.event_type.as_str()) {
+        let types: Vec<EventType> = serde_json::from_str(&types)
+            .map_err(|e| AppError::internal_from(format!("watch {id}: event_types"), e))?;
+        if !types.is_empty() && !types.contains(&incident.event_type) {
             continue;
         }
-        let min = MinVerification::parse(&min)
-            .ok_or_else(|| AppError::Internal(format!("watch {id}: min_verification {min:?}")))?;
         if !min.admits(incident.verification) {
             continue;
         }
-        let reason = match target_type.as_str() {
-            "concession" => incident
+        let reason = match target_type {
+            TargetType::Concession => incident
                 .concessions
                 .iter()
                 .find(|c| Some(c.id.to_string()) == concession_id)
@@ -168,7 +168,7 @@ pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError
                     name: c.name.clone(),
                     holder: c.holder.as_ref().map(|h| h.name.clone()),
                 }),
-            "holder" => incident
+            TargetType::Holder => incident
                 .concessions
                 .iter()
                 .find(|c| c.holder.as_ref().map(|h| h.id.to_string()) == actor_id)
@@ -179,7 +179,7 @@ pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError
                         name: c.name.clone(),
                     })
                 }),
-            "admin_area" => ubigeo.map(|u| {
+            TargetType::AdminArea => ubigeo.map(|u| {
                 let name = match u.len() {
                     2 => incident.region,
                     4 => incident.province,
@@ -190,17 +190,14 @@ pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError
                     name: name.map(Into::into),
                 }
             }),
-            "area" => area
+            TargetType::Area => area
                 .as_deref()
                 .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
                 .and_then(|value| multipolygon_from_geojson(&value).ok())
                 .filter(|shape| shape.intersects(&point))
                 .map(|_| Reason::Area),
-            _ => None,
         };
         let Some(reason) = reason else { continue };
-        let frequency = Frequency::parse(&frequency)
-            .ok_or_else(|| AppError::Internal(format!("watch {id}: frequency {frequency:?}")))?;
         rows.push(NewMail::new(
             MailKind::Alert,
             &id,

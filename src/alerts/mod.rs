@@ -71,6 +71,16 @@ string_enum! {
 }
 
 string_enum! {
+    /// What kind of thing a watch looks at: the `type` of its target.
+    pub enum TargetType {
+        Concession = "concession",
+        Holder = "holder",
+        Area = "area",
+        AdminArea = "admin_area",
+    }
+}
+
+string_enum! {
     pub enum MailKind {
         Alert = "alert",
         Confirmation = "confirmation",
@@ -132,11 +142,15 @@ pub enum Target {
 
 impl Target {
     pub fn type_name(&self) -> &'static str {
+        self.target_type().as_str()
+    }
+
+    pub fn target_type(&self) -> TargetType {
         match self {
-            Target::Concession { .. } => "concession",
-            Target::Holder { .. } => "holder",
-            Target::Area { .. } => "area",
-            Target::AdminArea { .. } => "admin_area",
+            Target::Concession { .. } => TargetType::Concession,
+            Target::Holder { .. } => TargetType::Holder,
+            Target::Area { .. } => TargetType::Area,
+            Target::AdminArea { .. } => TargetType::AdminArea,
         }
     }
 }
@@ -190,6 +204,17 @@ pub enum TargetDraft {
     Holder(String),
     Area(Outline),
     AdminArea(String),
+}
+
+impl TargetDraft {
+    pub fn target_type(&self) -> TargetType {
+        match self {
+            TargetDraft::ConcessionCode(_) | TargetDraft::ConcessionId(_) => TargetType::Concession,
+            TargetDraft::Holder(_) => TargetType::Holder,
+            TargetDraft::Area(_) => TargetType::Area,
+            TargetDraft::AdminArea(_) => TargetType::AdminArea,
+        }
+    }
 }
 
 /// A watch's fields, checked.
@@ -336,14 +361,16 @@ impl Watch {
     fn as_input(&self) -> serde_json::Value {
         let target = match &self.target {
             Target::Concession { concession_id, .. } => {
-                serde_json::json!({"type": "concession", "concession_id": concession_id})
+                serde_json::json!({"type": TargetType::Concession, "concession_id": concession_id})
             }
             Target::Holder { actor_id } => {
-                serde_json::json!({"type": "holder", "actor_id": actor_id})
+                serde_json::json!({"type": TargetType::Holder, "actor_id": actor_id})
             }
-            Target::Area { geometry } => serde_json::json!({"type": "area", "geometry": geometry}),
+            Target::Area { geometry } => {
+                serde_json::json!({"type": TargetType::Area, "geometry": geometry})
+            }
             Target::AdminArea { ubigeo } => {
-                serde_json::json!({"type": "admin_area", "ubigeo": ubigeo})
+                serde_json::json!({"type": TargetType::AdminArea, "ubigeo": ubigeo})
             }
         };
         serde_json::json!({

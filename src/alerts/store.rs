@@ -14,16 +14,16 @@ use super::matching::{insert_ignoring_repeats, NewMail};
 use super::tokens::LinkSigner;
 use super::{
     AlertRecord, AlertStatus, Frequency, Language, MailKind, MinVerification, Reason, Target,
-    TargetDraft, Watch, WatchDraft, WatchStatus,
+    TargetDraft, TargetType, Watch, WatchDraft, WatchStatus,
 };
-use crate::audit::{self, Action, Actor as Who};
+use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
 use crate::events::EventType;
 use crate::http::IfMatch;
 use crate::schema::{actors, alerts, concessions, districts, watches};
 
-const ENTITY: &str = "watch";
+const ENTITY: Entity = Entity::Watch;
 
 /// The confirmation rules, from `[alerts]`.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +49,7 @@ struct WatchRow {
     created_by: String,
     owner_key_id: Option<String>,
     email: String,
-    target_type: String,
+    target_type: TargetType,
     concession_id: Option<String>,
     actor_id: Option<String>,
     area: Option<String>,
@@ -59,10 +59,10 @@ struct WatchRow {
     max_lat: Option<f64>,
     ubigeo: Option<String>,
     event_types: String,
-    min_verification: String,
-    frequency: String,
-    language: String,
-    status: String,
+    min_verification: MinVerification,
+    frequency: Frequency,
+    language: Language,
+    status: WatchStatus,
     activated_at: Option<NaiveDateTime>,
     confirm_nonce: String,
     confirm_expires_at: NaiveDateTime,
@@ -70,12 +70,9 @@ struct WatchRow {
     deleted_at: Option<NaiveDateTime>,
 }
 
-fn corrupt(column: &str, value: &str) -> AppError {
-    AppError::Internal(format!("watches.{column} holds unknown value {value:?}"))
-}
-
 fn uuid(value: &str, column: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(value).map_err(|_| corrupt(column, value))
+    Uuid::parse_str(value)
+        .map_err(|e| AppError::internal_from(format!("watches.{column} {value:?}"), e))
 }
 
 fn new_nonce() -> String {
@@ -85,22 +82,15 @@ fn new_nonce() -> String {
 }
 
 impl WatchRow {
-    fn status(&self) -> Result<WatchStatus, AppError> {
-        WatchStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))
-    }
-
-    fn language(&self) -> Result<Language, AppError> {
-        Language::parse(&self.language).ok_or_else(|| corrupt("language", &self.language))
-    }
-
     /// Writes the checked fields into the row, resolving the target against
     /// the live concessions, actors and districts.
     fn set_fields(&mut self, conn: &mut DbConn, draft: &WatchDraft) -> Result<(), AppError> {
         self.email = draft.email.clone();
         self.event_types = serde_json::to_string(&draft.event_types)?;
-        self.min_verification = draft.min_verification.as_str().into();
-        self.frequency = draft.frequency.as_str().into();
-        self.language = draft.language.as_str().into();
+        self.min_verification = draft.min_verification;
+        self.frequency = draft.frequency;
+        self.language = draft.language;
+        self.target_type = draft.target.target_type();
         self.concession_id = None;
         self.actor_id = None;
         self.area = None;
@@ -117,7 +107,6 @@ impl WatchRow {
         };
         match &draft.target {
             TargetDraft::ConcessionCode(code) => {
-                self.target_type = "concession".into();
                 let id = concessions::table
                     .filter(concessions::code.eq(code))
                     .filter(concessions::deleted_at.is_null())
@@ -130,7 +119,6 @@ impl WatchRow {
                 self.concession_id = Some(id);
             }
             TargetDraft::ConcessionId(id) => {
-                self.target_type = "concession".into();
                 live_row_exists(conn, Named::Concession, id).map_err(|e| {
                     missing(
                         e,
@@ -141,21 +129,18 @@ impl WatchRow {
                 self.concession_id = Some(id.clone());
             }
             TargetDraft::Holder(id) => {
-                self.target_type = "holder".into();
                 live_row_exists(conn, Named::Holder, id).map_err(|e| {
                     missing(e, "target.actor_id", format!("no actor with id {id:?}"))
                 })?;
                 self.actor_id = Some(id.clone());
             }
             TargetDraft::Area(outline) => {
-                self.target_type = "area".into();
                 let [min_lon, min_lat, max_lon, max_lat] = outline.bbox();
                 self.area = Some(outline.to_geojson().to_string());
                 (self.min_lon, self.min_lat, self.max_lon, self.max_lat) =
                     (Some(min_lon), Some(min_lat), Some(max_lon), Some(max_lat));
             }
             TargetDraft::AdminArea(ubigeo) => {
-                self.target_type = "admin_area".into();
                 // With boundaries loaded, a code that names no district is a
                 // typo the user wants to hear about now, not a silent watch.
                 let loaded: i64 = districts::table.count().get_result(conn)?;
@@ -178,26 +163,26 @@ impl WatchRow {
     }
 
     fn into_watch(self, codes: &HashMap<String, String>) -> Result<Watch, AppError> {
-        let target = match self.target_type.as_str() {
-            "concession" => {
+        let target = match self.target_type {
+            TargetType::Concession => {
                 let id = self.concession_id.as_deref().unwrap_or_default();
                 Target::Concession {
                     concession_id: uuid(id, "concession_id")?,
                     code: codes.get(id).cloned().unwrap_or_default(),
                 }
             }
-            "holder" => Target::Holder {
+            TargetType::Holder => Target::Holder {
                 actor_id: uuid(self.actor_id.as_deref().unwrap_or_default(), "actor_id")?,
             },
-            "area" => Target::Area {
+            TargetType::Area => Target::Area {
                 geometry: serde_json::from_str(self.area.as_deref().unwrap_or("null"))?,
             },
-            "admin_area" => Target::AdminArea {
+            TargetType::AdminArea => Target::AdminArea {
                 ubigeo: self.ubigeo.clone().unwrap_or_default(),
             },
-            other => return Err(corrupt("target_type", other)),
         };
-        let event_types: Vec<String> = serde_json::from_str(&self.event_types)?;
+        let event_types: Vec<EventType> = serde_json::from_str(&self.event_types)
+            .map_err(|e| AppError::internal_from("watches.event_types", e))?;
         Ok(Watch {
             id: uuid(&self.id, "id")?,
             version: self.version,
@@ -206,16 +191,11 @@ impl WatchRow {
             created_by: self.created_by.clone(),
             email: self.email.clone(),
             target,
-            event_types: event_types
-                .iter()
-                .map(|t| EventType::parse(t).ok_or_else(|| corrupt("event_types", t)))
-                .collect::<Result<_, _>>()?,
-            min_verification: MinVerification::parse(&self.min_verification)
-                .ok_or_else(|| corrupt("min_verification", &self.min_verification))?,
-            frequency: Frequency::parse(&self.frequency)
-                .ok_or_else(|| corrupt("frequency", &self.frequency))?,
-            language: self.language()?,
-            status: self.status()?,
+            event_types,
+            min_verification: self.min_verification,
+            frequency: self.frequency,
+            language: self.language,
+            status: self.status,
             activated_at: self.activated_at.map(|t| t.and_utc()),
         })
     }
@@ -277,6 +257,7 @@ fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load(conn: &mut DbConn, id: &str, scope: &Scope) -> Result<Watch, AppError> {
     let row = load_row(conn, id, scope)?;
     to_watch(conn, row)
@@ -311,14 +292,14 @@ fn cancel_pending(
 ) -> Result<(), AppError> {
     let mut target = diesel::update(alerts::table)
         .filter(alerts::watch_id.eq(watch_id))
-        .filter(alerts::status.eq(AlertStatus::Pending.as_str()))
+        .filter(alerts::status.eq(AlertStatus::Pending))
         .into_boxed();
     if let Some(kind) = kind {
-        target = target.filter(alerts::kind.eq(kind.as_str()));
+        target = target.filter(alerts::kind.eq(kind));
     }
     target
         .set((
-            alerts::status.eq(AlertStatus::Cancelled.as_str()),
+            alerts::status.eq(AlertStatus::Cancelled),
             alerts::last_error.eq(Some(why)),
             alerts::lease_owner.eq(None::<String>),
             alerts::lease_until.eq(None::<NaiveDateTime>),
@@ -328,7 +309,7 @@ fn cancel_pending(
 }
 
 fn start_confirmation(row: &mut WatchRow, now: NaiveDateTime, policy: &Policy) {
-    row.status = WatchStatus::Pending.as_str().into();
+    row.status = WatchStatus::Pending;
     row.activated_at = None;
     row.confirm_nonce = new_nonce();
     row.confirm_expires_at = now + policy.confirm_ttl;
@@ -336,6 +317,7 @@ fn start_confirmation(row: &mut WatchRow, now: NaiveDateTime, policy: &Policy) {
 }
 
 /// Stores a new, pending watch and queues its confirmation mail.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn create(
     conn: &mut DbConn,
     who: &Who,
@@ -352,7 +334,7 @@ pub fn create(
             created_by: who.name.clone(),
             owner_key_id: who.key_id.clone(),
             email: String::new(),
-            target_type: String::new(),
+            target_type: draft.target.target_type(),
             concession_id: None,
             actor_id: None,
             area: None,
@@ -362,10 +344,10 @@ pub fn create(
             max_lat: None,
             ubigeo: None,
             event_types: String::new(),
-            min_verification: String::new(),
-            frequency: String::new(),
-            language: String::new(),
-            status: String::new(),
+            min_verification: draft.min_verification,
+            frequency: draft.frequency,
+            language: draft.language,
+            status: WatchStatus::Pending,
             activated_at: None,
             confirm_nonce: String::new(),
             confirm_expires_at: now,
@@ -395,6 +377,7 @@ pub fn create(
 /// Changes a watch. A new address must be confirmed again: the watch goes
 /// back to `pending`, its unsent alerts are cancelled, and a confirmation
 /// goes to the new address.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn update(
     conn: &mut DbConn,
     who: &Who,
@@ -445,6 +428,7 @@ pub fn update(
 }
 
 /// Deletes a watch (soft): it sends nothing more, unsent mails included.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn delete(
     conn: &mut DbConn,
     who: &Who,
@@ -482,6 +466,7 @@ pub fn delete(
 /// Sends a pending watch's confirmation again, with a new link (the old one
 /// stops working). At most once per `alerts.resend_interval_seconds`: 429
 /// with the seconds to wait otherwise.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn resend(
     conn: &mut DbConn,
     who: &Who,
@@ -492,7 +477,7 @@ pub fn resend(
     db::write_tx(conn, |conn| {
         lock(conn, id)?;
         let mut row = load_row(conn, id, scope)?;
-        let status = row.status()?;
+        let status = row.status;
         if status != WatchStatus::Pending {
             return Err(AppError::Conflict(format!(
                 "watch {id} is {}: only a pending watch needs its confirmation again",
@@ -546,6 +531,7 @@ fn bad_link(detail: &str) -> AppError {
 
 /// Activates the watch a confirmation token names, if the token is genuine,
 /// current and not expired.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn confirm(conn: &mut DbConn, signer: &LinkSigner, token: &str) -> Result<Confirmed, AppError> {
     let invalid = "this confirmation link is not valid; use the latest link you received";
     let (id, expires, sig) = LinkSigner::parse_confirm(token).ok_or_else(|| bad_link(invalid))?;
@@ -557,7 +543,7 @@ pub fn confirm(conn: &mut DbConn, signer: &LinkSigner, token: &str) -> Result<Co
         {
             return Err(bad_link(invalid));
         }
-        match row.status()? {
+        match row.status {
             WatchStatus::Active => return Ok(Confirmed::Already(to_watch(conn, row)?)),
             WatchStatus::Unsubscribed => {
                 return Err(AppError::Conflict(
@@ -573,7 +559,7 @@ pub fn confirm(conn: &mut DbConn, signer: &LinkSigner, token: &str) -> Result<Co
             ));
         }
         let before = to_watch(conn, row.clone())?;
-        row.status = WatchStatus::Active.as_str().into();
+        row.status = WatchStatus::Active;
         row.activated_at = Some(now);
         row.version += 1;
         row.updated_at = now;
@@ -599,6 +585,7 @@ pub fn confirm(conn: &mut DbConn, signer: &LinkSigner, token: &str) -> Result<Co
 }
 
 /// The watch an unsubscribe token names, for the page that asks "sure?".
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn for_unsubscribe(
     conn: &mut DbConn,
     signer: &LinkSigner,
@@ -607,17 +594,18 @@ pub fn for_unsubscribe(
     let id = signer
         .check_unsubscribe(token)
         .ok_or_else(|| bad_link("this unsubscribe link is not valid"))?;
-    let language: String = watches::table
+    let language: Language = watches::table
         .find(&id)
         .select(watches::language)
         .first(conn)
         .optional()?
         .ok_or_else(|| bad_link("this unsubscribe link is not valid"))?;
-    Ok((id, Language::parse(&language).unwrap_or(Language::Es)))
+    Ok((id, language))
 }
 
 /// Stops the watch an unsubscribe token names, at once and for good; unsent
 /// mails are cancelled. Repeating it changes nothing.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn unsubscribe(
     conn: &mut DbConn,
     signer: &LinkSigner,
@@ -634,11 +622,11 @@ pub fn unsubscribe(
         else {
             return Err(bad_link("this unsubscribe link is not valid"));
         };
-        if row.status()? == WatchStatus::Unsubscribed {
+        if row.status == WatchStatus::Unsubscribed {
             return Ok(language);
         }
         let before = to_watch(conn, row.clone())?;
-        row.status = WatchStatus::Unsubscribed.as_str().into();
+        row.status = WatchStatus::Unsubscribed;
         row.version += 1;
         row.updated_at = db::now();
         diesel::update(watches::table.find(&id))
@@ -666,6 +654,7 @@ pub fn unsubscribe(
 /// Points holder watches of `from` at `into`, when `from` is merged into it,
 /// so they do not fall silent; each change audited. Call in the merge's
 /// transaction. Returns how many watches moved.
+#[tracing::instrument(level = "info", skip_all, fields(from = %from, into = %into))]
 pub fn holder_merged(
     conn: &mut DbConn,
     who: &Who,
@@ -710,6 +699,7 @@ pub struct WatchFilter {
 }
 
 /// Live watches in scope, newest first; up to `limit + 1`.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list(conn: &mut DbConn, scope: &Scope, f: &WatchFilter) -> Result<Vec<Watch>, AppError> {
     let mut query = watches::table
         .filter(watches::deleted_at.is_null())
@@ -719,7 +709,7 @@ pub fn list(conn: &mut DbConn, scope: &Scope, f: &WatchFilter) -> Result<Vec<Wat
         query = query.filter(watches::owner_key_id.eq(key.clone()));
     }
     if let Some(status) = f.status {
-        query = query.filter(watches::status.eq(status.as_str()));
+        query = query.filter(watches::status.eq(status));
     }
     if let Some((at, id)) = &f.after {
         query = query.filter(
@@ -740,13 +730,13 @@ pub fn list(conn: &mut DbConn, scope: &Scope, f: &WatchFilter) -> Result<Vec<Wat
 #[diesel(table_name = alerts)]
 struct AlertRow {
     id: String,
-    kind: String,
+    kind: MailKind,
     watch_id: String,
     event_id: Option<String>,
     recipient: String,
-    frequency: String,
+    frequency: Frequency,
     reason: String,
-    status: String,
+    status: AlertStatus,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
     last_error: Option<String>,
@@ -756,24 +746,23 @@ struct AlertRow {
 
 impl AlertRow {
     fn into_record(self) -> Result<AlertRecord, AppError> {
-        let bad = |column: &str, value: &str| {
-            AppError::Internal(format!("alerts.{column} holds unknown value {value:?}"))
+        let bad = |column: &str, value: &str, e: uuid::Error| {
+            AppError::internal_from(format!("alerts.{column} {value:?}"), e)
         };
         Ok(AlertRecord {
-            id: Uuid::parse_str(&self.id).map_err(|_| bad("id", &self.id))?,
-            kind: MailKind::parse(&self.kind).ok_or_else(|| bad("kind", &self.kind))?,
+            id: Uuid::parse_str(&self.id).map_err(|e| bad("id", &self.id, e))?,
+            kind: self.kind,
             watch_id: Uuid::parse_str(&self.watch_id)
-                .map_err(|_| bad("watch_id", &self.watch_id))?,
+                .map_err(|e| bad("watch_id", &self.watch_id, e))?,
             event_id: self
                 .event_id
                 .as_deref()
-                .map(|e| Uuid::parse_str(e).map_err(|_| bad("event_id", e)))
+                .map(|id| Uuid::parse_str(id).map_err(|e| bad("event_id", id, e)))
                 .transpose()?,
             recipient: self.recipient,
-            frequency: Frequency::parse(&self.frequency)
-                .ok_or_else(|| bad("frequency", &self.frequency))?,
+            frequency: self.frequency,
             reason: serde_json::from_str(&self.reason)?,
-            status: AlertStatus::parse(&self.status).ok_or_else(|| bad("status", &self.status))?,
+            status: self.status,
             attempts: self.attempts,
             next_attempt_at: self.next_attempt_at.and_utc(),
             last_error: self.last_error,
@@ -794,6 +783,7 @@ pub struct AlertFilter {
 }
 
 /// The delivery log, newest first; up to `limit + 1` rows.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list_alerts(conn: &mut DbConn, f: &AlertFilter) -> Result<Vec<AlertRecord>, AppError> {
     let mut query = alerts::table.select(AlertRow::as_select()).into_boxed();
     if let Some(watch) = &f.watch_id {
@@ -803,10 +793,10 @@ pub fn list_alerts(conn: &mut DbConn, f: &AlertFilter) -> Result<Vec<AlertRecord
         query = query.filter(alerts::event_id.eq(event.clone()));
     }
     if let Some(status) = f.status {
-        query = query.filter(alerts::status.eq(status.as_str()));
+        query = query.filter(alerts::status.eq(status));
     }
     if let Some(kind) = f.kind {
-        query = query.filter(alerts::kind.eq(kind.as_str()));
+        query = query.filter(alerts::kind.eq(kind));
     }
     if let Some((at, id)) = &f.after {
         query = query.filter(

@@ -54,7 +54,7 @@ impl LinkSigner {
             .select(secrets::value)
             .first(conn)?;
         let key = hex::decode(stored)
-            .map_err(|e| AppError::Internal(format!("secrets.{KEY_NAME} is not hex: {e}")))?;
+            .map_err(|e| AppError::internal_from(format!("secrets.{KEY_NAME} is not hex"), e))?;
         Ok(LinkSigner { key })
     }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::audit::{AuditFilter, AuditRecord};
+use crate::audit::{AuditFilter, AuditRecord, Entity};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::http::QueryParams;
@@ -49,8 +49,10 @@ pub async fn list_audit(
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(Role::Admin)?;
+    // An entity that Vigía never records matches nothing.
+    let entity = q.entity.as_deref().map(Entity::parse);
     let filter = AuditFilter {
-        entity: q.entity,
+        entity: entity.flatten(),
         entity_id: q.entity_id,
         key_id: q.key_id,
         from: q.from.map(|t| t.naive_utc()),
@@ -60,8 +62,12 @@ pub async fn list_audit(
         limit: pagination::limit(q.limit)?,
     };
     let limit = filter.limit;
-    let rows = db
-        .run(move |conn| crate::audit::list(conn, &filter))
-        .await?;
+    let rows = match entity {
+        Some(None) => Vec::new(),
+        _ => {
+            db.run(move |conn| crate::audit::list(conn, &filter))
+                .await?
+        }
+    };
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |r: &AuditRecord| r.id)))
 }

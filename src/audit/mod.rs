@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::DbConn;
@@ -28,27 +28,38 @@ impl Actor {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-    Restore,
-    Revoke,
-    Merge,
+string_enum! {
+    /// What a change did.
+    pub enum Action {
+        Create = "create",
+        Update = "update",
+        Delete = "delete",
+        Restore = "restore",
+        Revoke = "revoke",
+        Merge = "merge",
+    }
 }
 
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-            Action::Restore => "restore",
-            Action::Revoke => "revoke",
-            Action::Merge => "merge",
-        }
+string_enum! {
+    /// What an audit record is about.
+    pub enum Entity {
+        Event = "event",
+        Actor = "actor",
+        /// An actor's link to an incident (entity id: the incident's).
+        EventActor = "event_actor",
+        Concession = "concession",
+        /// A whole concession import (entity id `import`).
+        Concessions = "concessions",
+        /// The whole district layer (entity id `all`).
+        Districts = "districts",
+        Case = "case",
+        ReportEntry = "report_entry",
+        /// A whole report-entry import (entity id `import`).
+        ReportEntries = "report_entries",
+        /// An incident's link to a case (entity id: the incident's).
+        EventCase = "event_case",
+        Watch = "watch",
+        ApiKey = "api_key",
     }
 }
 
@@ -61,10 +72,8 @@ pub struct AuditRecord {
     /// The API key that made the change; `null` for command-line actions.
     pub key_id: Option<String>,
     pub key_name: String,
-    #[schema(example = "update")]
-    pub action: String,
-    #[schema(example = "event")]
-    pub entity: String,
+    pub action: Action,
+    pub entity: Entity,
     pub entity_id: String,
     /// The entity as it was before the change (`null` on create).
     #[schema(value_type = Option<Object>)]
@@ -81,8 +90,8 @@ struct AuditRow {
     at: NaiveDateTime,
     key_id: Option<String>,
     key_name: String,
-    action: String,
-    entity: String,
+    action: Action,
+    entity: Entity,
     entity_id: String,
     before_json: Option<String>,
     after_json: Option<String>,
@@ -111,19 +120,20 @@ struct NewAuditRow<'a> {
     at: NaiveDateTime,
     key_id: Option<&'a str>,
     key_name: &'a str,
-    action: &'a str,
-    entity: &'a str,
+    action: Action,
+    entity: Entity,
     entity_id: &'a str,
     before_json: Option<String>,
     after_json: Option<String>,
 }
 
 /// Writes one audit record. Call it inside the transaction of the change.
+#[tracing::instrument(level = "debug", skip_all, fields(action = action.as_str(), entity = entity.as_str(), entity_id = %entity_id))]
 pub fn record<B: Serialize, A: Serialize>(
     conn: &mut DbConn,
     actor: &Actor,
     action: Action,
-    entity: &str,
+    entity: Entity,
     entity_id: &str,
     before: Option<&B>,
     after: Option<&A>,
@@ -132,7 +142,7 @@ pub fn record<B: Serialize, A: Serialize>(
         at: crate::db::now(),
         key_id: actor.key_id.as_deref(),
         key_name: &actor.name,
-        action: action.as_str(),
+        action,
         entity,
         entity_id,
         before_json: before.map(serde_json::to_string).transpose()?,
@@ -147,7 +157,7 @@ pub fn record<B: Serialize, A: Serialize>(
 /// What to select from the trail.
 #[derive(Debug, Default)]
 pub struct AuditFilter {
-    pub entity: Option<String>,
+    pub entity: Option<Entity>,
     pub entity_id: Option<String>,
     pub key_id: Option<String>,
     pub from: Option<NaiveDateTime>,
@@ -160,10 +170,11 @@ pub struct AuditFilter {
 }
 
 /// Up to `limit + 1` records, for [`crate::pagination::Page::from_rows`].
+#[tracing::instrument(level = "debug", skip_all, fields(limit = filter.limit))]
 pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRecord>, AppError> {
     let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
-    if let Some(entity) = &filter.entity {
-        query = query.filter(audit_log::entity.eq(entity.clone()));
+    if let Some(entity) = filter.entity {
+        query = query.filter(audit_log::entity.eq(entity));
     }
     if let Some(id) = &filter.entity_id {
         query = query.filter(audit_log::entity_id.eq(id.clone()));

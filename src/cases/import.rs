@@ -18,7 +18,7 @@ use super::{
     CaseType, EntryFields,
 };
 use crate::actors::name_key;
-use crate::audit::{self, Action, Actor as Who};
+use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::schema::{actors, cases, report_entries};
@@ -343,6 +343,7 @@ fn same_case(a: &CaseFields, b: &CaseFields) -> bool {
 
 /// Imports report entries from CSV text (see [`COLUMNS`]), in one
 /// transaction; `add_company` adds the companies no actor names yet.
+#[tracing::instrument(level = "info", skip_all, fields(skip_invalid = skip_invalid))]
 pub fn import_from(
     conn: &mut DbConn,
     who: &Who,
@@ -364,7 +365,7 @@ pub fn import_from(
     db::write_tx(conn, |conn| {
         write(conn, who, rows, &mut report, add_company)
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.report())?;
     report.written = true;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -463,7 +464,7 @@ fn write(
                         conn,
                         who,
                         Action::Update,
-                        "report_entry",
+                        Entity::ReportEntry,
                         &old.id,
                         Some(&before),
                         Some(&updated.into_entry()?),
@@ -502,7 +503,7 @@ fn write(
                 conn,
                 who,
                 Action::Create,
-                "report_entry",
+                Entity::ReportEntry,
                 &row.id,
                 None::<&()>,
                 Some(&row.clone().into_entry()?),
@@ -523,7 +524,7 @@ fn write(
         conn,
         who,
         Action::Update,
-        "report_entries",
+        Entity::ReportEntries,
         "import",
         None::<&()>,
         Some(&summary),
@@ -546,8 +547,8 @@ fn before_fields(case: &super::Case) -> CaseFields {
     }
 }
 
-fn csv_error(e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(format!("csv: {e}"))
+fn csv_error(e: impl Into<crate::error::BoxError>) -> AppError {
+    AppError::internal_from("csv", e)
 }
 
 fn yes_no(v: bool) -> &'static str {
@@ -583,6 +584,7 @@ fn live_cases(conn: &mut DbConn) -> Result<Vec<(CaseRow, String)>, AppError> {
 }
 
 /// Every live entry of every live case, in the import's columns.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn export_entries(conn: &mut DbConn) -> Result<Vec<u8>, AppError> {
     let cases = live_cases(conn)?;
     let mut entries: HashMap<String, Vec<EntryRow>> = HashMap::new();
@@ -603,15 +605,15 @@ pub fn export_entries(conn: &mut DbConn) -> Result<Vec<u8>, AppError> {
                 number.as_str(),
                 &e.report_month,
                 &case.name,
-                &case.case_type,
+                case.case_type.as_str(),
                 case.activity.as_deref().unwrap_or(""),
                 case.region.as_deref().unwrap_or(""),
                 case.province.as_deref().unwrap_or(""),
                 case.district.as_deref().unwrap_or(""),
                 case.ubigeo.as_deref().unwrap_or(""),
                 &companies,
-                &e.status,
-                e.phase.as_deref().unwrap_or(""),
+                e.status.as_str(),
+                e.phase.map_or("", |p| p.as_str()),
                 yes_no(e.violence),
                 yes_no(e.dialogue),
                 &e.description,
@@ -642,6 +644,7 @@ pub const CASE_COLUMNS: [&str; 15] = [
 ];
 
 /// Every live case with its latest state.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn export_cases(conn: &mut DbConn) -> Result<Vec<u8>, AppError> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record(CASE_COLUMNS).map_err(csv_error)?;
@@ -651,15 +654,15 @@ pub fn export_cases(conn: &mut DbConn) -> Result<Vec<u8>, AppError> {
         out.write_record([
             case.id.as_str(),
             &case.name,
-            &case.case_type,
+            case.case_type.as_str(),
             case.activity.as_deref().unwrap_or(""),
             case.region.as_deref().unwrap_or(""),
             case.province.as_deref().unwrap_or(""),
             case.district.as_deref().unwrap_or(""),
             case.ubigeo.as_deref().unwrap_or(""),
             &companies,
-            case.status.as_deref().unwrap_or(""),
-            case.phase.as_deref().unwrap_or(""),
+            case.status.map_or("", |s| s.as_str()),
+            case.phase.map_or("", |p| p.as_str()),
             &number(case.first_report),
             &month(case.first_report),
             &number(case.last_report),

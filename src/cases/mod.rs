@@ -339,7 +339,7 @@ impl CaseInput {
     pub fn into_fields(self) -> Result<CaseFields, AppError> {
         crate::rules::check(&self)?;
         let invalid =
-            |what: &str| AppError::Internal(format!("{what} passed validation but did not parse"));
+            |what: &str| AppError::internal(format!("{what} passed validation but did not parse"));
         let mut companies: Vec<String> = self
             .companies
             .unwrap_or_default()
@@ -504,7 +504,7 @@ impl EntryInput {
             return Err(AppError::Validation(errors));
         }
         let invalid =
-            |what: &str| AppError::Internal(format!("{what} passed validation but did not parse"));
+            |what: &str| AppError::internal(format!("{what} passed validation but did not parse"));
         let (report_number, report_month) = report
             .and_then(Result::ok)
             .ok_or_else(|| invalid("report_number"))?;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{
     Case, CaseFields, CaseRef, CaseStatus, CaseType, Entry, EntryFields, Phase, ReportRef,
 };
-use crate::audit::{self, Action, Actor as Who};
+use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
@@ -22,8 +22,8 @@ use crate::schema::{
 };
 use crate::text;
 
-const ENTITY: &str = "case";
-const ENTRY: &str = "report_entry";
+const ENTITY: Entity = Entity::Case;
+const ENTRY: Entity = Entity::ReportEntry;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = cases, treat_none_as_null = true)]
@@ -34,7 +34,7 @@ pub(crate) struct CaseRow {
     pub updated_at: NaiveDateTime,
     pub created_by: String,
     pub name: String,
-    pub case_type: String,
+    pub case_type: CaseType,
     pub activity: Option<String>,
     pub region: Option<String>,
     pub province: Option<String>,
@@ -44,8 +44,8 @@ pub(crate) struct CaseRow {
     pub region_key: Option<String>,
     pub province_key: Option<String>,
     pub district_key: String,
-    pub status: Option<String>,
-    pub phase: Option<String>,
+    pub status: Option<CaseStatus>,
+    pub phase: Option<Phase>,
     pub first_report: Option<i32>,
     pub last_report: Option<i32>,
     pub deleted_at: Option<NaiveDateTime>,
@@ -59,12 +59,8 @@ pub fn identity(name: &str, district: Option<&str>) -> (String, String) {
     )
 }
 
-fn bad(column: &str, value: &str) -> AppError {
-    AppError::Internal(format!("{column} holds unknown value {value:?}"))
-}
-
 fn uuid(value: &str, column: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(value).map_err(|_| bad(column, value))
+    Uuid::parse_str(value).map_err(|e| AppError::internal_from(format!("{column} {value:?}"), e))
 }
 
 impl CaseRow {
@@ -83,7 +79,7 @@ impl CaseRow {
             created_by: created.1,
             updated_at,
             name: f.name.clone(),
-            case_type: f.case_type.as_str().into(),
+            case_type: f.case_type,
             activity: f.activity.clone(),
             region: f.region.clone(),
             province: f.province.clone(),
@@ -109,24 +105,15 @@ impl CaseRow {
             updated_at: self.updated_at.and_utc(),
             created_by: self.created_by,
             name: self.name,
-            case_type: CaseType::parse(&self.case_type)
-                .ok_or_else(|| bad("cases.case_type", &self.case_type))?,
+            case_type: self.case_type,
             activity: self.activity,
             region: self.region,
             province: self.province,
             district: self.district,
             ubigeo: self.ubigeo,
             companies,
-            status: self
-                .status
-                .as_deref()
-                .map(|s| CaseStatus::parse(s).ok_or_else(|| bad("cases.status", s)))
-                .transpose()?,
-            phase: self
-                .phase
-                .as_deref()
-                .map(|s| Phase::parse(s).ok_or_else(|| bad("cases.phase", s)))
-                .transpose()?,
+            status: self.status,
+            phase: self.phase,
             first_report: self.first_report.map(ReportRef::of),
             last_report: self.last_report.map(ReportRef::of),
             entries: None,
@@ -145,8 +132,8 @@ pub(crate) struct EntryRow {
     pub created_by: String,
     pub report_number: i32,
     pub report_month: String,
-    pub status: String,
-    pub phase: Option<String>,
+    pub status: CaseStatus,
+    pub phase: Option<Phase>,
     pub violence: bool,
     pub dialogue: bool,
     pub description: String,
@@ -171,8 +158,8 @@ impl EntryRow {
             updated_at,
             report_number: f.report_number,
             report_month: f.report_month.clone(),
-            status: f.status.as_str().into(),
-            phase: f.phase.map(|p| p.as_str().to_string()),
+            status: f.status,
+            phase: f.phase,
             violence: f.violence,
             dialogue: f.dialogue,
             description: f.description.clone(),
@@ -190,13 +177,8 @@ impl EntryRow {
             created_by: self.created_by,
             report_number: self.report_number,
             report_month: self.report_month,
-            status: CaseStatus::parse(&self.status)
-                .ok_or_else(|| bad("report_entries.status", &self.status))?,
-            phase: self
-                .phase
-                .as_deref()
-                .map(|s| Phase::parse(s).ok_or_else(|| bad("report_entries.phase", s)))
-                .transpose()?,
+            status: self.status,
+            phase: self.phase,
             violence: self.violence,
             dialogue: self.dialogue,
             description: self.description,
@@ -324,6 +306,7 @@ fn load_row(conn: &mut DbConn, id: &str) -> Result<CaseRow, AppError> {
 }
 
 /// A live case with its companies (no entries).
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load(conn: &mut DbConn, id: &str) -> Result<Case, AppError> {
     let row = load_row(conn, id)?;
     assemble(conn, vec![row])?
@@ -332,6 +315,7 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<Case, AppError> {
 }
 
 /// A live case with its timeline.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load_with_entries(conn: &mut DbConn, id: &str) -> Result<Case, AppError> {
     let mut case = load(conn, id)?;
     case.entries = Some(entries_of(conn, id)?);
@@ -339,6 +323,7 @@ pub fn load_with_entries(conn: &mut DbConn, id: &str) -> Result<Case, AppError> 
 }
 
 /// The live entries of a case, by report number.
+#[tracing::instrument(level = "debug", skip_all, fields(case_id = %case_id))]
 pub fn entries_of(conn: &mut DbConn, case_id: &str) -> Result<Vec<Entry>, AppError> {
     report_entries::table
         .filter(report_entries::case_id.eq(case_id))
@@ -462,6 +447,7 @@ pub(crate) fn insert(conn: &mut DbConn, who: &Who, fields: &CaseFields) -> Resul
     Ok(case)
 }
 
+#[tracing::instrument(level = "info", skip_all)]
 pub fn create(conn: &mut DbConn, who: &Who, fields: CaseFields) -> Result<Case, AppError> {
     db::write_tx(conn, |conn| {
         check_companies(conn, &fields.companies)?;
@@ -489,8 +475,8 @@ pub(crate) fn rewrite(
     );
     identity_taken(conn, &row)?;
     // The derived columns stay as the entries make them.
-    row.status = before.status.map(|s| s.as_str().to_string());
-    row.phase = before.phase.map(|p| p.as_str().to_string());
+    row.status = before.status;
+    row.phase = before.phase;
     row.first_report = before.first_report.as_ref().map(|r| r.number);
     row.last_report = before.last_report.as_ref().map(|r| r.number);
     diesel::update(cases::table.find(&id))
@@ -510,6 +496,7 @@ pub(crate) fn rewrite(
     Ok(after)
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn update(
     conn: &mut DbConn,
     who: &Who,
@@ -529,6 +516,7 @@ pub fn update(
     })
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn delete(conn: &mut DbConn, who: &Who, id: &str, if_match: &IfMatch) -> Result<(), AppError> {
     db::write_tx(conn, |conn| {
         lock(conn, id)?;
@@ -568,6 +556,7 @@ pub struct CaseFilter {
 }
 
 /// Live cases by name; up to `limit + 1` for the pager.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list(conn: &mut DbConn, f: &CaseFilter) -> Result<Vec<Case>, AppError> {
     let mut query = cases::table
         .select(CaseRow::as_select())
@@ -581,7 +570,7 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter) -> Result<Vec<Case>, AppError> {
         );
     }
     if let Some(status) = f.status {
-        query = query.filter(cases::status.eq(status.as_str()));
+        query = query.filter(cases::status.eq(status));
     }
     if let Some(region) = &f.region {
         query = query.filter(cases::region_key.eq(text::fold(region)));
@@ -614,6 +603,7 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter) -> Result<Vec<Case>, AppError> {
 /// Brings a deleted case back with its entries (admin). 409 if it is not
 /// deleted, or if a live case has taken its name in its district meanwhile
 /// (an import after the delete): merge by hand then.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn restore(conn: &mut DbConn, who: &Who, id: &str) -> Result<Case, AppError> {
     db::write_tx(conn, |conn| {
         lock(conn, id)?;
@@ -651,7 +641,7 @@ pub fn restore(conn: &mut DbConn, who: &Who, id: &str) -> Result<Case, AppError>
 
 /// Rewrites a case's derived state from its live entries.
 pub(crate) fn refresh(conn: &mut DbConn, case_id: &str) -> Result<(), AppError> {
-    let rows: Vec<(i32, String, Option<String>)> = report_entries::table
+    let rows: Vec<(i32, CaseStatus, Option<Phase>)> = report_entries::table
         .filter(report_entries::case_id.eq(case_id))
         .filter(report_entries::deleted_at.is_null())
         .order(report_entries::report_number.desc())
@@ -664,8 +654,8 @@ pub(crate) fn refresh(conn: &mut DbConn, case_id: &str) -> Result<(), AppError> 
     let latest = rows.first();
     diesel::update(cases::table.find(case_id))
         .set((
-            cases::status.eq(latest.map(|r| r.1.clone())),
-            cases::phase.eq(latest.and_then(|r| r.2.clone())),
+            cases::status.eq(latest.map(|r| r.1)),
+            cases::phase.eq(latest.and_then(|r| r.2)),
             cases::last_report.eq(latest.map(|r| r.0)),
             cases::first_report.eq(rows.last().map(|r| r.0)),
         ))
@@ -678,6 +668,7 @@ fn entry_not_found(id: &str) -> AppError {
 }
 
 /// A live entry of a live case.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load_entry(conn: &mut DbConn, id: &str) -> Result<Entry, AppError> {
     report_entries::table
         .inner_join(cases::table)
@@ -714,6 +705,7 @@ fn report_taken(
     }
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(case_id = %case_id))]
 pub fn create_entry(
     conn: &mut DbConn,
     who: &Who,
@@ -760,6 +752,7 @@ fn case_of_entry(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
         .ok_or_else(|| entry_not_found(id))
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn update_entry(
     conn: &mut DbConn,
     who: &Who,
@@ -800,6 +793,7 @@ pub fn update_entry(
     })
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn delete_entry(
     conn: &mut DbConn,
     who: &Who,
@@ -834,6 +828,7 @@ pub fn delete_entry(
 }
 
 /// The live cases of each of `event_ids`.
+#[tracing::instrument(level = "debug", skip_all, fields(events = event_ids.len()))]
 pub fn for_events(
     conn: &mut DbConn,
     event_ids: &[String],
@@ -842,7 +837,7 @@ pub fn for_events(
         String,
         String,
         String,
-        Option<String>,
+        Option<CaseStatus>,
         Option<i32>,
         Option<String>,
     );
@@ -865,10 +860,7 @@ pub fn for_events(
         out.entry(event_id).or_default().push(CaseRef {
             id: uuid(&case_id, "event_cases.case_id")?,
             name,
-            status: status
-                .as_deref()
-                .map(|s| CaseStatus::parse(s).ok_or_else(|| bad("cases.status", s)))
-                .transpose()?,
+            status,
             last_report: last_report.map(ReportRef::of),
             note,
         });
@@ -895,6 +887,7 @@ fn live_event(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
 }
 
 /// Links an incident to a case; linking again replaces the note.
+#[tracing::instrument(level = "info", skip_all, fields(event_id = %event_id, case_id = %case_id))]
 pub fn link(
     conn: &mut DbConn,
     who: &Who,
@@ -934,7 +927,7 @@ pub fn link(
             } else {
                 Action::Create
             },
-            "event_case",
+            Entity::EventCase,
             event_id,
             before
                 .as_ref()
@@ -954,6 +947,7 @@ pub fn link(
     })
 }
 
+#[tracing::instrument(level = "info", skip_all, fields(event_id = %event_id, case_id = %case_id))]
 pub fn unlink(conn: &mut DbConn, who: &Who, event_id: &str, case_id: &str) -> Result<(), AppError> {
     db::write_tx(conn, |conn| {
         live_event(conn, event_id)?;
@@ -972,7 +966,7 @@ pub fn unlink(conn: &mut DbConn, who: &Who, event_id: &str, case_id: &str) -> Re
             conn,
             who,
             Action::Delete,
-            "event_case",
+            Entity::EventCase,
             event_id,
             Some(&LinkRecord {
                 event_id,

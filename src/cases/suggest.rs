@@ -105,14 +105,13 @@ fn place_score(event: &Place, case: &Place) -> Option<(f64, String)> {
     }
 }
 
-fn status_words(status: &str) -> &'static str {
-    match CaseStatus::parse(status) {
-        Some(CaseStatus::Activo) => "active",
-        Some(CaseStatus::Latente) => "latent",
-        Some(CaseStatus::Resuelto) => "resolved",
-        Some(CaseStatus::Retirado) => "withdrawn",
-        Some(CaseStatus::Observacion) => "under observation",
-        None => "listed",
+fn status_words(status: CaseStatus) -> &'static str {
+    match status {
+        CaseStatus::Activo => "active",
+        CaseStatus::Latente => "latent",
+        CaseStatus::Resuelto => "resolved",
+        CaseStatus::Retirado => "withdrawn",
+        CaseStatus::Observacion => "under observation",
     }
 }
 
@@ -167,8 +166,8 @@ fn nearest_entries(
     conn: &mut DbConn,
     case_ids: &[String],
     date: NaiveDate,
-) -> Result<HashMap<String, (i32, i32, String)>, AppError> {
-    let mut nearest: HashMap<String, (i32, i32, String)> = HashMap::new();
+) -> Result<HashMap<String, (i32, i32, CaseStatus)>, AppError> {
+    let mut nearest: HashMap<String, (i32, i32, CaseStatus)> = HashMap::new();
     let (Some(from), Some(to)) = (
         month_start(date, -WINDOW).map(month_text),
         month_start(date, WINDOW).map(month_text),
@@ -177,7 +176,7 @@ fn nearest_entries(
     };
     let event_month = month_index(date);
     for chunk in case_ids.chunks(500) {
-        let rows: Vec<(String, i32, String, String)> = report_entries::table
+        let rows: Vec<(String, i32, String, CaseStatus)> = report_entries::table
             .filter(report_entries::case_id.eq_any(chunk))
             .filter(report_entries::deleted_at.is_null())
             .filter(report_entries::report_month.between(&from, &to))
@@ -300,6 +299,7 @@ fn same_company_actors(
 }
 
 /// The live cases that `event_id` may belong to, best first.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id))]
 pub fn suggest(
     conn: &mut DbConn,
     event_id: &str,
@@ -438,7 +438,7 @@ pub fn suggest(
             };
             reasons.push(format!(
                 "case {} in report {number} ({}), {when}",
-                status_words(status),
+                status_words(*status),
                 report_month_of(*number).unwrap_or_default()
             ));
         }
@@ -488,6 +488,7 @@ pub struct Reconciliation {
 }
 
 /// Checks report `number` against the incidents.
+#[tracing::instrument(level = "debug", skip_all, fields(report = number))]
 pub fn reconcile(
     conn: &mut DbConn,
     number: i32,
@@ -508,7 +509,7 @@ pub fn reconcile(
     }
     let first = parse_month(&month)
         .and_then(|(y, m)| NaiveDate::from_ymd_opt(y, u32::try_from(m).ok()?, 1))
-        .ok_or_else(|| AppError::Internal(format!("report month {month:?}")))?;
+        .ok_or_else(|| AppError::internal(format!("report month {month:?}")))?;
     let (from, to) = (
         month_start(first, -1).unwrap_or(first),
         month_start(first, 2)
@@ -538,7 +539,7 @@ pub fn reconcile(
     let mining = event_concessions::table.select(event_concessions::event_id);
     let with_company = event_actors::table
         .inner_join(actors::table)
-        .filter(actors::kind.eq(crate::actors::ActorKind::Company.as_str()))
+        .filter(actors::kind.eq(crate::actors::ActorKind::Company))
         .select(event_actors::event_id);
     let linked = event_cases::table
         .inner_join(cases::table)

@@ -175,23 +175,29 @@ impl Db {
     }
 
     /// Runs blocking database work on actix's blocking thread pool, off the
-    /// async executor.
+    /// async executor. The caller's span (the request's) is entered on the
+    /// blocking thread, so the store functions' spans nest under the request
+    /// that called them; inside it a debug-level `db` span covers the wait
+    /// for a pooled connection and the work.
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let caller = tracing::Span::current();
         actix_web::web::block(move || {
+            let _caller = caller.enter();
+            let _db = tracing::debug_span!("db").entered();
             let mut conn = pool.get()?;
             f(&mut conn)
         })
         .await
-        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+        .map_err(|e| AppError::internal_from("blocking task failed", e))?
     }
 
     pub fn migrate(&self) -> Result<Vec<String>, String> {
-        let mut conn = self.get().map_err(|e| e.to_string())?;
+        let mut conn = self.get().map_err(|e| e.report())?;
         migrate(&mut conn)
     }
 }

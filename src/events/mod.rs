@@ -357,7 +357,7 @@ impl EventInput {
     pub fn into_fields(self) -> Result<EventFields, AppError> {
         crate::rules::check(&self)?;
         let invalid =
-            |what: &str| AppError::Internal(format!("{what} passed validation but did not parse"));
+            |what: &str| AppError::internal(format!("{what} passed validation but did not parse"));
         let time_precision = match self.time_precision.as_deref() {
             Some(p) => TimePrecision::parse(p).ok_or_else(|| invalid("time_precision"))?,
             None => TimePrecision::Day,

@@ -10,14 +10,14 @@ use super::{
     Admin, AdminSource, Event, EventFields, EventType, Location, LocationPrecision, TimePrecision,
     Verification,
 };
-use crate::audit::{self, Action, Actor};
+use crate::audit::{self, Action, Actor, Entity};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::places::DistrictRef;
 use crate::schema::{event_actors, event_concessions, events};
 use crate::text;
 
-const ENTITY: &str = "event";
+const ENTITY: Entity = Entity::Event;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = events, treat_none_as_null = true)]
@@ -29,26 +29,26 @@ struct EventRow {
     created_by: String,
     title: String,
     description: String,
-    event_type: String,
+    event_type: EventType,
     sub_event_type: Option<String>,
     occurred_on: NaiveDate,
-    time_precision: String,
+    time_precision: TimePrecision,
     lat: f64,
     lon: f64,
-    location_precision: String,
+    location_precision: LocationPrecision,
     place: Option<String>,
     ubigeo: Option<String>,
     region: Option<String>,
     province: Option<String>,
     district: Option<String>,
-    admin_source: Option<String>,
+    admin_source: Option<AdminSource>,
     region_key: Option<String>,
     province_key: Option<String>,
     district_key: Option<String>,
     fatalities: i32,
     injuries: i32,
     sources: String,
-    verification: String,
+    verification: Verification,
     search_text: String,
     deleted_at: Option<NaiveDateTime>,
 }
@@ -96,13 +96,13 @@ impl EventRow {
             created_by: meta.created_by,
             title: f.title.clone(),
             description: f.description.clone(),
-            event_type: f.event_type.as_str().into(),
+            event_type: f.event_type,
             sub_event_type: f.sub_event_type.clone(),
             occurred_on: f.occurred_on,
-            time_precision: f.time_precision.as_str().into(),
+            time_precision: f.time_precision,
             lat: f.location.lat,
             lon: f.location.lon,
-            location_precision: f.location.precision.as_str().into(),
+            location_precision: f.location.precision,
             place: f.location.place.clone(),
             ubigeo: admin_text(|a| &a.ubigeo),
             region_key: key(&region),
@@ -111,11 +111,11 @@ impl EventRow {
             region,
             province,
             district,
-            admin_source: source.map(|s| s.as_str().into()),
+            admin_source: source,
             fatalities: f.fatalities,
             injuries: f.injuries,
             sources: serde_json::to_string(&f.sources)?,
-            verification: f.verification.as_str().into(),
+            verification: f.verification,
             search_text: searchable
                 .into_iter()
                 .flatten()
@@ -127,50 +127,29 @@ impl EventRow {
     }
 
     fn into_event(self) -> Result<Event, AppError> {
-        fn parse<T>(
-            column: &str,
-            value: &str,
-            parse: fn(&str) -> Option<T>,
-        ) -> Result<T, AppError> {
-            parse(value).ok_or_else(|| {
-                AppError::Internal(format!("events.{column} holds unknown value {value:?}"))
-            })
-        }
         let has_admin = self.ubigeo.is_some()
             || self.region.is_some()
             || self.province.is_some()
             || self.district.is_some();
         Ok(Event {
             id: Uuid::parse_str(&self.id)
-                .map_err(|e| AppError::Internal(format!("events.id {:?}: {e}", self.id)))?,
+                .map_err(|e| AppError::internal_from(format!("events.id {:?}", self.id), e))?,
             version: self.version,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
             created_by: self.created_by,
-            admin_source: self
-                .admin_source
-                .as_deref()
-                .map(|s| parse("admin_source", s, AdminSource::parse))
-                .transpose()?,
+            admin_source: self.admin_source,
             fields: EventFields {
                 title: self.title,
                 description: self.description,
-                event_type: parse("event_type", &self.event_type, EventType::parse)?,
+                event_type: self.event_type,
                 sub_event_type: self.sub_event_type,
                 occurred_on: self.occurred_on,
-                time_precision: parse(
-                    "time_precision",
-                    &self.time_precision,
-                    TimePrecision::parse,
-                )?,
+                time_precision: self.time_precision,
                 location: Location {
                     lat: self.lat,
                     lon: self.lon,
-                    precision: parse(
-                        "location_precision",
-                        &self.location_precision,
-                        LocationPrecision::parse,
-                    )?,
+                    precision: self.location_precision,
                     place: self.place,
                 },
                 admin: has_admin.then_some(Admin {
@@ -182,7 +161,7 @@ impl EventRow {
                 fatalities: self.fatalities,
                 injuries: self.injuries,
                 sources: serde_json::from_str(&self.sources)?,
-                verification: parse("verification", &self.verification, Verification::parse)?,
+                verification: self.verification,
             },
             actors: Vec::new(),
             concessions: Vec::new(),
@@ -320,7 +299,7 @@ pub fn recode_admin(
         .filter(
             events::admin_source
                 .is_null()
-                .or(events::admin_source.eq(AdminSource::Boundaries.as_str())),
+                .or(events::admin_source.eq(AdminSource::Boundaries)),
         )
         .select(EventRow::as_select())
         .load(conn)?;
@@ -418,6 +397,7 @@ pub struct EventFilter {
 
 /// Live incidents, newest first (`occurred_on` desc, then id); up to
 /// `limit + 1` of them for the pager.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> {
     let mut query = events::table
         .select(EventRow::as_select())
@@ -430,11 +410,10 @@ pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> 
         query = query.filter(events::occurred_on.le(to));
     }
     if !f.event_types.is_empty() {
-        let types: Vec<&str> = f.event_types.iter().map(|t| t.as_str()).collect();
-        query = query.filter(events::event_type.eq_any(types));
+        query = query.filter(events::event_type.eq_any(f.event_types.clone()));
     }
     if let Some(v) = f.verification {
-        query = query.filter(events::verification.eq(v.as_str()));
+        query = query.filter(events::verification.eq(v));
     }
     if let Some(region) = &f.region {
         query = query.filter(events::region_key.eq(text::fold(region)));

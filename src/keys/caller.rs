@@ -56,7 +56,7 @@ impl FromRequest for Caller {
         let cache = req.app_data::<web::Data<KeyCache>>().cloned();
         Box::pin(async move {
             let hash = super::hash_token(&token?);
-            let db = db.ok_or_else(|| AppError::Internal("no database in app data".into()))?;
+            let db = db.ok_or_else(|| AppError::internal("no database in app data"))?;
             let cached = cache.as_ref().and_then(|c| c.get(&hash));
             let key = match cached {
                 Some(key) => key,

@@ -15,59 +15,29 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::audit::{self, Action, Actor};
+use crate::audit::{self, Action, Actor, Entity};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
 use crate::schema::api_keys;
 
 const TOKEN_PREFIX: &str = "vg_";
 
-/// What a key may do. Each role includes the ones below it:
-/// admin ⊃ monitor ⊃ researcher.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads incidents (and, later, manages its own watches).
-    Researcher,
-    /// Creates and edits incidents.
-    Monitor,
-    /// Everything: keys, the audit trail, restoring deleted records.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Researcher => "researcher",
-            Role::Monitor => "monitor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "researcher" => Some(Role::Researcher),
-            "monitor" => Some(Role::Monitor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
+string_enum! {
+    /// What a key may do. Each role includes the ones below it:
+    /// admin ⊃ monitor ⊃ researcher.
+    #[derive(PartialOrd, Ord, clap::ValueEnum)]
+    pub enum Role {
+        /// Reads incidents (and, later, manages its own watches).
+        Researcher = "researcher",
+        /// Creates and edits incidents.
+        Monitor = "monitor",
+        /// Everything: keys, the audit trail, restoring deleted records.
+        Admin = "admin",
     }
 }
 
@@ -98,7 +68,7 @@ pub struct CreatedKey {
 struct KeyRow {
     id: String,
     name: String,
-    role: String,
+    role: Role,
     token_hash: String,
     token_prefix: String,
     created_at: NaiveDateTime,
@@ -109,10 +79,9 @@ impl KeyRow {
     fn into_key(self) -> Result<ApiKey, AppError> {
         Ok(ApiKey {
             id: Uuid::parse_str(&self.id)
-                .map_err(|e| AppError::Internal(format!("stored key id {:?}: {e}", self.id)))?,
+                .map_err(|e| AppError::internal_from(format!("stored key id {:?}", self.id), e))?,
             name: self.name,
-            role: Role::parse(&self.role)
-                .ok_or_else(|| AppError::Internal(format!("stored role {:?}", self.role)))?,
+            role: self.role,
             token_prefix: self.token_prefix,
             created_at: self.created_at.and_utc(),
             revoked_at: self.revoked_at.map(|t| t.and_utc()),
@@ -143,6 +112,7 @@ pub fn validate_name(name: &str) -> Result<(), AppError> {
 }
 
 /// Creates a key and audits it, in one transaction.
+#[tracing::instrument(level = "info", skip_all, fields(name = %name, role = role.as_str()))]
 pub fn create(
     conn: &mut DbConn,
     actor: &Actor,
@@ -154,7 +124,7 @@ pub fn create(
     let row = KeyRow {
         id: Uuid::new_v4().to_string(),
         name: name.to_string(),
-        role: role.as_str().to_string(),
+        role,
         token_hash: hash_token(&token),
         token_prefix: token.chars().take(TOKEN_PREFIX.len() + 4).collect(),
         created_at: db::now(),
@@ -179,7 +149,7 @@ pub fn create(
             conn,
             actor,
             Action::Create,
-            "api_key",
+            Entity::ApiKey,
             &row.id,
             None::<&()>,
             Some(&key),
@@ -199,6 +169,7 @@ fn fetch(conn: &mut DbConn, id: &str) -> Result<ApiKey, AppError> {
 }
 
 /// Up to `limit + 1` keys in creation order, after the key `after_id`.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = limit))]
 pub fn list(
     conn: &mut DbConn,
     after: Option<(NaiveDateTime, String)>,
@@ -222,6 +193,7 @@ pub fn list(
 }
 
 /// Revokes a key; revoking a revoked key changes nothing.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn revoke(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<ApiKey, AppError> {
     db::write_tx(conn, |conn| {
         let before = fetch(conn, id)?;
@@ -236,7 +208,7 @@ pub fn revoke(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<ApiKey, AppE
             conn,
             actor,
             Action::Revoke,
-            "api_key",
+            Entity::ApiKey,
             id,
             Some(&before),
             Some(&after),
@@ -246,6 +218,7 @@ pub fn revoke(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<ApiKey, AppE
 }
 
 /// The live key whose token hashes to `token_hash`, if any.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn authenticate(conn: &mut DbConn, token_hash: &str) -> Result<Option<ApiKey>, AppError> {
     api_keys::table
         .filter(api_keys::token_hash.eq(token_hash))

@@ -149,7 +149,7 @@ pub fn import_entries(
     input: impl Read,
     skip_invalid: bool,
 ) -> Result<EntryImportReport, String> {
-    who.require(Role::Monitor).map_err(|e| e.to_string())?;
+    who.require(Role::Monitor).map_err(|e| e.report())?;
     let mut add_company = |conn: &mut DbConn, name: &str| {
         let fields = ActorFields {
             name: name.to_string(),

@@ -3,7 +3,7 @@
 
 use super::consequences::{self, Change};
 use super::Who;
-use crate::audit::{self, Action, AuditFilter, AuditRecord};
+use crate::audit::{self, Action, AuditFilter, AuditRecord, Entity};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::events::store::{self, EventFilter, Visibility};
@@ -26,7 +26,7 @@ pub fn create(
     let fields = input.into_fields()?;
     create_checked(conn, index, who, std::slice::from_ref(&fields))?
         .pop()
-        .ok_or_else(|| AppError::Internal("insert returned nothing".into()))
+        .ok_or_else(|| AppError::internal("insert returned nothing"))
 }
 
 /// Logs several incidents already checked, in one transaction: all or none
@@ -61,7 +61,7 @@ pub fn create_checked(
                 conn,
                 &who.actor,
                 Action::Create,
-                "event",
+                Entity::Event,
                 &event.id.to_string(),
                 None::<&()>,
                 Some(&event),
@@ -110,7 +110,7 @@ pub fn update(
             conn,
             &who.actor,
             Action::Update,
-            "event",
+            Entity::Event,
             id,
             Some(&before),
             Some(&after),
@@ -144,7 +144,7 @@ pub fn delete(
             conn,
             &who.actor,
             Action::Delete,
-            "event",
+            Entity::Event,
             id,
             Some(&before),
             None::<&()>,
@@ -182,7 +182,7 @@ pub fn restore(
             conn,
             &who.actor,
             Action::Restore,
-            "event",
+            Entity::Event,
             id,
             None::<&()>,
             Some(&after),
@@ -225,7 +225,7 @@ pub fn history(
         Visibility::Live
     };
     store::load(conn, id, visibility)?;
-    filter.entity = Some("event".into());
+    filter.entity = Some(Entity::Event);
     filter.entity_id = Some(id.to_string());
     filter.oldest_first = true;
     audit::list(conn, &filter)

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use super::consequences::{self, Change};
 use super::Who;
 use crate::actors;
-use crate::audit::{self, Action};
+use crate::audit::{self, Action, Entity};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
@@ -96,7 +96,7 @@ pub fn create_concession(
         }
         upsert_one(conn, who, &draft)
     })?
-    .ok_or_else(|| AppError::Internal("created nothing".into()))
+    .ok_or_else(|| AppError::internal("created nothing"))
 }
 
 /// Changes a concession with a JSON Merge Patch (admin); its code stays.
@@ -123,7 +123,7 @@ pub fn update_concession(
         if_match.check(current.version)?;
         upsert_one(conn, who, &draft)
     })?
-    .ok_or_else(|| AppError::Internal("changed nothing".into()))
+    .ok_or_else(|| AppError::internal("changed nothing"))
 }
 
 /// Removes a concession (admin): recorded as `removed` in the registry changes.
@@ -166,7 +166,7 @@ pub fn import_concessions(
     crs_flag: Option<&str>,
     full_snapshot: bool,
 ) -> Result<ImportReport, String> {
-    who.require(Role::Admin).map_err(|e| e.to_string())?;
+    who.require(Role::Admin).map_err(|e| e.report())?;
     let started = Instant::now();
     let import::ConcessionFile {
         mut report,
@@ -187,7 +187,7 @@ pub fn import_concessions(
                 })
                 .collect::<Result<Vec<_>, AppError>>()
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.report())?;
         for o in outcomes {
             match o {
                 Outcome::Added => report.added += 1,
@@ -224,14 +224,14 @@ pub fn import_concessions(
             conn,
             &who.actor,
             Action::Update,
-            "concessions",
+            Entity::Concessions,
             "import",
             None::<&()>,
             Some(&summary),
         )?;
         Ok(effects.rematched)
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.report())?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -247,7 +247,7 @@ pub fn import_boundaries(
     crs_flag: Option<&str>,
     fields: &DistrictFields,
 ) -> Result<BoundaryReport, String> {
-    who.require(Role::Admin).map_err(|e| e.to_string())?;
+    who.require(Role::Admin).map_err(|e| e.report())?;
     let started = Instant::now();
     let (mut report, drafts) = import::read_boundaries(path, crs_flag, fields)?;
     report.events_recoded = db::write_tx(conn, |conn| {
@@ -256,7 +256,7 @@ pub fn import_boundaries(
                 .map(|effects| effects.recoded)
         })
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.report())?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::geometry::Outline;
 use super::index::{DistrictRef, PlaceIndex};
 use super::{Concession, ConcessionDraft, ConcessionRef, HolderRef};
-use crate::audit::{self, Action, Actor as Who};
+use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::schema::{
@@ -21,7 +21,7 @@ use crate::schema::{
 };
 use crate::text;
 
-const ENTITY: &str = "concession";
+const ENTITY: Entity = Entity::Concession;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = concessions, treat_none_as_null = true)]
@@ -50,7 +50,7 @@ struct ConcessionRow {
 }
 
 fn uuid(value: &str, what: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(value).map_err(|e| AppError::Internal(format!("{what} {value:?}: {e}")))
+    Uuid::parse_str(value).map_err(|e| AppError::internal_from(format!("{what} {value:?}"), e))
 }
 
 /// Holder names of the given actor ids.
@@ -103,6 +103,7 @@ fn to_concessions(rows: Vec<RowWithHolder>) -> Result<Vec<Concession>, AppError>
 /// The layer versions; `lock` holds them (PostgreSQL `FOR SHARE`) until the
 /// transaction ends, so a concurrent import waits for this writer and this
 /// writer for it. On SQLite the write transaction already excludes others.
+#[tracing::instrument(level = "debug", skip_all, fields(lock = lock))]
 pub fn versions(conn: &mut DbConn, lock: bool) -> Result<(i64, i64), AppError> {
     let columns = (
         registry_state::concessions_version,
@@ -121,10 +122,11 @@ pub fn versions(conn: &mut DbConn, lock: bool) -> Result<(i64, i64), AppError> {
             .first(conn)
             .optional()?,
     };
-    found.ok_or_else(|| AppError::Internal("registry_state has no row".into()))
+    found.ok_or_else(|| AppError::internal("registry_state has no row"))
 }
 
 /// Marks the concession layer changed; call in the transaction that changes it.
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn bump_concessions(conn: &mut DbConn) -> Result<(), AppError> {
     bump(conn, true)
 }
@@ -153,6 +155,7 @@ pub struct Placement {
 
 /// Locates a point against the current layers. Call it inside the write
 /// transaction that stores the result: it takes the version lock.
+#[tracing::instrument(level = "debug", skip_all, fields(lon = lon, lat = lat))]
 pub fn locate(
     conn: &mut DbConn,
     index: &PlaceIndex,
@@ -172,6 +175,7 @@ pub fn locate(
 }
 
 /// Replaces the concessions an incident is matched to.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id, concessions = ids.len()))]
 pub fn set_event_concessions(
     conn: &mut DbConn,
     event_id: &str,
@@ -183,6 +187,7 @@ pub fn set_event_concessions(
 }
 
 /// Matches a new incident (which has no matches yet) to concessions.
+#[tracing::instrument(level = "debug", skip_all, fields(event_id = %event_id, concessions = ids.len()))]
 pub fn add_event_concessions(
     conn: &mut DbConn,
     event_id: &str,
@@ -234,6 +239,7 @@ pub(crate) fn to_ref(
 }
 
 /// The concessions each of `event_ids` falls in, by code.
+#[tracing::instrument(level = "debug", skip_all, fields(events = event_ids.len()))]
 pub fn for_events(
     conn: &mut DbConn,
     event_ids: &[String],
@@ -262,6 +268,7 @@ pub fn for_events(
 
 /// Matches every live incident again against the current concessions (after
 /// the layer changed). Call inside the transaction that bumped the version.
+#[tracing::instrument(level = "info", skip_all)]
 pub fn rematch_events(conn: &mut DbConn, index: &PlaceIndex) -> Result<usize, AppError> {
     let (version, _) = versions(conn, false)?;
     let shapes = index.concessions(conn, version)?;
@@ -323,7 +330,7 @@ string_enum! {
 struct NewChange {
     at: NaiveDateTime,
     code: String,
-    change: String,
+    change: ChangeKind,
     before_json: Option<String>,
     after_json: Option<String>,
 }
@@ -339,7 +346,7 @@ fn record_change(
         .values(NewChange {
             at: db::now(),
             code: code.to_string(),
-            change: change.as_str().into(),
+            change,
             before_json: before.map(|v| v.to_string()),
             after_json: after.map(|v| v.to_string()),
         })
@@ -366,6 +373,7 @@ fn geometry_text(outline: &Outline) -> String {
 /// registry change (and, with `audit_each`, an audit record: imports write
 /// one for the whole file instead); a deleted concession that comes back is re-added. Call
 /// inside a write transaction that also bumps the layer version.
+#[tracing::instrument(level = "debug", skip_all, fields(code = %draft.code))]
 pub fn upsert(
     conn: &mut DbConn,
     who: &Who,
@@ -514,6 +522,7 @@ pub fn upsert(
 }
 
 /// Soft-deletes a concession and records it as removed from the registry.
+#[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn remove(conn: &mut DbConn, who: &Who, id: &str) -> Result<(), AppError> {
     let old = concessions::table
         .find(id)
@@ -552,6 +561,7 @@ pub fn remove(conn: &mut DbConn, who: &Who, id: &str) -> Result<(), AppError> {
 }
 
 /// A live concession.
+#[tracing::instrument(level = "debug", skip_all, fields(id = %id))]
 pub fn load(conn: &mut DbConn, id: &str) -> Result<Concession, AppError> {
     let row = concessions::table
         .left_join(actors_t::table)
@@ -566,10 +576,11 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<Concession, AppError> {
         .ok_or_else(|| AppError::NotFound(format!("no concession with id {id}")))?;
     to_concessions(vec![row])?
         .pop()
-        .ok_or_else(|| AppError::Internal("lost a row".into()))
+        .ok_or_else(|| AppError::internal("lost a row"))
 }
 
 /// Live concessions by id, in the given order.
+#[tracing::instrument(level = "debug", skip_all, fields(count = ids.len()))]
 pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Concession>, AppError> {
     let rows = concessions::table
         .left_join(actors_t::table)
@@ -596,6 +607,7 @@ pub struct ConcessionFilter {
 }
 
 /// Live concessions by code; up to `limit + 1`.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list(conn: &mut DbConn, f: &ConcessionFilter) -> Result<Vec<Concession>, AppError> {
     let mut query = concessions::table
         .left_join(actors_t::table)
@@ -640,6 +652,7 @@ pub fn list(conn: &mut DbConn, f: &ConcessionFilter) -> Result<Vec<Concession>, 
 }
 
 /// Every live concession containing the point.
+#[tracing::instrument(level = "debug", skip_all, fields(lon = lon, lat = lat))]
 pub fn at(
     conn: &mut DbConn,
     index: &PlaceIndex,
@@ -675,12 +688,13 @@ type ChangeRow = (
     i64,
     NaiveDateTime,
     String,
-    String,
+    ChangeKind,
     Option<String>,
     Option<String>,
 );
 
 /// Registry changes at or after `since`, oldest first; up to `limit + 1`.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = limit))]
 pub fn changes(
     conn: &mut DbConn,
     since: Option<NaiveDateTime>,
@@ -706,19 +720,17 @@ pub fn changes(
             concession_changes::after_json,
         ))
         .load(conn)?;
-    rows.into_iter()
-        .map(|(id, at, code, change, before, after)| {
-            Ok(RegistryChange {
-                id,
-                code,
-                change: ChangeKind::parse(&change)
-                    .ok_or_else(|| AppError::Internal(format!("change {change:?}")))?,
-                before: before.and_then(|s| serde_json::from_str(&s).ok()),
-                after: after.and_then(|s| serde_json::from_str(&s).ok()),
-                at: at.and_utc(),
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(id, at, code, change, before, after)| RegistryChange {
+            id,
+            code,
+            change,
+            before: before.and_then(|s| serde_json::from_str(&s).ok()),
+            after: after.and_then(|s| serde_json::from_str(&s).ok()),
+            at: at.and_utc(),
         })
-        .collect()
+        .collect())
 }
 
 /// A district to store.
@@ -733,6 +745,7 @@ pub struct DistrictDraft {
 /// Replaces the district layer; `follow_layer_change` (the operation's
 /// consequences: recoding incidents) runs in the same transaction and says
 /// how many incidents changed.
+#[tracing::instrument(level = "info", skip_all, fields(districts = drafts.len()))]
 pub fn replace_districts(
     conn: &mut DbConn,
     who: &Who,
@@ -758,7 +771,7 @@ pub fn replace_districts(
             conn,
             who,
             Action::Update,
-            "districts",
+            Entity::Districts,
             "all",
             None::<&()>,
             Some(&serde_json::json!({"districts": drafts.len(), "events_recoded": recoded})),
@@ -769,6 +782,7 @@ pub fn replace_districts(
 
 /// After an actor's name or identity changed: the concession layer carries
 /// holder names, so it is marked changed when the actor holds any.
+#[tracing::instrument(level = "debug", skip_all, fields(actor_id = %actor_id))]
 pub fn holder_changed(conn: &mut DbConn, actor_id: &str) -> Result<(), AppError> {
     let holds = concessions::table
         .filter(concessions::holder_id.eq(actor_id))

@@ -17,4 +17,5 @@ mod listing;
 mod mailbox;
 mod operation;
 mod places;
+mod stored_values;
 mod validation;
