@@ -1133,7 +1133,12 @@ async fn kill_9_between_commit_and_send_loses_no_mail() {
         cmd.env("VIGIA__SMTP__PORT", smtp_port.to_string())
             .env("VIGIA__SERVER__PUBLIC_BASE_URL", BASE)
             .env("VIGIA__ALERTS__POLL_INTERVAL_MS", "50")
-            .env("VIGIA__ALERTS__RETRY_INITIAL_SECONDS", "1");
+            .env("VIGIA__ALERTS__RETRY_INITIAL_SECONDS", "1")
+            // The kill may land while the first server holds the mail's
+            // lease (claimed, SMTP refused, not yet recorded): a short lease
+            // lets the second server take it over within the test's wait.
+            .env("VIGIA__SMTP__TIMEOUT_SECONDS", "1")
+            .env("VIGIA__ALERTS__LEASE_SECONDS", "10");
         crate::cli::serve(cmd)
     };
     let mut first = start();
