@@ -102,6 +102,9 @@ impl Application {
                         Ok(res)
                     }
                 })
+                .wrap(actix_web::middleware::from_fn(
+                    crate::keys::caller::authenticate_first,
+                ))
                 .wrap(TracingLogger::<VigiaRootSpan>::new())
                 .app_data(db.clone())
                 .app_data(index.clone())

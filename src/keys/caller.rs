@@ -4,8 +4,11 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::HttpMessage;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::{ApiKey, KeyCache, Role};
@@ -51,33 +54,72 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let db = req.app_data::<web::Data<Db>>().cloned();
-        let cache = req.app_data::<web::Data<KeyCache>>().cloned();
-        Box::pin(async move {
-            let hash = super::hash_token(&token?);
-            let db = db.ok_or_else(|| AppError::internal("no database in app data"))?;
-            let cached = cache.as_ref().and_then(|c| c.get(&hash));
-            let key = match cached {
-                Some(key) => key,
-                None => {
-                    let lookup = hash.clone();
-                    let key = db
-                        .run(move |conn| super::authenticate(conn, &lookup))
-                        .await?
-                        .ok_or_else(|| {
-                            AppError::Unauthorized("unknown or revoked API key".into())
-                        })?;
-                    if let Some(cache) = &cache {
-                        cache.put(hash, key.clone());
-                    }
-                    key
-                }
+        // Resolved by `authenticate_first` before any body or query string
+        // was read: answer from that, so a bad key is 401 whatever else the
+        // request gets wrong.
+        if let Some(early) = req.extensions().get::<Early>() {
+            let early = match early {
+                Early::Caller(caller) => Ok(caller.clone()),
+                Early::Refused(message) => Err(AppError::Unauthorized(message.clone())),
             };
-            tracing::Span::current().record("key", key.name.as_str());
-            Ok(Caller { key })
-        })
+            return Box::pin(std::future::ready(early));
+        }
+        Box::pin(resolve(req.clone()))
     }
+}
+
+/// The caller of a request, looked up before its handler runs.
+#[derive(Clone)]
+enum Early {
+    Caller(Caller),
+    Refused(String),
+}
+
+/// The key behind `req`: 401 without a bearer token, or with one that is
+/// unknown or revoked.
+async fn resolve(req: HttpRequest) -> Result<Caller, AppError> {
+    let token = bearer_token(&req);
+    let db = req.app_data::<web::Data<Db>>().cloned();
+    let cache = req.app_data::<web::Data<KeyCache>>().cloned();
+    let hash = super::hash_token(&token?);
+    let db = db.ok_or_else(|| AppError::internal("no database in app data"))?;
+    let cached = cache.as_ref().and_then(|c| c.get(&hash));
+    let key = match cached {
+        Some(key) => key,
+        None => {
+            let lookup = hash.clone();
+            let key = db
+                .run(move |conn| super::authenticate(conn, &lookup))
+                .await?
+                .ok_or_else(|| AppError::Unauthorized("unknown or revoked API key".into()))?;
+            if let Some(cache) = &cache {
+                cache.put(hash, key.clone());
+            }
+            key
+        }
+    };
+    tracing::Span::current().record("key", key.name.as_str());
+    Ok(Caller { key })
+}
+
+/// Middleware: a request that carries credentials has them checked before
+/// its handler's extractors read the body or the query string, so a bad key
+/// is always 401 first (never a 422 that tells a stranger about the body).
+/// Requests without credentials pass untouched: anonymous routes (the links
+/// in mails, the document) need none, and protected ones refuse at once.
+pub async fn authenticate_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        let early = match resolve(req.request().clone()).await {
+            Ok(caller) => Early::Caller(caller),
+            Err(AppError::Unauthorized(message)) => Early::Refused(message),
+            Err(other) => return Err(other.into()),
+        };
+        req.extensions_mut().insert(early);
+    }
+    next.call(req).await
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {

@@ -5,7 +5,7 @@
 //! not chosen by a person: there is nothing to guess.
 
 mod cache;
-mod caller;
+pub mod caller;
 
 pub use cache::KeyCache;
 pub use caller::Caller;

@@ -260,3 +260,54 @@ async fn keys_over_http_show_the_token_once_and_revoke_at_once() {
         .await;
     assert_eq!(again.status, 201);
 }
+
+/// A bogus or revoked key is 401 before anything about the body or the
+/// query string is said: a stranger learns nothing of what a request needs.
+#[actix_web::test]
+async fn a_bad_key_is_401_before_the_body_or_query_is_judged() {
+    let app = spawn_app().await;
+    let created = app
+        .post(
+            "/api/v1/keys",
+            &app.admin,
+            json!({"name": "soon-revoked", "role": "monitor"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let revoked = created.body["token"].as_str().unwrap().to_string();
+    let id = created.body["id"].as_str().unwrap().to_string();
+    // Used once, so the key is in this process's cache when it is revoked.
+    assert_eq!(app.get("/api/v1/events", &revoked).await.status, 200);
+    let res = app
+        .delete(&format!("/api/v1/keys/{id}"), &app.admin, None)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+
+    let bogus = "vigia_0000000000000000000000000000000000000000000";
+    for token in [bogus, revoked.as_str()] {
+        // A body missing every required field, and one that is not JSON.
+        let res = app.post("/api/v1/events", token, json!({})).await;
+        assert_eq!(res.status, 401, "{}", res.body);
+        let res = app
+            .send(
+                Method::POST,
+                "/api/v1/events",
+                Some(token),
+                &[],
+                Some(("application/json", b"{not json".to_vec())),
+            )
+            .await;
+        assert_eq!(res.status, 401, "{}", res.body);
+        // A query string the list refuses.
+        let res = app.get("/api/v1/events?limit=zero&nope=1", token).await;
+        assert_eq!(res.status, 401, "{}", res.body);
+        assert_eq!(res.body["type"], "/problems/unauthorized");
+    }
+    // With a good key the same requests are judged on their content.
+    assert_eq!(
+        app.post("/api/v1/events", &app.monitor, json!({}))
+            .await
+            .status,
+        422
+    );
+}
