@@ -90,6 +90,7 @@ pub mod audit;
 pub mod cases;
 pub mod cli;
 pub mod config;
+pub mod csv_safe;
 pub mod db;
 pub mod error;
 pub mod events;

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::actors::name_key;
 use crate::audit::{self, Action, Actor as Who, Entity};
+use crate::csv_safe;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::schema::{actors, cases, report_entries};
@@ -93,7 +94,7 @@ fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
             COLUMNS.len()
         ));
     }
-    let cell = |i: usize| cells.get(i).unwrap_or("");
+    let cell = |i: usize| csv_safe::read_cell(cells.get(i).unwrap_or(""));
     let mut why = Vec::new();
     if cells.iter().any(|c| c.contains('\0')) {
         why.push("contains the NUL character".to_string());
@@ -601,23 +602,26 @@ pub fn export_entries(conn: &mut DbConn) -> Result<Vec<u8>, AppError> {
     for (case, companies) in cases {
         for e in entries.remove(&case.id).unwrap_or_default() {
             let number = e.report_number.to_string();
-            out.write_record([
-                number.as_str(),
-                &e.report_month,
-                &case.name,
-                case.case_type.as_str(),
-                case.activity.as_deref().unwrap_or(""),
-                case.region.as_deref().unwrap_or(""),
-                case.province.as_deref().unwrap_or(""),
-                case.district.as_deref().unwrap_or(""),
-                case.ubigeo.as_deref().unwrap_or(""),
-                &companies,
-                e.status.as_str(),
-                e.phase.map_or("", |p| p.as_str()),
-                yes_no(e.violence),
-                yes_no(e.dialogue),
-                &e.description,
-            ])
+            csv_safe::write_record(
+                &mut out,
+                [
+                    number.as_str(),
+                    &e.report_month,
+                    &case.name,
+                    case.case_type.as_str(),
+                    case.activity.as_deref().unwrap_or(""),
+                    case.region.as_deref().unwrap_or(""),
+                    case.province.as_deref().unwrap_or(""),
+                    case.district.as_deref().unwrap_or(""),
+                    case.ubigeo.as_deref().unwrap_or(""),
+                    &companies,
+                    e.status.as_str(),
+                    e.phase.map_or("", |p| p.as_str()),
+                    yes_no(e.violence),
+                    yes_no(e.dialogue),
+                    &e.description,
+                ],
+            )
             .map_err(csv_error)?;
         }
     }
@@ -651,23 +655,26 @@ pub fn export_cases(conn: &mut DbConn) -> Result<Vec<u8>, AppError> {
     let number = |n: Option<i32>| n.map(|n| n.to_string()).unwrap_or_default();
     let month = |n: Option<i32>| n.and_then(super::report_month_of).unwrap_or_default();
     for (case, companies) in live_cases(conn)? {
-        out.write_record([
-            case.id.as_str(),
-            &case.name,
-            case.case_type.as_str(),
-            case.activity.as_deref().unwrap_or(""),
-            case.region.as_deref().unwrap_or(""),
-            case.province.as_deref().unwrap_or(""),
-            case.district.as_deref().unwrap_or(""),
-            case.ubigeo.as_deref().unwrap_or(""),
-            &companies,
-            case.status.map_or("", |s| s.as_str()),
-            case.phase.map_or("", |p| p.as_str()),
-            &number(case.first_report),
-            &month(case.first_report),
-            &number(case.last_report),
-            &month(case.last_report),
-        ])
+        csv_safe::write_record(
+            &mut out,
+            [
+                case.id.as_str(),
+                &case.name,
+                case.case_type.as_str(),
+                case.activity.as_deref().unwrap_or(""),
+                case.region.as_deref().unwrap_or(""),
+                case.province.as_deref().unwrap_or(""),
+                case.district.as_deref().unwrap_or(""),
+                case.ubigeo.as_deref().unwrap_or(""),
+                &companies,
+                case.status.map_or("", |s| s.as_str()),
+                case.phase.map_or("", |p| p.as_str()),
+                &number(case.first_report),
+                &month(case.first_report),
+                &number(case.last_report),
+                &month(case.last_report),
+            ],
+        )
         .map_err(csv_error)?;
     }
     out.into_inner().map_err(csv_error)

