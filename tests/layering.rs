@@ -2,6 +2,7 @@
 //! module's storage never calls another domain module's storage (what spans
 //! modules is composed in `src/ops`), and domain modules never call the
 //! operations layer above them. So the modules' storage has no cycle.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

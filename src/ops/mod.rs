@@ -15,6 +15,7 @@
 
 pub mod actors;
 pub mod alerts;
+pub mod backup;
 pub mod cases;
 pub mod consequences;
 pub mod events;

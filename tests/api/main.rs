@@ -8,6 +8,7 @@ mod access;
 mod actors;
 mod alerts;
 mod audit;
+mod backup;
 mod cases;
 mod cli;
 mod consequences;
