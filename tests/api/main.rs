@@ -18,4 +18,5 @@ mod listing;
 mod mailbox;
 mod operation;
 mod places;
+mod upgrade;
 mod validation;
