@@ -171,7 +171,7 @@ fn run_backup(target: &crate::db::Target, path: &std::path::Path) -> Result<(), 
         .map_err(|e| format!("database.url: cannot open {}: {e}", target.display()))?;
     crate::db::check_schema(&mut conn)?;
     drop(conn);
-    let report = crate::ops::backup::backup(target, path)
+    let report = crate::ops::backup::backup_and_record(target, path)
         .map_err(|e| format!("backup of {} failed: {e}", target.display()))?;
     eprintln!(
         "backed up {} to {}: {} bytes in {:.1} s; integrity {}; rows: {}",

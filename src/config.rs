@@ -81,6 +81,8 @@ pub struct AlertSettings {
     pub utc_offset_hours: i32,
     pub confirm_ttl_hours: u64,
     pub resend_interval_seconds: u64,
+    /// `/readyz` answers degraded when mail has been due longer (0: never).
+    pub ready_max_due_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

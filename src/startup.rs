@@ -76,6 +76,9 @@ impl Application {
             settings.auth.key_cache_seconds,
         )));
         let max_body = settings.server.max_body_bytes;
+        let readiness = web::Data::new(Readiness {
+            max_due_seconds: settings.alerts.ready_max_due_seconds,
+        });
         let openapi = web::Data::new(crate::openapi::document());
         let mut server = HttpServer::new(move || {
             App::new()
@@ -93,14 +96,37 @@ impl Application {
                         Ok(res)
                     }
                 })
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service;
+                    let started = std::time::Instant::now();
+                    let method = req.method().to_string();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        // The route template, not the path: ids make no series.
+                        let route = res
+                            .request()
+                            .match_pattern()
+                            .unwrap_or_else(|| "unmatched".into());
+                        crate::metrics::observe_request(
+                            &method,
+                            &route,
+                            res.status().as_u16(),
+                            started.elapsed().as_secs_f64(),
+                        );
+                        Ok(res)
+                    }
+                })
                 .wrap(TracingLogger::<VigiaRootSpan>::new())
                 .app_data(db.clone())
                 .app_data(index.clone())
                 .app_data(key_cache.clone())
                 .app_data(watch_context.clone())
+                .app_data(readiness.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .service(web::resource("/healthz").get(healthz))
                 .service(web::resource("/readyz").get(readyz))
+                .service(web::resource("/metrics").get(metrics))
                 .configure(events::routes::configure)
                 .configure(actors::routes::configure)
                 .configure(places::routes::configure)
@@ -234,14 +260,53 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Status { status: "ok" })
 }
 
-/// Readiness: the database answers.
+/// What `/readyz` holds the process to.
+pub struct Readiness {
+    /// Due mail waiting longer than this makes the process degraded.
+    pub max_due_seconds: u64,
+}
+
+/// Readiness: the database answers, and alerts go out. When mail has been
+/// due for longer than `alerts.ready_max_due_seconds` (the delivery worker
+/// stopped, SMTP down), the answer is 503 with `status: degraded` and the
+/// reason (a problem+json 503 whose detail starts with `degraded:`), so
+/// that a monitor pages someone when alerts stop.
 #[utoipa::path(get, path = "/readyz", tag = "operation", security(()),
     responses((status = 200, description = "Ready", body = Status), doc::Unavailable))]
-pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    db.run(|conn| {
-        conn.batch_execute("SELECT 1")
-            .map_err(|e| AppError::Unavailable(format!("database: {e}")))
-    })
-    .await?;
+pub async fn readyz(
+    db: web::Data<Db>,
+    readiness: web::Data<Readiness>,
+) -> Result<HttpResponse, AppError> {
+    let max_due = readiness.max_due_seconds;
+    let oldest_due = db
+        .run(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
+            crate::alerts::store::oldest_due(conn, crate::db::now())
+        })
+        .await?;
+    let waited = oldest_due
+        .map(|t| (crate::db::now() - t).num_seconds().max(0))
+        .unwrap_or(0);
+    if max_due > 0 && waited > i64::try_from(max_due).unwrap_or(i64::MAX) {
+        return Err(AppError::Unavailable(format!(
+            "degraded: mail has been due for {waited} s (more than alerts.ready_max_due_seconds = {max_due}): is the delivery worker running and the SMTP server reachable?"
+        )));
+    }
     Ok(HttpResponse::Ok().json(Status { status: "ready" }))
+}
+
+/// The Prometheus text format, for admins' keys.
+pub async fn metrics(
+    caller: crate::keys::Caller,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    crate::ops::Who::from(&caller).require(crate::keys::Role::Admin)?;
+    let db = db.get_ref().clone();
+    let body = web::block(move || crate::metrics::render(&db))
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))??;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
 }

@@ -166,6 +166,11 @@ impl Db {
         Ok(Db { pool, target })
     }
 
+    /// Connections open and idle in the pool.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
     pub fn target(&self) -> &Target {
         &self.target
     }

@@ -66,6 +66,40 @@ impl Report {
     }
 }
 
+/// [`backup`], with its outcome recorded in the database it backed up
+/// (`backup_runs`), for admins and `/metrics` to see; a failed backup is
+/// recorded too. A record that cannot be written is logged, and the
+/// backup's own outcome returned.
+pub fn backup_and_record(target: &Target, path: &Path) -> Result<Report, AppError> {
+    let started_at = crate::db::now();
+    let outcome = backup(target, path);
+    let (ok, bytes, detail) = match &outcome {
+        Ok(report) => (
+            true,
+            i64::try_from(report.bytes).unwrap_or(i64::MAX),
+            format!("{:.1} s; {}", report.seconds, report.summary()),
+        ),
+        Err(e) => (false, 0, e.to_string()),
+    };
+    let run = crate::maintenance::BackupRun {
+        id: uuid::Uuid::new_v4().to_string(),
+        started_at,
+        finished_at: crate::db::now(),
+        ok,
+        path: path.display().to_string(),
+        bytes,
+        detail,
+    };
+    let recorded = target
+        .connect()
+        .map_err(|e| AppError::Unavailable(e.to_string()))
+        .and_then(|mut conn| crate::maintenance::record_backup(&mut conn, &run));
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, ok, "the backup could not be recorded in the database");
+    }
+    outcome
+}
+
 /// Backs the database up into `path`, a file that must not exist yet.
 pub fn backup(target: &Target, path: &Path) -> Result<Report, AppError> {
     let started = Instant::now();

@@ -267,10 +267,16 @@ async fn a_restored_backup_holds_the_same_rows_and_restore_refuses_a_database_wi
     assert_eq!(names, tables(&mut to));
     assert!(names.len() >= 15, "{names:?}");
     for table in &names {
+        if table == "backup_runs" {
+            // The source records the backup once it is made, after the copy.
+            continue;
+        }
         let rows = table_rows(&mut from, table);
         assert_eq!(rows, table_rows(&mut to, table), "table {table} differs");
     }
     assert!(table_rows(&mut to, "events").lines().count() == 22);
+    assert_eq!(table_rows(&mut to, "backup_runs"), "");
+    assert_eq!(table_rows(&mut from, "backup_runs").lines().count(), 2);
     drop((from, to));
 
     // The restored database holds data now: a second restore is refused

@@ -16,6 +16,7 @@ mod events;
 mod helpers;
 mod listing;
 mod mailbox;
+mod metrics;
 mod operation;
 mod places;
 mod upgrade;

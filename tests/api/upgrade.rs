@@ -180,7 +180,7 @@ fn a_binary_older_than_the_database_refuses_to_start_with_one_line() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(stderr.lines().count(), 1, "{command}: {stderr}");
         assert!(
-            stderr.contains("20991231000001") && stderr.contains("20261127000004"),
+            stderr.contains("20991231000001") && stderr.contains("20261202000001"),
             "{command}: {stderr}"
         );
     }
