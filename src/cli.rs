@@ -58,6 +58,17 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Copy every row of one database into another, empty one, across
+    /// backends (e.g. a field office's SQLite into the national PostgreSQL),
+    /// keeping ids, history and the audit trail. Stop the servers first.
+    Copy {
+        /// sqlite://PATH or postgres://…
+        #[arg(long)]
+        from: String,
+        /// sqlite://PATH or postgres://… (created and migrated if new; must hold no data)
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -134,6 +145,7 @@ fn execute(cli: Cli) -> Result<(), String> {
     match &cli.command {
         Command::Backup { path } => return run_backup(&target, path),
         Command::Restore { path, force } => return run_restore(&target, path, *force),
+        Command::Copy { from, to } => return run_copy(from, to),
         _ => {}
     }
     // Every command brings the schema up to date first. One-shot commands
@@ -159,7 +171,7 @@ fn execute(cli: Cli) -> Result<(), String> {
         }
         Command::Keys(command) => run_keys(&mut conn, command),
         Command::Import(command) => run_import(&mut conn, command),
-        Command::Backup { .. } | Command::Restore { .. } => Ok(()),
+        Command::Backup { .. } | Command::Restore { .. } | Command::Copy { .. } => Ok(()),
     }
 }
 
@@ -183,6 +195,32 @@ fn run_backup(target: &crate::db::Target, path: &std::path::Path) -> Result<(), 
         report.summary()
     );
     eprintln!("{}", crate::ops::backup::ATTACHMENTS);
+    Ok(())
+}
+
+fn run_copy(from: &str, to: &str) -> Result<(), String> {
+    let from_target = crate::db::Target::parse(from).map_err(|e| format!("--from: {e}"))?;
+    let to_target = crate::db::Target::parse(to).map_err(|e| format!("--to: {e}"))?;
+    let report = crate::ops::copy::copy(&from_target, &to_target).map_err(|e| {
+        format!(
+            "copy from {} to {} failed: {e}",
+            from_target.display(),
+            to_target.display()
+        )
+    })?;
+    let rows = report
+        .tables
+        .iter()
+        .filter(|(name, _)| !crate::ops::backup::NOT_DATA.contains(&name.as_str()))
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    eprintln!(
+        "copied {} to {} in {:.1} s; rows: {rows}",
+        from_target.display(),
+        to_target.display(),
+        report.seconds
+    );
     Ok(())
 }
 

@@ -32,7 +32,7 @@ const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 const PG_DUMP_MAGIC: &[u8] = b"PGDMP";
 
 /// Tables Vigía's own bookkeeping keeps, not data.
-const MIGRATIONS_TABLE: &str = "__diesel_schema_migrations";
+pub(crate) const MIGRATIONS_TABLE: &str = "__diesel_schema_migrations";
 
 /// What a backup or a restore wrote and found when checking it.
 #[derive(Debug, Clone)]
@@ -308,10 +308,10 @@ fn sqlite_counts(conn: &mut SqliteConnection) -> Result<Vec<(String, i64)>, AppE
 /// Rows a database holds before anyone has used it: the migrations'
 /// bookkeeping, the layer versions the migrations seed, the link-signing key
 /// a first start makes.
-const NOT_DATA: [&str; 3] = [MIGRATIONS_TABLE, "registry_state", "secrets"];
+pub(crate) const NOT_DATA: [&str; 3] = [MIGRATIONS_TABLE, "registry_state", "secrets"];
 
 /// Which tables hold data, if any (a migrated, unused database holds none).
-fn holds_rows(counts: &[(String, i64)]) -> Option<String> {
+pub(crate) fn holds_rows(counts: &[(String, i64)]) -> Option<String> {
     let full: Vec<String> = counts
         .iter()
         .filter(|(name, n)| !NOT_DATA.contains(&name.as_str()) && *n > 0)

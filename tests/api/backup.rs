@@ -21,7 +21,7 @@ struct Text1 {
     t: String,
 }
 
-fn run(cmd: &mut std::process::Command) -> String {
+pub fn run(cmd: &mut std::process::Command) -> String {
     let out = cmd.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "{cmd:?} failed: {stderr}");
@@ -44,7 +44,7 @@ fn sqlite_path(db: &TestDb) -> Option<std::path::PathBuf> {
 }
 
 /// Every table's name, in order.
-fn tables(conn: &mut DbConn) -> Vec<String> {
+pub fn tables(conn: &mut DbConn) -> Vec<String> {
     let query = match conn {
         DbConn::Sqlite(_) => "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
         DbConn::Pg(_) => "SELECT tablename::text AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
@@ -58,7 +58,7 @@ fn tables(conn: &mut DbConn) -> Vec<String> {
 }
 
 /// Every row of a table, in a canonical text form (all columns, sorted).
-fn table_rows(conn: &mut DbConn, table: &str) -> String {
+pub fn table_rows(conn: &mut DbConn, table: &str) -> String {
     let query = match conn {
         DbConn::Pg(_) => format!(
             "SELECT COALESCE(string_agg(r::text, E'\\n' ORDER BY r::text), '') AS t FROM \"{table}\" r"
@@ -86,7 +86,7 @@ fn table_rows(conn: &mut DbConn, table: &str) -> String {
 
 /// Incidents (one edited, one deleted), actors, a concession and a watch:
 /// rows in most tables, with history in the audit trail.
-async fn realistic_rows(app: &TestApp) {
+pub async fn realistic_rows(app: &TestApp) {
     let res = app
         .post(
             "/api/v1/actors",

@@ -12,6 +12,7 @@ mod backup;
 mod cases;
 mod cli;
 mod consequences;
+mod copy;
 mod events;
 mod helpers;
 mod listing;
