@@ -29,6 +29,18 @@ pub struct Application {
     address: SocketAddr,
     server: Server,
     worker: Option<Worker>,
+    backups: Option<BackupSchedule>,
+}
+
+/// What the scheduled backups of `serve` need.
+#[derive(Clone)]
+struct BackupSchedule {
+    target: crate::db::Target,
+    db: Db,
+    dir: std::path::PathBuf,
+    hour: u32,
+    utc_offset_hours: i32,
+    keep: u32,
 }
 
 /// The mail side of a process: the transport and the link signer, shared by
@@ -69,6 +81,14 @@ impl Application {
         let watch_context = web::Data::new(WatchContext {
             policy: settings.alerts.policy(),
             signer,
+        });
+        let backups = (!settings.backup.dir.is_empty()).then(|| BackupSchedule {
+            target: db.target().clone(),
+            db: db.clone(),
+            dir: settings.backup.dir.clone().into(),
+            hour: settings.backup.hour,
+            utc_offset_hours: settings.alerts.utc_offset_hours,
+            keep: settings.backup.keep,
         });
         let db = web::Data::new(db);
         let index = web::Data::new(places::PlaceIndex::default());
@@ -155,6 +175,7 @@ impl Application {
             address,
             server: server.run(),
             worker: settings.alerts.deliver.then_some(worker),
+            backups,
         })
     }
 
@@ -173,17 +194,85 @@ impl Application {
     /// the batch it is sending and stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let backups = self
+            .backups
+            .map(|b| actix_web::rt::spawn(run_backups(b, stopped.clone())));
         let worker = self.worker.map(|w| actix_web::rt::spawn(w.run(stopped)));
         let result = self.server.await;
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        if let Some(backups) = backups {
+            let _ = backups.await;
+        }
         result
     }
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+}
+
+/// The next `hour` o'clock, local time (UTC + `offset` hours), after `now` (UTC).
+pub fn next_backup_at(now: chrono::NaiveDateTime, hour: u32, offset: i32) -> chrono::NaiveDateTime {
+    let shift = chrono::Duration::hours(i64::from(offset));
+    let local = now + shift;
+    let today = local
+        .date()
+        .and_hms_opt(hour.min(23), 0, 0)
+        .unwrap_or(local);
+    let next = if today > local {
+        today
+    } else {
+        today + chrono::Duration::days(1)
+    };
+    next - shift
+}
+
+/// Scheduled backups: one at start when the last success is older than a
+/// day (or there is none), then one a day at `backup.hour`. Each is logged
+/// and recorded (`/metrics` shows a failure).
+async fn run_backups(schedule: BackupSchedule, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let last_success = {
+        let db = schedule.db.clone();
+        web::block(move || {
+            let mut conn = db.get()?;
+            crate::maintenance::last_backups(&mut conn)
+        })
+        .await
+    };
+    let recent = matches!(last_success, Ok(Ok((Some(run), _)))
+        if crate::db::now() - run.finished_at < chrono::Duration::hours(24));
+    let mut due_now = !recent;
+    loop {
+        if !due_now {
+            let now = crate::db::now();
+            let next = next_backup_at(now, schedule.hour, schedule.utc_offset_hours);
+            let wait = (next - now).to_std().unwrap_or_default();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        due_now = false;
+        if *stop.borrow() {
+            break;
+        }
+        let s = schedule.clone();
+        let outcome =
+            web::block(move || crate::ops::backup::scheduled(&s.target, &s.dir, s.keep)).await;
+        match outcome {
+            Ok(Ok((report, removed))) => tracing::info!(
+                path = %report.path.display(),
+                bytes = report.bytes,
+                seconds = report.seconds,
+                removed,
+                "scheduled backup made"
+            ),
+            Ok(Err(e)) => tracing::error!(error = %e, "scheduled backup failed"),
+            Err(e) => tracing::error!(error = %e, "scheduled backup could not run"),
+        }
     }
 }
 

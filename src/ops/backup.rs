@@ -100,6 +100,37 @@ pub fn backup_and_record(target: &Target, path: &Path) -> Result<Report, AppErro
     outcome
 }
 
+/// A scheduled backup: a new file `vigia-YYYYMMDDTHHMMSSZ.backup` in `dir`,
+/// recorded like any other; then the scheduled backups older than
+/// `keep_days` are removed from `dir` (only after a success). Returns the
+/// report and how many old files were removed.
+pub fn scheduled(target: &Target, dir: &Path, keep_days: u32) -> Result<(Report, usize), AppError> {
+    let name = format!(
+        "vigia-{}.backup",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    );
+    let report = backup_and_record(target, &dir.join(name))?;
+    let horizon = std::time::SystemTime::now()
+        - std::time::Duration::from_secs(u64::from(keep_days) * 86_400);
+    let mut removed = 0;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| AppError::Internal(format!("cannot list {}: {e}", dir.display())))?;
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().to_string();
+        if !(file_name.starts_with("vigia-") && file_name.ends_with(".backup")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < horizon);
+        if old && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok((report, removed))
+}
+
 /// Backs the database up into `path`, a file that must not exist yet.
 pub fn backup(target: &Target, path: &Path) -> Result<Report, AppError> {
     let started = Instant::now();

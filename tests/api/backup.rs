@@ -326,3 +326,65 @@ fn a_postgres_backup_without_pg_dump_says_what_to_install() {
     assert!(stderr.contains("pg_dump is not installed"), "{stderr}");
     assert!(!dir.path().join("x.dump").exists());
 }
+
+#[actix_web::test]
+async fn serve_backs_up_by_itself_and_removes_old_backups() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("vigia-20200101T000000Z.backup");
+    std::fs::write(&old, "an old backup").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(30 * 86_400))
+        .unwrap();
+    let other = dir.path().join("notes.txt");
+    std::fs::write(&other, "not a backup").unwrap();
+    let folder = dir.path().display().to_string();
+    let app = crate::helpers::spawn_app_with(TestDb::new(), move |s| {
+        s.backup.dir = folder;
+        s.backup.keep = 7;
+    })
+    .await;
+    // No backup yet: one at start, then the 30-day-old one goes.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let made = loop {
+        let made: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                name.starts_with("vigia-2") && name.ends_with(".backup") && *p != old
+            })
+            .collect();
+        if made.len() == 1 && !old.exists() {
+            break made[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no scheduled backup: {made:?}");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(other.exists(), "only scheduled backups are removed");
+    let (success, last) = vigia::maintenance::last_backups(&mut app.db.get().unwrap()).unwrap();
+    assert_eq!(success.unwrap().path, made.display().to_string());
+    assert!(last.unwrap().ok);
+    // What it wrote restores.
+    let restored = TestDb::new();
+    run(vigia(&restored).arg("restore").arg(&made));
+}
+
+#[test]
+fn the_next_scheduled_backup_is_at_the_local_hour() {
+    use chrono::NaiveDate;
+    use vigia::startup::next_backup_at;
+    let at = |d: u32, h: u32, m: u32| {
+        NaiveDate::from_ymd_opt(2026, 12, d)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+    };
+    // 03:00 in Lima (UTC-5) is 08:00 UTC.
+    assert_eq!(next_backup_at(at(2, 7, 59), 3, -5), at(2, 8, 0));
+    assert_eq!(next_backup_at(at(2, 8, 0), 3, -5), at(3, 8, 0));
+    assert_eq!(next_backup_at(at(2, 23, 0), 3, 0), at(3, 3, 0));
+    assert_eq!(next_backup_at(at(2, 1, 0), 3, 0), at(2, 3, 0));
+}
