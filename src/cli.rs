@@ -46,6 +46,29 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Back the database up into PATH (a new file) while servers run on it,
+    /// and check what was written. SQLite: a database file; PostgreSQL: a
+    /// pg_dump archive (needs pg_dump and pg_restore on PATH).
+    Backup { path: PathBuf },
+    /// Restore a backup made by `vigia backup` into database.url, which must
+    /// be empty (stop the servers first), then bring its schema up to date.
+    Restore {
+        path: PathBuf,
+        /// Replace a database that holds data.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Copy every row of one database into another, empty one, across
+    /// backends (e.g. a field office's SQLite into the national PostgreSQL),
+    /// keeping ids, history and the audit trail. Stop the servers first.
+    Copy {
+        /// sqlite://PATH or postgres://…
+        #[arg(long)]
+        from: String,
+        /// sqlite://PATH or postgres://… (created and migrated if new; must hold no data)
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -119,6 +142,12 @@ fn execute(cli: Cli) -> Result<(), String> {
     let settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(settings.log.format);
     let target = settings.database_target()?;
+    match &cli.command {
+        Command::Backup { path } => return run_backup(&target, path),
+        Command::Restore { path, force } => return run_restore(&target, path, *force),
+        Command::Copy { from, to } => return run_copy(from, to),
+        _ => {}
+    }
     // Every command brings the schema up to date first. One-shot commands
     // use this one plain connection; only the server pools.
     let mut conn = target
@@ -142,7 +171,86 @@ fn execute(cli: Cli) -> Result<(), String> {
         }
         Command::Keys(command) => run_keys(&mut conn, command),
         Command::Import(command) => run_import(&mut conn, command),
+        Command::Backup { .. } | Command::Restore { .. } | Command::Copy { .. } => Ok(()),
     }
+}
+
+fn run_backup(target: &crate::db::Target, path: &std::path::Path) -> Result<(), String> {
+    // A backup reads any schema: no migration first, only the check that
+    // this binary understands the database.
+    let mut conn = target
+        .connect()
+        .map_err(|e| format!("database.url: cannot open {}: {e}", target.display()))?;
+    crate::db::check_schema(&mut conn)?;
+    drop(conn);
+    let report = crate::ops::backup::backup_and_record(target, path)
+        .map_err(|e| format!("backup of {} failed: {e}", target.display()))?;
+    eprintln!(
+        "backed up {} to {}: {} bytes in {:.1} s; integrity {}; rows: {}",
+        target.display(),
+        report.path.display(),
+        report.bytes,
+        report.seconds,
+        report.integrity,
+        report.summary()
+    );
+    eprintln!("{}", crate::ops::backup::ATTACHMENTS);
+    Ok(())
+}
+
+fn run_copy(from: &str, to: &str) -> Result<(), String> {
+    let from_target = crate::db::Target::parse(from).map_err(|e| format!("--from: {e}"))?;
+    let to_target = crate::db::Target::parse(to).map_err(|e| format!("--to: {e}"))?;
+    let report = crate::ops::copy::copy(&from_target, &to_target).map_err(|e| {
+        format!(
+            "copy from {} to {} failed: {e}",
+            from_target.display(),
+            to_target.display()
+        )
+    })?;
+    let rows = report
+        .tables
+        .iter()
+        .filter(|(name, _)| !crate::ops::backup::NOT_DATA.contains(&name.as_str()))
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    eprintln!(
+        "copied {} to {} in {:.1} s; rows: {rows}",
+        from_target.display(),
+        to_target.display(),
+        report.seconds
+    );
+    Ok(())
+}
+
+fn run_restore(
+    target: &crate::db::Target,
+    path: &std::path::Path,
+    force: bool,
+) -> Result<(), String> {
+    let report = crate::ops::backup::restore(target, path, force)
+        .map_err(|e| format!("restore into {} failed: {e}", target.display()))?;
+    let mut conn = target
+        .connect()
+        .map_err(|e| format!("database.url: cannot open {}: {e}", target.display()))?;
+    let applied = crate::db::migrate(&mut conn)?;
+    eprintln!(
+        "restored {} into {} in {:.1} s; rows: {}{}",
+        report.path.display(),
+        target.display(),
+        report.seconds,
+        report.summary(),
+        if applied.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; then applied {} migration(s) of this version",
+                applied.len()
+            )
+        }
+    );
+    Ok(())
 }
 
 fn serve(settings: Settings, db: Db) -> Result<(), String> {

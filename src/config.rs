@@ -20,6 +20,19 @@ pub struct Settings {
     pub log: LogSettings,
     pub smtp: SmtpSettings,
     pub alerts: AlertSettings,
+    pub backup: BackupSettings,
+}
+
+/// Backups `serve` makes by itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSettings {
+    /// The folder backups go to; empty: no scheduled backups.
+    pub dir: String,
+    /// The local hour (0–23, local as for `alerts.utc_offset_hours`).
+    pub hour: u32,
+    /// Days a scheduled backup is kept in `dir`.
+    pub keep: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -81,6 +94,8 @@ pub struct AlertSettings {
     pub utc_offset_hours: i32,
     pub confirm_ttl_hours: u64,
     pub resend_interval_seconds: u64,
+    /// `/readyz` answers degraded when mail has been due longer (0: never).
+    pub ready_max_due_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -146,6 +161,15 @@ impl Settings {
 
     fn check(&self) -> Result<(), String> {
         self.database_target()?;
+        if self.backup.hour > 23 {
+            return Err(format!(
+                "backup.hour: must be between 0 and 23, got {}",
+                self.backup.hour
+            ));
+        }
+        if !self.backup.dir.is_empty() && self.backup.keep == 0 {
+            return Err("backup.keep: must be at least 1 (days) when backup.dir is set".into());
+        }
         if !(1..=256).contains(&self.database.pool_size) {
             return Err(format!(
                 "database.pool_size: must be between 1 and 256, got {}",

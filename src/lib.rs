@@ -96,6 +96,8 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod keys;
+pub mod maintenance;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;

@@ -282,6 +282,18 @@ diesel::joinable!(event_concessions -> events (event_id));
 diesel::joinable!(concessions -> actors (holder_id));
 diesel::joinable!(alerts -> watches (watch_id));
 diesel::joinable!(alerts -> events (event_id));
+diesel::table! {
+    backup_runs (id) {
+        id -> Text,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        ok -> Bool,
+        path -> Text,
+        bytes -> BigInt,
+        detail -> Text,
+    }
+}
+
 diesel::joinable!(case_companies -> cases (case_id));
 diesel::joinable!(case_companies -> actors (actor_id));
 diesel::joinable!(report_entries -> cases (case_id));

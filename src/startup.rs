@@ -32,6 +32,18 @@ pub struct Application {
     address: SocketAddr,
     server: Server,
     worker: Option<Worker>,
+    backups: Option<BackupSchedule>,
+}
+
+/// What the scheduled backups of `serve` need.
+#[derive(Clone)]
+struct BackupSchedule {
+    target: crate::db::Target,
+    db: Db,
+    dir: std::path::PathBuf,
+    hour: u32,
+    utc_offset_hours: i32,
+    keep: u32,
 }
 
 /// The mail side of a process: the transport and the link signer, shared by
@@ -75,12 +87,23 @@ impl Application {
             policy: settings.alerts.policy(),
             signer,
         });
+        let backups = (!settings.backup.dir.is_empty()).then(|| BackupSchedule {
+            target: db.target().clone(),
+            db: db.clone(),
+            dir: settings.backup.dir.clone().into(),
+            hour: settings.backup.hour,
+            utc_offset_hours: settings.alerts.utc_offset_hours,
+            keep: settings.backup.keep,
+        });
         let db = web::Data::new(db);
         let index = web::Data::new(places::PlaceIndex::default());
         let key_cache = web::Data::new(crate::keys::KeyCache::new(std::time::Duration::from_secs(
             settings.auth.key_cache_seconds,
         )));
         let max_body = settings.server.max_body_bytes;
+        let readiness = web::Data::new(Readiness {
+            max_due_seconds: settings.alerts.ready_max_due_seconds,
+        });
         let mut server = HttpServer::new(move || {
             // One list of routes builds the router and the document.
             let (app, api) = App::new()
@@ -105,11 +128,33 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     crate::keys::caller::authenticate_first,
                 ))
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service;
+                    let started = std::time::Instant::now();
+                    let method = req.method().to_string();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        // The route template, not the path: ids make no series.
+                        let route = res
+                            .request()
+                            .match_pattern()
+                            .unwrap_or_else(|| "unmatched".into());
+                        crate::metrics::observe_request(
+                            &method,
+                            &route,
+                            res.status().as_u16(),
+                            started.elapsed().as_secs_f64(),
+                        );
+                        Ok(res)
+                    }
+                })
                 .wrap(TracingLogger::<VigiaRootSpan>::new())
                 .app_data(db.clone())
                 .app_data(index.clone())
                 .app_data(key_cache.clone())
                 .app_data(watch_context.clone())
+                .app_data(readiness.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .service(doc_routes(doc::finish(api)))
                 .default_service(web::to(no_such_route))
@@ -124,6 +169,7 @@ impl Application {
             address,
             server: server.run(),
             worker: settings.alerts.deliver.then_some(worker),
+            backups,
         })
     }
 
@@ -142,11 +188,17 @@ impl Application {
     /// the batch it is sending and stops.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let backups = self
+            .backups
+            .map(|b| actix_web::rt::spawn(run_backups(b, stopped.clone())));
         let worker = self.worker.map(|w| actix_web::rt::spawn(w.run(stopped)));
         let result = self.server.await;
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
+        }
+        if let Some(backups) = backups {
+            let _ = backups.await;
         }
         result
     }
@@ -161,7 +213,7 @@ impl Application {
 /// could both match.
 pub fn api_routes() -> Routes {
     let mut routes = Routes::default();
-    routes.add(healthz).add(readyz);
+    routes.add(healthz).add(readyz).add(metrics);
     api::events::configure(&mut routes);
     api::actors::configure(&mut routes);
     api::places::configure(&mut routes);
@@ -213,6 +265,68 @@ async fn no_such_route() -> HttpResponse {
     HttpResponse::NotFound()
         .content_type(PROBLEM_JSON)
         .body(serde_json::to_string(&problem).unwrap_or_default())
+}
+
+/// The next `hour` o'clock, local time (UTC + `offset` hours), after `now` (UTC).
+pub fn next_backup_at(now: chrono::NaiveDateTime, hour: u32, offset: i32) -> chrono::NaiveDateTime {
+    let shift = chrono::Duration::hours(i64::from(offset));
+    let local = now + shift;
+    let today = local
+        .date()
+        .and_hms_opt(hour.min(23), 0, 0)
+        .unwrap_or(local);
+    let next = if today > local {
+        today
+    } else {
+        today + chrono::Duration::days(1)
+    };
+    next - shift
+}
+
+/// Scheduled backups: one at start when the last success is older than a
+/// day (or there is none), then one a day at `backup.hour`. Each is logged
+/// and recorded (`/metrics` shows a failure).
+async fn run_backups(schedule: BackupSchedule, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let last_success = {
+        let db = schedule.db.clone();
+        web::block(move || {
+            let mut conn = db.get()?;
+            crate::maintenance::last_backups(&mut conn)
+        })
+        .await
+    };
+    let recent = matches!(last_success, Ok(Ok((Some(run), _)))
+        if crate::db::now() - run.finished_at < chrono::Duration::hours(24));
+    let mut due_now = !recent;
+    loop {
+        if !due_now {
+            let now = crate::db::now();
+            let next = next_backup_at(now, schedule.hour, schedule.utc_offset_hours);
+            let wait = (next - now).to_std().unwrap_or_default();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        due_now = false;
+        if *stop.borrow() {
+            break;
+        }
+        let s = schedule.clone();
+        let outcome =
+            web::block(move || crate::ops::backup::scheduled(&s.target, &s.dir, s.keep)).await;
+        match outcome {
+            Ok(Ok((report, removed))) => tracing::info!(
+                path = %report.path.display(),
+                bytes = report.bytes,
+                seconds = report.seconds,
+                removed,
+                "scheduled backup made"
+            ),
+            Ok(Err(e)) => tracing::error!(error = %e, "scheduled backup failed"),
+            Err(e) => tracing::error!(error = %e, "scheduled backup could not run"),
+        }
+    }
 }
 
 /// Request spans carry the request id and, once known, the key's name.
@@ -289,15 +403,61 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Status { status: "ok" })
 }
 
-/// Readiness: the database answers.
+/// What `/readyz` holds the process to.
+pub struct Readiness {
+    /// Due mail waiting longer than this makes the process degraded.
+    pub max_due_seconds: u64,
+}
+
+/// Readiness: the database answers, and alerts go out. When mail has been
+/// due for longer than `alerts.ready_max_due_seconds` (the delivery worker
+/// stopped, SMTP down), the answer is 503 with `status: degraded` and the
+/// reason (a problem+json 503 whose detail starts with `degraded:`), so
+/// that a monitor pages someone when alerts stop.
 #[utoipa::path(tag = "operation", security(()),
     responses((status = 200, description = "Ready", body = Status), doc::Unavailable))]
 #[get("/readyz")]
-pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    db.run(|conn| {
-        conn.batch_execute("SELECT 1")
-            .map_err(|e| AppError::unavailable(format!("database: {e}"), e))
-    })
-    .await?;
+pub async fn readyz(
+    db: web::Data<Db>,
+    readiness: web::Data<Readiness>,
+) -> Result<HttpResponse, AppError> {
+    let max_due = readiness.max_due_seconds;
+    let oldest_due = db
+        .run(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| AppError::unavailable(format!("database: {e}"), e))?;
+            crate::alerts::store::oldest_due(conn, crate::db::now())
+        })
+        .await?;
+    let waited = oldest_due
+        .map(|t| (crate::db::now() - t).num_seconds().max(0))
+        .unwrap_or(0);
+    if max_due > 0 && waited > i64::try_from(max_due).unwrap_or(i64::MAX) {
+        return Err(AppError::Unavailable {
+            detail: format!(
+                "degraded: mail has been due for {waited} s (more than alerts.ready_max_due_seconds = {max_due}): is the delivery worker running and the SMTP server reachable?"
+            ),
+            source: None,
+        });
+    }
     Ok(HttpResponse::Ok().json(Status { status: "ready" }))
+}
+
+/// The Prometheus text format (admin).
+#[utoipa::path(tag = "operation",
+    responses((status = 200, description = "Metrics in the Prometheus text format", content_type = "text/plain", body = String),
+        doc::Unauthorized, doc::Forbidden))]
+#[get("/metrics")]
+pub async fn metrics(
+    caller: crate::keys::Caller,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    crate::ops::Who::from(&caller).require(crate::keys::Role::Admin)?;
+    let db = db.get_ref().clone();
+    let body = web::block(move || crate::metrics::render(&db))
+        .await
+        .map_err(|e| AppError::internal_from("blocking task failed", e))??;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
 }

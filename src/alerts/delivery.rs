@@ -274,6 +274,7 @@ impl Worker {
                 },
             }
         }
+        crate::metrics::count_deliveries(total.sent, total.retried, total.failed, total.cancelled);
         match failure {
             // What was sent stays leased; after `alerts.lease_seconds` it
             // goes again (the documented window for a repeat).

@@ -842,3 +842,45 @@ fn live_row_exists(conn: &mut DbConn, target: Named, id: &str) -> Result<(), App
         .map(|_| ())
         .ok_or_else(|| AppError::NotFound(format!("no such row {id}")))
 }
+
+/// The outbox as monitoring sees it.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxStats {
+    /// Rows by (kind, status).
+    pub counts: Vec<(String, String, i64)>,
+    /// When the oldest alert still pending was queued.
+    pub oldest_pending_alert: Option<NaiveDateTime>,
+    /// The earliest due time of mail still pending and due by `now`.
+    pub oldest_due: Option<NaiveDateTime>,
+}
+
+pub fn outbox_stats(conn: &mut DbConn, now: NaiveDateTime) -> Result<OutboxStats, AppError> {
+    let counts = alerts::table
+        .group_by((alerts::kind, alerts::status))
+        .select((alerts::kind, alerts::status, diesel::dsl::count_star()))
+        .load::<(String, String, i64)>(conn)?;
+    let oldest_pending_alert = alerts::table
+        .filter(alerts::status.eq("pending"))
+        .filter(alerts::kind.eq("alert"))
+        .select(diesel::dsl::min(alerts::created_at))
+        .first::<Option<NaiveDateTime>>(conn)?;
+    let oldest_due = oldest_due(conn, now)?;
+    Ok(OutboxStats {
+        counts,
+        oldest_pending_alert,
+        oldest_due,
+    })
+}
+
+/// The earliest due time of pending mail due by `now` (alerts and
+/// confirmations; digests wait for their hour and are not due before it).
+pub fn oldest_due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, AppError> {
+    Ok(alerts::table
+        .filter(alerts::status.eq("pending"))
+        .filter(alerts::next_attempt_at.le(now))
+        .select(diesel::dsl::min(alerts::next_attempt_at))
+        .first::<Option<NaiveDateTime>>(conn)?)
+}

@@ -166,6 +166,11 @@ impl Db {
         Ok(Db { pool, target })
     }
 
+    /// Connections open and idle in the pool.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
     pub fn target(&self) -> &Target {
         &self.target
     }
@@ -202,8 +207,55 @@ impl Db {
     }
 }
 
-/// Applies the pending migrations of the connection's backend; returns their names.
+/// Refuses a database whose schema is newer than this binary's: a migration
+/// applied there that this binary does not know means tables it does not
+/// understand. One line: the version found and the newest one known.
+pub fn check_schema(conn: &mut DbConn) -> Result<(), String> {
+    use diesel::migration::MigrationSource;
+    fn versions<DB: diesel::backend::Backend>(
+        found: diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<DB>>>>,
+    ) -> Result<Vec<String>, String> {
+        Ok(found
+            .map_err(|e| format!("cannot read the embedded migrations: {e}"))?
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect())
+    }
+    let (applied, known) = match conn {
+        DbConn::Sqlite(c) => (
+            c.applied_migrations(),
+            versions(MigrationSource::<diesel::sqlite::Sqlite>::migrations(
+                &SQLITE_MIGRATIONS,
+            ))?,
+        ),
+        DbConn::Pg(c) => (
+            c.applied_migrations(),
+            versions(MigrationSource::<diesel::pg::Pg>::migrations(
+                &POSTGRES_MIGRATIONS,
+            ))?,
+        ),
+    };
+    let applied = applied.map_err(|e| format!("cannot read the schema version: {e}"))?;
+    let unknown: Vec<String> = applied
+        .iter()
+        .map(|v| v.to_string())
+        .filter(|v| !known.contains(v))
+        .collect();
+    if let Some(found) = unknown.iter().max() {
+        let newest = known.iter().max().map(String::as_str).unwrap_or("none");
+        return Err(format!(
+            "the database schema is at version {found}, newer than this vigia {} knows (up to {newest}): run the vigia release that upgraded it, or restore a backup made before the upgrade",
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
+    Ok(())
+}
+
+/// Applies the pending migrations of the connection's backend, each in its
+/// own transaction (diesel's default; no migration opts out), after
+/// [`check_schema`]; returns their names.
 pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
+    check_schema(conn)?;
     let applied = match conn {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
         DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),

@@ -15,8 +15,10 @@
 
 pub mod actors;
 pub mod alerts;
+pub mod backup;
 pub mod cases;
 pub mod consequences;
+pub mod copy;
 pub mod events;
 pub mod keys;
 pub mod places;

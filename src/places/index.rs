@@ -137,6 +137,7 @@ impl PlaceIndex {
             }
         }
         let shapes = Arc::new(Shapes::new(items));
+        crate::metrics::count_index_rebuild("concessions");
         tracing::info!(
             version,
             concessions = shapes.len(),
@@ -189,6 +190,7 @@ impl PlaceIndex {
             })
             .collect();
         let shapes = Arc::new(Shapes::new(items));
+        crate::metrics::count_index_rebuild("districts");
         *self.districts.write().unwrap_or_else(|p| p.into_inner()) = Some(Layer {
             version,
             shapes: shapes.clone(),

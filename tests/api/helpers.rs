@@ -42,15 +42,18 @@ impl TestDb {
                     _dir: None,
                 }
             }
-            _ => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}", dir.path().join("vigia.db").display());
-                TestDb {
-                    url,
-                    pg_drop: None,
-                    _dir: Some(dir),
-                }
-            }
+            _ => TestDb::sqlite(),
+        }
+    }
+
+    /// A temp SQLite file, whichever database the suite runs on.
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("vigia.db").display());
+        TestDb {
+            url,
+            pg_drop: None,
+            _dir: Some(dir),
         }
     }
 
