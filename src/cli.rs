@@ -345,8 +345,13 @@ fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {
         }
         KeysCommand::Revoke { id } => {
             let id = uuid::Uuid::parse_str(&id).map_err(|_| format!("{id:?} is not a key id"))?;
-            let key = crate::ops::keys::revoke(conn, &crate::ops::Who::cli(), &id.to_string())
-                .map_err(|e| e.report())?;
+            let key = crate::ops::keys::revoke(
+                conn,
+                &crate::places::PlaceIndex::default(),
+                &crate::ops::Who::cli(),
+                &id.to_string(),
+            )
+            .map_err(|e| e.report())?;
             eprintln!("revoked key {:?} ({})", key.name, key.id);
         }
     }

@@ -183,6 +183,7 @@ diesel::table! {
         confirm_expires_at -> Timestamp,
         confirm_sent_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        status_reason -> Nullable<Text>,
     }
 }
 

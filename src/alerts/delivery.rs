@@ -516,6 +516,7 @@ fn read_claimed(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Claimed>, AppEr
         let wanted = match (deleted_at.is_some(), kind, status) {
             (true, _, _) => Err("the watch was deleted"),
             (_, _, WatchStatus::Unsubscribed) => Err("unsubscribed"),
+            (_, _, WatchStatus::Suspended) => Err("the watch is suspended"),
             (_, MailKind::Alert, WatchStatus::Active) => Ok(()),
             (_, MailKind::Alert, WatchStatus::Pending) => {
                 Err("the watch is waiting for a new confirmation")

@@ -49,11 +49,16 @@ string_enum! {
 }
 
 string_enum! {
-    /// `pending` until the e-mail's owner opens the confirmation link.
+    /// `pending` until the e-mail's owner opens the confirmation link;
+    /// `active` while it sends alerts; `unsubscribed` for good by the mail's
+    /// link; `suspended` when its owner's API key was revoked (the watch's
+    /// `status_reason` says why): it sends nothing, and a new key does not
+    /// restart it.
     pub enum WatchStatus {
         Pending = "pending",
         Active = "active",
         Unsubscribed = "unsubscribed",
+        Suspended = "suspended",
     }
 }
 
@@ -64,8 +69,9 @@ string_enum! {
         /// Given up after `alerts.retry_for_hours` of retries, or refused
         /// for good by the mail server.
         Failed = "failed",
-        /// Not sent because the watch was unsubscribed or deleted, or the
-        /// incident deleted, before its turn came.
+        /// Not sent because the watch was unsubscribed, deleted or suspended,
+        /// or the incident deleted, before its turn came (`last_error` says
+        /// which).
         Cancelled = "cancelled",
     }
 }
@@ -351,6 +357,9 @@ pub struct Watch {
     pub frequency: Frequency,
     pub language: Language,
     pub status: WatchStatus,
+    /// Why the watch is `suspended` (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
     /// When the confirmation link was opened; alerts cover incidents logged
     /// from then on.
     pub activated_at: Option<DateTime<Utc>>,

@@ -68,6 +68,7 @@ struct WatchRow {
     confirm_expires_at: NaiveDateTime,
     confirm_sent_at: NaiveDateTime,
     deleted_at: Option<NaiveDateTime>,
+    status_reason: Option<String>,
 }
 
 fn uuid(value: &str, column: &str) -> Result<Uuid, AppError> {
@@ -196,6 +197,7 @@ impl WatchRow {
             frequency: self.frequency,
             language: self.language,
             status: self.status,
+            status_reason: self.status_reason.clone(),
             activated_at: self.activated_at.map(|t| t.and_utc()),
         })
     }
@@ -353,6 +355,7 @@ pub fn create(
             confirm_expires_at: now,
             confirm_sent_at: now,
             deleted_at: None,
+            status_reason: None,
         };
         row.set_fields(conn, draft)?;
         start_confirmation(&mut row, now, policy);
@@ -393,6 +396,9 @@ pub fn update(
         let before = to_watch(conn, row.clone())?;
         let draft = change(&before)?;
         if_match.check(before.version)?;
+        if row.status == WatchStatus::Suspended {
+            return Err(suspended(&row));
+        }
         let now = db::now();
         row.set_fields(conn, &draft)?;
         row.version += 1;
@@ -550,6 +556,7 @@ pub fn confirm(conn: &mut DbConn, signer: &LinkSigner, token: &str) -> Result<Co
                     "this watch was unsubscribed; create a new one to receive alerts again".into(),
                 ))
             }
+            WatchStatus::Suspended => return Err(suspended(&row)),
             WatchStatus::Pending => {}
         }
         let now = db::now();
@@ -649,6 +656,58 @@ pub fn unsubscribe(
         )?;
         Ok(language)
     })
+}
+
+fn suspended(row: &WatchRow) -> AppError {
+    AppError::Conflict(format!(
+        "this watch is suspended ({}); it cannot be changed or confirmed: create a new watch",
+        row.status_reason.as_deref().unwrap_or("no reason recorded")
+    ))
+}
+
+/// Suspends every live `pending` or `active` watch owned by the API key
+/// `key_id` (its key was revoked): the watch keeps `reason`, sends nothing
+/// more, and its unsent mails are cancelled with `reason` in their
+/// `last_error`; each change audited. A suspended watch stays so: a new key
+/// does not restart it. Call in the revocation's transaction. Returns how
+/// many watches were suspended.
+#[tracing::instrument(level = "info", skip_all, fields(key_id = %key_id))]
+pub fn suspend_owned(
+    conn: &mut DbConn,
+    who: &Who,
+    key_id: &str,
+    reason: &str,
+) -> Result<usize, AppError> {
+    let ids: Vec<String> = watches::table
+        .filter(watches::owner_key_id.eq(key_id))
+        .filter(watches::deleted_at.is_null())
+        .filter(watches::status.eq_any([WatchStatus::Pending, WatchStatus::Active]))
+        .select(watches::id)
+        .load(conn)?;
+    for id in &ids {
+        lock(conn, id)?;
+        let mut row = load_row(conn, id, &Scope::All)?;
+        let before = to_watch(conn, row.clone())?;
+        row.status = WatchStatus::Suspended;
+        row.status_reason = Some(reason.to_string());
+        row.version += 1;
+        row.updated_at = db::now();
+        diesel::update(watches::table.find(id))
+            .set(&row)
+            .execute(conn)?;
+        cancel_pending(conn, id, None, reason)?;
+        let after = to_watch(conn, row)?;
+        audit::record(
+            conn,
+            who,
+            Action::Update,
+            ENTITY,
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
+    }
+    Ok(ids.len())
 }
 
 /// Points holder watches of `from` at `into`, when `from` is merged into it,

@@ -82,7 +82,8 @@ pub async fn create_key(
         .json(created))
 }
 
-/// Revoke an API key (admin). It stops working at once.
+/// Revoke an API key (admin). It stops working at once, and the watches it
+/// owns are suspended (their unsent mail cancelled).
 #[utoipa::path(tag = "keys",
     params(("id" = String, Path, description = "Key id")),
     responses((status = 200, description = "The revoked key", body = ApiKey),
@@ -90,6 +91,7 @@ pub async fn create_key(
 #[delete("/api/v1/keys/{id}")]
 pub async fn revoke_key(
     cache: web::Data<crate::keys::KeyCache>,
+    index: web::Data<crate::places::PlaceIndex>,
     caller: Caller,
     db: web::Data<Db>,
     id: web::Path<String>,
@@ -97,7 +99,7 @@ pub async fn revoke_key(
     let who = Who::from(&caller);
     let id = crate::http::parse_id(&id, "API key")?;
     let key = db
-        .run(move |conn| ops::keys::revoke(conn, &who, &id))
+        .run(move |conn| ops::keys::revoke(conn, &index, &who, &id))
         .await?;
     cache.forget(key.id);
     Ok(HttpResponse::Ok().json(key))

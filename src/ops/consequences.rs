@@ -38,6 +38,8 @@ pub enum Change<'a> {
     ConcessionsChanged,
     /// The district layer was replaced; its version has been bumped.
     DistrictsReplaced,
+    /// An API key was revoked: what its owner set up must stop.
+    KeyRevoked { key_id: &'a str },
 }
 
 /// The domain modules, in the order they follow a change: places first
@@ -72,6 +74,8 @@ pub struct Effects {
     pub alerted: usize,
     /// Watches, case companies or concessions moved by a merge.
     pub moved: usize,
+    /// Watches suspended because their owner's key was revoked.
+    pub suspended: usize,
 }
 
 /// Lets every module follow `change`, inside the caller's transaction.
@@ -124,6 +128,8 @@ fn places_follow(
             effects.rematched += places::store::rematch_events(conn, index)?
         }
         Change::DistrictsReplaced => {}
+        // Keys own no place data.
+        Change::KeyRevoked { .. } => {}
     }
     Ok(())
 }
@@ -150,6 +156,9 @@ fn events_follow(
         Change::ActorRenamed { .. } | Change::ActorsMerged { .. } => {}
         // Concession matches belong to places (above).
         Change::ConcessionsChanged => {}
+        // Incidents belong to the project, not to the key that logged them:
+        // they stay, and the audit trail keeps who wrote them.
+        Change::KeyRevoked { .. } => {}
     }
     Ok(())
 }
@@ -163,7 +172,9 @@ fn actors_follow(change: Change) {
         | Change::ActorRenamed { .. }
         | Change::ActorsMerged { .. }
         | Change::ConcessionsChanged
-        | Change::DistrictsReplaced => {}
+        | Change::DistrictsReplaced
+        // Actors are shared records, not the key's.
+        | Change::KeyRevoked { .. } => {}
     }
 }
 
@@ -184,6 +195,8 @@ fn cases_follow(
         // Companies are shown by id, with the actor's current name.
         Change::ActorRenamed { .. } => {}
         Change::ConcessionsChanged | Change::DistrictsReplaced => {}
+        // Cases are shared records, not the key's.
+        Change::KeyRevoked { .. } => {}
     }
     Ok(())
 }
@@ -208,6 +221,17 @@ fn alerts_follow(
         // A registry or boundary change re-matches old incidents; mailing
         // everyone about them would be noise. Only incident writes alert.
         Change::ConcessionsChanged | Change::DistrictsReplaced => {}
+        // A watch belongs to its owner's key: revoking the key suspends its
+        // pending and active watches and cancels their unsent mail (each
+        // watch audited). A later key does not restart them.
+        Change::KeyRevoked { key_id } => {
+            effects.suspended += alerts::store::suspend_owned(
+                conn,
+                who,
+                key_id,
+                "the API key that owns this watch was revoked",
+            )?;
+        }
     }
     Ok(())
 }

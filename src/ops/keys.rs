@@ -1,9 +1,11 @@
 //! API keys: create and revoke (admin; or the operator at the command line).
 
+use super::consequences::{self, Change};
 use super::Who;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::keys::{self, ApiKey, CreatedKey, Role};
+use crate::places::PlaceIndex;
 
 /// Creates a key; its token is in the answer only.
 #[tracing::instrument(skip_all, fields(who = %who.actor.name, name))]
@@ -18,9 +20,25 @@ pub fn create(
 }
 
 /// Revokes a key: it stops working at once (in this process; others within
-/// `auth.key_cache_seconds`).
+/// `auth.key_cache_seconds`), and what its owner set up follows
+/// (`Change::KeyRevoked`: its watches are suspended), in one transaction.
 #[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
-pub fn revoke(conn: &mut DbConn, who: &Who, id: &str) -> Result<ApiKey, AppError> {
+pub fn revoke(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    id: &str,
+) -> Result<ApiKey, AppError> {
     who.require(Role::Admin)?;
-    db::write_tx(conn, |conn| keys::revoke(conn, &who.actor, id))
+    db::write_tx(conn, |conn| {
+        let key = keys::revoke(conn, &who.actor, id)?;
+        let key_id = key.id.to_string();
+        consequences::follow(
+            conn,
+            &who.actor,
+            index,
+            Change::KeyRevoked { key_id: &key_id },
+        )?;
+        Ok(key)
+    })
 }

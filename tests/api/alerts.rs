@@ -1314,3 +1314,108 @@ async fn mail_for_a_deleted_incident_or_watch_is_cancelled_not_sent() {
             .problem(400);
     }
 }
+
+#[actix_web::test]
+async fn revoking_a_key_suspends_its_watches_and_cancels_their_mail() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    let res = app
+        .post(
+            "/api/v1/keys",
+            &app.admin,
+            json!({"name": "investigadora-que-se-va", "role": "researcher"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let token = res.body["token"].as_str().unwrap().to_string();
+    let key_id = res.body["id"].as_str().unwrap().to_string();
+
+    // One confirmed watch, one still waiting for its confirmation.
+    let email = "se-va@example.org";
+    let target = json!({"type": "admin_area", "ubigeo": "03"});
+    let active = app
+        .post("/api/v1/watches", &token, watch(email, target.clone()))
+        .await;
+    assert_eq!(active.status, 201, "{}", active.body);
+    confirm(&app, &mail, email, 1).await;
+    let waiting = app
+        .post(
+            "/api/v1/watches",
+            &token,
+            watch("todavia@example.org", target.clone()),
+        )
+        .await;
+    assert_eq!(waiting.status, 201, "{}", waiting.body);
+    // An incident queues an alert for the active watch, not yet sent.
+    let event = app
+        .create_event(event_with(json!({"admin": {"ubigeo": "030410"}})))
+        .await;
+    assert_eq!(outbox(&app).get("pending"), Some(&2), "{:?}", outbox(&app));
+
+    let revoked = app
+        .delete(&format!("/api/v1/keys/{key_id}"), &app.admin, None)
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+
+    // Nothing more is sent: the pass sends nothing, the outbox says why.
+    assert_eq!(app.deliver().await, sent(0));
+    exactly(&mail, email, 1);
+    exactly(&mail, "todavia@example.org", 0);
+    let reason = "the API key that owns this watch was revoked";
+    for w in [&active.body, &waiting.body] {
+        let id = w["id"].as_str().unwrap();
+        let got = app.get(&format!("/api/v1/watches/{id}"), &app.admin).await;
+        assert_eq!(got.body["status"], "suspended", "{}", got.body);
+        assert_eq!(got.body["status_reason"], reason);
+        let log = alerts_of(&app, &format!("watch_id={id}&status=cancelled")).await;
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!(log[0]["last_error"], reason);
+        // Each suspension is in the audit trail, under the revoking admin.
+        let trail = app
+            .get(
+                &format!("/api/v1/audit?entity=watch&entity_id={id}"),
+                &app.admin,
+            )
+            .await;
+        assert!(
+            trail.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["after"]["status"] == "suspended"),
+            "{}",
+            trail.body
+        );
+    }
+    assert_eq!(
+        alerts_of(&app, &format!("event_id={}", event["id"].as_str().unwrap())).await[0]["status"],
+        "cancelled"
+    );
+
+    // Matching skips suspended watches: a new incident queues nothing.
+    app.create_event(event_with(json!({"admin": {"ubigeo": "030411"}})))
+        .await;
+    assert!(!outbox(&app).contains_key("pending"), "{:?}", outbox(&app));
+
+    // A new key for the same person does not restart them, nor does a new
+    // address.
+    app.post(
+        "/api/v1/keys",
+        &app.admin,
+        json!({"name": "investigadora-que-vuelve", "role": "researcher"}),
+    )
+    .await;
+    let id = active.body["id"].as_str().unwrap();
+    let got = app.get(&format!("/api/v1/watches/{id}"), &app.admin).await;
+    assert_eq!(got.body["status"], "suspended");
+    let res = app
+        .patch(
+            &format!("/api/v1/watches/{id}"),
+            &app.admin,
+            json!({"email": "otra@example.org"}),
+            None,
+        )
+        .await;
+    res.problem(409);
+    assert_eq!(app.deliver().await, sent(0));
+}
