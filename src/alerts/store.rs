@@ -684,30 +684,11 @@ pub fn suspend_owned(
         .filter(watches::status.eq_any([WatchStatus::Pending, WatchStatus::Active]))
         .select(watches::id)
         .load(conn)?;
-    for id in &ids {
-        lock(conn, id)?;
-        let mut row = load_row(conn, id, &Scope::All)?;
-        let before = to_watch(conn, row.clone())?;
+    rewrite_each(conn, who, &ids, |conn, row| {
         row.status = WatchStatus::Suspended;
         row.status_reason = Some(reason.to_string());
-        row.version += 1;
-        row.updated_at = db::now();
-        diesel::update(watches::table.find(id))
-            .set(&row)
-            .execute(conn)?;
-        cancel_pending(conn, id, None, reason)?;
-        let after = to_watch(conn, row)?;
-        audit::record(
-            conn,
-            who,
-            Action::Update,
-            ENTITY,
-            id,
-            Some(&before),
-            Some(&after),
-        )?;
-    }
-    Ok(ids.len())
+        cancel_pending(conn, &row.id, None, reason)
+    })
 }
 
 /// Points holder watches of `from` at `into`, when `from` is merged into it,
@@ -725,17 +706,31 @@ pub fn holder_merged(
         .filter(watches::deleted_at.is_null())
         .select(watches::id)
         .load(conn)?;
-    for id in &ids {
+    rewrite_each(conn, who, &ids, |_, row| {
+        row.actor_id = Some(into.to_string());
+        Ok(())
+    })
+}
+
+/// Rewrites each watch of `ids` with `change` under its row lock: version
+/// +1, audited with the watch before and after. Returns how many.
+fn rewrite_each(
+    conn: &mut DbConn,
+    who: &Who,
+    ids: &[String],
+    mut change: impl FnMut(&mut DbConn, &mut WatchRow) -> Result<(), AppError>,
+) -> Result<usize, AppError> {
+    for id in ids {
         lock(conn, id)?;
-        let before = load(conn, id, &Scope::All)?;
+        let mut row = load_row(conn, id, &Scope::All)?;
+        let before = to_watch(conn, row.clone())?;
+        change(conn, &mut row)?;
+        row.version += 1;
+        row.updated_at = db::now();
         diesel::update(watches::table.find(id))
-            .set((
-                watches::actor_id.eq(into),
-                watches::version.eq(watches::version + 1),
-                watches::updated_at.eq(db::now()),
-            ))
+            .set(&row)
             .execute(conn)?;
-        let after = load(conn, id, &Scope::All)?;
+        let after = to_watch(conn, row)?;
         audit::record(
             conn,
             who,

@@ -148,3 +148,38 @@ async fn a_merged_company_is_the_survivor_in_cases_exports_suggestions_and_watch
         assert!(by.starts_with("admin-"), "{merged_by}");
     }
 }
+
+/// `vigia keys revoke` is the same operation as the API's: the key's
+/// watches are suspended in the revocation's transaction.
+#[actix_web::test]
+async fn revoking_a_key_at_the_command_line_suspends_its_watches() {
+    let app = spawn_app().await;
+    let watch = app
+        .post(
+            "/api/v1/watches",
+            &app.researcher,
+            json!({"email": "ana@example.org", "target": {"type": "admin_area", "ubigeo": "03"},
+                   "frequency": "immediate", "language": "es"}),
+        )
+        .await;
+    assert_eq!(watch.status, 201, "{}", watch.body);
+    let keys = items(&app.get("/api/v1/keys?limit=200", &app.admin).await);
+    let key_id = keys
+        .iter()
+        .find(|k| k["name"].as_str().unwrap().starts_with("researcher-"))
+        .and_then(|k| k["id"].as_str())
+        .unwrap()
+        .to_string();
+    let out = crate::cli::vigia(&app.test_db)
+        .args(["keys", "revoke", &key_id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = watch.body["id"].as_str().unwrap();
+    let read = app.get(&format!("/api/v1/watches/{id}"), &app.admin).await;
+    assert_eq!(read.body["status"], "suspended", "{}", read.body);
+}
