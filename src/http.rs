@@ -147,6 +147,11 @@ impl<T: DeserializeOwned> FromRequest for QueryParams<T> {
     }
 }
 
+/// The longest value of a query parameter a person types (`q`, names, ids).
+pub const MAX_QUERY_PARAM_CHARS: usize = 200;
+/// The longest cursor or mail-link token Vigía hands out, with room to spare.
+const MAX_OPAQUE_PARAM_CHARS: usize = 1000;
+
 fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
     let bad =
         |e: &dyn std::fmt::Display| AppError::BadRequest(format!("invalid query parameter: {e}"));
@@ -154,6 +159,18 @@ fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
     let pairs: Vec<(String, String)> = serde_html_form::from_str(query).map_err(|e| bad(&e))?;
     if let Some((name, _)) = pairs.iter().find(|(_, value)| value.is_empty()) {
         return Err(bad(&format!("{name} has no value")));
+    }
+    // Text filters become LIKE patterns and search terms: an unbounded one
+    // made SQLite fail ("pattern too complex") and costs every backend. No
+    // filter a person types is longer; cursors and mail tokens are ours.
+    for (name, value) in &pairs {
+        let limit = match name.as_str() {
+            "cursor" | "token" => MAX_OPAQUE_PARAM_CHARS,
+            _ => MAX_QUERY_PARAM_CHARS,
+        };
+        if value.chars().count() > limit {
+            return Err(bad(&format!("{name} is longer than {limit} characters")));
+        }
     }
     serde_html_form::from_str(query).map_err(|e| bad(&e))
 }
@@ -220,10 +237,16 @@ impl IfMatch {
         IfMatch::Versions(versions)
     }
 
-    /// Fails with 412 when the header names a version other than `current`.
+    /// Fails with 428 without the header (a change made blind would
+    /// silently overwrite someone else's) and with 412 when it names a
+    /// version other than `current`. `*` is the deliberate "whatever is there".
     pub fn check(&self, current: i64) -> Result<(), AppError> {
         match self {
-            IfMatch::Absent | IfMatch::Any => Ok(()),
+            IfMatch::Absent => Err(AppError::PreconditionRequired(
+                "send If-Match with the ETag you read, or If-Match: * to change whatever is current"
+                    .into(),
+            )),
+            IfMatch::Any => Ok(()),
             IfMatch::Versions(v) if v.contains(&current) => Ok(()),
             IfMatch::Versions(_) => Err(AppError::PreconditionFailed(format!(
                 "If-Match does not match the current version {}; fetch it again and retry",

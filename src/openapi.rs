@@ -57,6 +57,14 @@ pub struct PreconditionFailed(pub Problem);
 
 #[derive(IntoResponses)]
 #[response(
+    status = 428,
+    description = "No If-Match header: send the ETag you read (or `*` to overwrite whatever is current); nothing was changed",
+    content_type = "application/problem+json"
+)]
+pub struct PreconditionRequired(pub Problem);
+
+#[derive(IntoResponses)]
+#[response(
     status = 413,
     description = "Body larger than server.max_body_bytes",
     content_type = "application/problem+json"

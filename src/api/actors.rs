@@ -80,10 +80,10 @@ pub async fn get_actor(
 /// Change an actor with a JSON Merge Patch (monitor, admin).
 #[utoipa::path(tag = "actors",
     params(("id" = String, Path, description = "Actor id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
+        ("If-Match" = String, Header, description = "ETag of the version you edit (required; `*` overwrites whatever is current)")),
     request_body(content = crate::actors::ActorPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed actor", body = Actor, headers(("ETag" = String))),
-        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PreconditionFailed,
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PreconditionFailed, doc::PreconditionRequired,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
 #[patch("/api/v1/actors/{id}")]
 pub async fn patch_actor(
@@ -106,9 +106,9 @@ pub async fn patch_actor(
 /// Delete an actor (monitor, admin); its history stays.
 #[utoipa::path(tag = "actors",
     params(("id" = String, Path, description = "Actor id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
+        ("If-Match" = String, Header, description = "ETag of the version you delete (required; `*` deletes whatever is current)")),
     responses((status = 204, description = "Deleted"),
-        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed, doc::PreconditionRequired))]
 #[delete("/api/v1/actors/{id}")]
 pub async fn delete_actor(
     caller: Caller,
@@ -162,6 +162,7 @@ pub async fn merge_actor(
 pub struct ActorListQuery {
     /// Words of a name or alias; case, accents, punctuation and legal forms
     /// (`S.A.C.`, `Corporation`) do not matter.
+    #[param(max_length = 200)]
     q: Option<String>,
     kind: Option<ActorKind>,
     cursor: Option<String>,

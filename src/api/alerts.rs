@@ -138,11 +138,11 @@ pub async fn get_watch(
 /// target. A new `email` must be confirmed again.
 #[utoipa::path(tag = "watches",
     params(("id" = String, Path, description = "Watch id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
+        ("If-Match" = String, Header, description = "ETag of the version you edit (required; `*` overwrites whatever is current)")),
     request_body(content = crate::alerts::WatchPatch, content_type = "application/merge-patch+json",
         description = "Any subset of the fields"),
     responses((status = 200, description = "The changed watch", body = Watch, headers(("ETag" = String))),
-        doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::PreconditionFailed,
+        doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::PreconditionFailed, doc::PreconditionRequired,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
 #[patch("/api/v1/watches/{id}")]
 pub async fn patch_watch(
@@ -166,9 +166,9 @@ pub async fn patch_watch(
 /// Delete a watch: nothing more is sent for it.
 #[utoipa::path(tag = "watches",
     params(("id" = String, Path, description = "Watch id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
+        ("If-Match" = String, Header, description = "ETag of the version you delete (required; `*` deletes whatever is current)")),
     responses((status = 204, description = "Deleted"),
-        doc::Unauthorized, doc::NotFound, doc::PreconditionFailed))]
+        doc::Unauthorized, doc::NotFound, doc::PreconditionFailed, doc::PreconditionRequired))]
 #[delete("/api/v1/watches/{id}")]
 pub async fn delete_watch(
     caller: Caller,

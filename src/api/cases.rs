@@ -98,10 +98,10 @@ pub async fn get_case(
 /// Change a case with a JSON Merge Patch (monitor, admin).
 #[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Case id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
+        ("If-Match" = String, Header, description = "ETag of the version you edit (required; `*` overwrites whatever is current)")),
     request_body(content = CasePatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed case", body = Case, headers(("ETag" = String))),
-        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PreconditionFailed,
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PreconditionFailed, doc::PreconditionRequired,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
 #[patch("/api/v1/cases/{id}")]
 pub async fn patch_case(
@@ -123,9 +123,9 @@ pub async fn patch_case(
 /// Delete a case (monitor, admin); its history stays.
 #[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Case id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
+        ("If-Match" = String, Header, description = "ETag of the version you delete (required; `*` deletes whatever is current)")),
     responses((status = 204, description = "Deleted"),
-        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed, doc::PreconditionRequired))]
 #[delete("/api/v1/cases/{id}")]
 pub async fn delete_case(
     caller: Caller,
@@ -165,6 +165,7 @@ pub async fn restore_case(
 #[into_params(parameter_in = Query)]
 pub struct CaseListQuery {
     /// Words of the name (case- and accent-insensitive).
+    #[param(max_length = 200)]
     q: Option<String>,
     /// The state in the case's latest report.
     status: Option<CaseStatus>,
@@ -275,10 +276,10 @@ pub async fn get_entry(
 /// Change a report entry with a JSON Merge Patch (monitor, admin).
 #[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Entry id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
+        ("If-Match" = String, Header, description = "ETag of the version you edit (required; `*` overwrites whatever is current)")),
     request_body(content = EntryPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed entry", body = Entry, headers(("ETag" = String))),
-        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PreconditionFailed,
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict, doc::PreconditionFailed, doc::PreconditionRequired,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
 #[patch("/api/v1/report-entries/{id}")]
 pub async fn patch_entry(
@@ -300,9 +301,9 @@ pub async fn patch_entry(
 /// Delete a report entry (monitor, admin); its history stays.
 #[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Entry id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
+        ("If-Match" = String, Header, description = "ETag of the version you delete (required; `*` deletes whatever is current)")),
     responses((status = 204, description = "Deleted"),
-        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed, doc::PreconditionRequired))]
 #[delete("/api/v1/report-entries/{id}")]
 pub async fn delete_entry(
     caller: Caller,

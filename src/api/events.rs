@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 use crate::audit::{AuditFilter, AuditRecord};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::events::store::{EventFilter, Visibility};
+use crate::events::store::{ConcessionKey, EventFilter, Visibility};
 use crate::events::{Event, EventInput, EventType, Verification};
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::keys::Caller;
@@ -83,11 +83,11 @@ pub async fn get_event(
 /// `If-Match` with the ETag you read to be sure nobody changed it meanwhile.
 #[utoipa::path(tag = "events",
     params(("id" = String, Path, description = "Incident id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
+        ("If-Match" = String, Header, description = "ETag of the version you edit (required; `*` overwrites whatever is current)")),
     request_body(content = crate::events::EventPatch, content_type = "application/merge-patch+json",
         description = "Any subset of the fields; null removes an optional field"),
     responses((status = 200, description = "The changed incident", body = Event, headers(("ETag" = String))),
-        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed,
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed, doc::PreconditionRequired,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
 #[patch("/api/v1/events/{id}")]
 pub async fn patch_event(
@@ -111,9 +111,9 @@ pub async fn patch_event(
 /// history stays and an admin can restore it.
 #[utoipa::path(tag = "events",
     params(("id" = String, Path, description = "Incident id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
+        ("If-Match" = String, Header, description = "ETag of the version you delete (required; `*` deletes whatever is current)")),
     responses((status = 204, description = "Deleted"),
-        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed, doc::PreconditionRequired))]
 #[delete("/api/v1/events/{id}")]
 pub async fn delete_event(
     caller: Caller,
@@ -192,7 +192,7 @@ pub async fn event_history(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct EventListQuery {
-    /// Only incidents inside this concession (its id).
+    /// Only incidents inside this concession: its INGEMMET code (`010203404`) or its id.
     concession: Option<String>,
     /// Incidents on or after this date (YYYY-MM-DD).
     #[param(value_type = Option<String>, format = Date)]
@@ -216,6 +216,7 @@ pub struct EventListQuery {
     #[param(example = "-73.5,-14.5,-72.5,-14.0")]
     bbox: Option<String>,
     /// Words to find in title, description and place (case- and accent-insensitive).
+    #[param(max_length = 200)]
     q: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -226,15 +227,14 @@ pub struct EventListQuery {
 
 impl EventListQuery {
     pub fn into_filter(self) -> Result<EventFilter, AppError> {
+        // People know a concession by its INGEMMET code; scripts by its id.
         let concession = self
             .concession
             .as_deref()
-            .map(|c| {
-                parse_id(c, "concession").map_err(|_| {
-                    AppError::BadRequest(format!("concession {c:?} is not a concession id"))
-                })
-            })
-            .transpose()?;
+            .map(|c| match parse_id(c, "concession") {
+                Ok(id) => ConcessionKey::Id(id),
+                Err(_) => ConcessionKey::Code(c.trim().to_string()),
+            });
         if let (Some(from), Some(to)) = (self.from, self.to) {
             if from > to {
                 return Err(AppError::BadRequest(format!(

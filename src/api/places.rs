@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 use crate::api::events::{list_page, EventListQuery};
 use crate::db::Db;
 use crate::error::AppError;
+use crate::events::store::ConcessionKey;
 use crate::events::Event;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::keys::Caller;
@@ -122,10 +123,10 @@ pub async fn get_concession(
 /// Change a concession with a JSON Merge Patch (admin); its code stays.
 #[utoipa::path(tag = "concessions",
     params(("id" = String, Path, description = "Concession id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
+        ("If-Match" = String, Header, description = "ETag of the version you edit (required; `*` overwrites whatever is current)")),
     request_body(content = ConcessionPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, description = "The changed concession", body = Concession, headers(("ETag" = String))),
-        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed,
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed, doc::PreconditionRequired,
         doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
 #[patch("/api/v1/concessions/{id}")]
 pub async fn patch_concession(
@@ -148,9 +149,9 @@ pub async fn patch_concession(
 /// Remove a concession (admin): recorded as `removed` in the registry changes.
 #[utoipa::path(tag = "concessions",
     params(("id" = String, Path, description = "Concession id"),
-        ("If-Match" = Option<String>, Header, description = "ETag of the version you delete")),
+        ("If-Match" = String, Header, description = "ETag of the version you delete (required; `*` deletes whatever is current)")),
     responses((status = 204, description = "Removed"),
-        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed))]
+        doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PreconditionFailed, doc::PreconditionRequired))]
 #[delete("/api/v1/concessions/{id}")]
 pub async fn delete_concession(
     caller: Caller,
@@ -176,6 +177,7 @@ pub struct ConcessionListQuery {
     /// Holder's actor id.
     holder: Option<String>,
     /// Words of the code, name or holder (case- and accent-insensitive).
+    #[param(max_length = 200)]
     q: Option<String>,
     /// `minLon,minLat,maxLon,maxLat`: concessions whose box meets it.
     bbox: Option<String>,
@@ -324,7 +326,7 @@ pub async fn concession_events(
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&id, "concession")?;
     let mut filter = q.into_filter()?;
-    filter.concession = Some(id.clone());
+    filter.concession = Some(ConcessionKey::Id(id.clone()));
     db.run(move |conn| store::load(conn, &id).map(|_| ()))
         .await?;
     list_page(&db, filter).await

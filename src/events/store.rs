@@ -387,12 +387,19 @@ pub struct EventFilter {
     /// Only incidents linked to this actor.
     pub actor: Option<String>,
     /// Only incidents inside this concession.
-    pub concession: Option<String>,
+    pub concession: Option<ConcessionKey>,
     /// Only incidents linked to this case.
     pub case: Option<String>,
     /// Sort key of the last item already served.
     pub after: Option<(NaiveDate, String)>,
     pub limit: i64,
+}
+
+/// How a list names a concession: by id, or by INGEMMET code as people do.
+#[derive(Debug, Clone)]
+pub enum ConcessionKey {
+    Id(String),
+    Code(String),
 }
 
 /// Live incidents, newest first (`occurred_on` desc, then id); up to
@@ -446,11 +453,25 @@ pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> 
             .select(event_actors::event_id);
         query = query.filter(events::id.eq_any(linked));
     }
-    if let Some(concession) = &f.concession {
-        let inside = event_concessions::table
-            .filter(event_concessions::concession_id.eq(concession.clone()))
-            .select(event_concessions::event_id);
-        query = query.filter(events::id.eq_any(inside));
+    match &f.concession {
+        Some(ConcessionKey::Id(id)) => {
+            let inside = event_concessions::table
+                .filter(event_concessions::concession_id.eq(id.clone()))
+                .select(event_concessions::event_id);
+            query = query.filter(events::id.eq_any(inside));
+        }
+        Some(ConcessionKey::Code(code)) => {
+            use crate::schema::concessions;
+            let named = concessions::table
+                .filter(concessions::code.eq(code.clone()))
+                .filter(concessions::deleted_at.is_null())
+                .select(concessions::id);
+            let inside = event_concessions::table
+                .filter(event_concessions::concession_id.eq_any(named))
+                .select(event_concessions::event_id);
+            query = query.filter(events::id.eq_any(inside));
+        }
+        None => {}
     }
     if let Some(case) = &f.case {
         let linked = crate::schema::event_cases::table

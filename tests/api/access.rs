@@ -91,7 +91,16 @@ async fn each_role_against_each_route() {
                 }
                 b
             });
-            let res = app.request(method.clone(), path, Some(token), body).await;
+            // Changes of versioned records need If-Match (428 without).
+            let headers: &[(&str, &str)] = if *method == Method::PATCH {
+                &[("If-Match", "*")]
+            } else {
+                &[]
+            };
+            let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
+            let res = app
+                .send(method.clone(), path, Some(token), headers, body)
+                .await;
             if rank(role) >= rank(lowest) {
                 assert!(
                     res.status < 300,
@@ -105,8 +114,10 @@ async fn each_role_against_each_route() {
         }
     }
     // Delete and restore last, as they change the state the others need.
-    app.delete(&one, &app.researcher, None).await.problem(403);
-    assert_eq!(app.delete(&one, &app.monitor, None).await.status, 204);
+    app.delete(&one, &app.researcher, Some("*"))
+        .await
+        .problem(403);
+    assert_eq!(app.delete(&one, &app.monitor, Some("*")).await.status, 204);
     let restore = format!("{one}/restore");
     app.request(Method::POST, &restore, None, None)
         .await
@@ -310,4 +321,85 @@ async fn a_bad_key_is_401_before_the_body_or_query_is_judged() {
             .status,
         422
     );
+}
+
+/// Issue 10, item 9: a PATCH or DELETE without `If-Match` would overwrite
+/// whatever someone else saved meanwhile; every versioned record refuses it
+/// with 428 and stays as it was.
+#[actix_web::test]
+async fn changes_without_if_match_are_428_and_change_nothing() {
+    let app = spawn_app().await;
+    let created = |res: crate::helpers::Response| {
+        assert_eq!(res.status, 201, "{}", res.body);
+        res.header("location").unwrap()
+    };
+    let event = created(
+        app.post("/api/v1/events", &app.monitor, los_chancas())
+            .await,
+    );
+    let actor = created(
+        app.post(
+            "/api/v1/actors",
+            &app.monitor,
+            json!({"name": "Comunidad de Tiaparo", "kind": "community"}),
+        )
+        .await,
+    );
+    let concession = created(
+        app.post(
+            "/api/v1/concessions",
+            &app.admin,
+            json!({"code": "010203404", "name": "LOS CHANCAS", "geometry": {"type": "Polygon",
+                "coordinates": [[[-73.0, -14.0], [-72.9, -14.0], [-72.9, -14.1], [-73.0, -14.0]]]}}),
+        )
+        .await,
+    );
+    let case = created(
+        app.post(
+            "/api/v1/cases",
+            &app.monitor,
+            json!({"name": "Tiaparo - SPCC", "case_type": "socioambiental", "activity": "minería",
+                "region": "Apurímac", "province": "Aymaraes", "district": "Pocohuanca", "ubigeo": "030410"}),
+        )
+        .await,
+    );
+    let entry = created(
+        app.post(
+            &format!("{case}/entries"),
+            &app.monitor,
+            json!({"report_number": 220, "report_month": "2022-06", "status": "activo"}),
+        )
+        .await,
+    );
+    let watch = created(
+        app.post(
+            "/api/v1/watches",
+            &app.monitor,
+            json!({"email": "w@example.org", "target": {"type": "admin_area", "ubigeo": "03"},
+                "frequency": "immediate", "language": "es"}),
+        )
+        .await,
+    );
+    let (admin, monitor) = (&app.admin, &app.monitor);
+    let patches = [
+        (&event, monitor, json!({"injuries": 9})),
+        (&actor, admin, json!({"name": "Otro nombre"})),
+        (&concession, admin, json!({"name": "OTRO"})),
+        (&entry, admin, json!({"status": "latente"})),
+        (&case, admin, json!({"activity": "otra"})),
+        (&watch, monitor, json!({"language": "en"})),
+    ];
+    for (path, token, patch) in patches {
+        let before = app.get(path, token).await;
+        assert_eq!(before.status, 200, "{path}: {}", before.body);
+        let res = app.patch(path, token, patch, None).await;
+        let problem = res.problem(428);
+        assert_eq!(problem["type"], "/problems/precondition-required", "{path}");
+        app.delete(path, token, None).await.problem(428);
+        assert_eq!(app.get(path, token).await.body, before.body, "{path}");
+        // The ETag just read lets the change through.
+        let etag = before.header("etag").unwrap();
+        let res = app.delete(path, token, Some(&etag)).await;
+        assert_eq!(res.status, 204, "{path}: {}", res.body);
+    }
 }

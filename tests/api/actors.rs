@@ -128,7 +128,7 @@ async fn actors_patch_delete_and_history_like_events() {
     app.patch(&path, &app.monitor, json!({"notes": "x"}), Some("\"1\""))
         .await
         .problem(412);
-    app.patch(&path, &app.monitor, json!({"kind": "villain"}), None)
+    app.patch(&path, &app.monitor, json!({"kind": "villain"}), Some("*"))
         .await
         .problem(422);
     assert_eq!(

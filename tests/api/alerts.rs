@@ -326,7 +326,7 @@ async fn nothing_before_confirmation_and_only_incidents_logged_after_it() {
             &format!("/api/v1/events/{}", early["id"].as_str().unwrap()),
             &app.monitor,
             json!({"title": "Corregido"}),
-            None,
+            Some("*"),
         )
         .await;
     assert_eq!(res.status, 200);
@@ -485,7 +485,7 @@ async fn an_incident_that_comes_to_match_alerts_once_whatever_edits_follow() {
             &path,
             &app.monitor,
             json!({"location": {"lat": CHANCAS.1, "lon": CHANCAS.0}}),
-            None,
+            Some("*"),
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
@@ -497,7 +497,7 @@ async fn an_incident_that_comes_to_match_alerts_once_whatever_edits_follow() {
         json!({"location": {"lat": -12.0, "lon": -77.0}}),
         json!({"location": {"lat": CHANCAS.1, "lon": CHANCAS.0}}),
     ] {
-        let res = app.patch(&path, &app.monitor, patch, None).await;
+        let res = app.patch(&path, &app.monitor, patch, Some("*")).await;
         assert_eq!(res.status, 200, "{}", res.body);
         assert_eq!(app.deliver().await, Pass::default());
     }
@@ -507,7 +507,7 @@ async fn an_incident_that_comes_to_match_alerts_once_whatever_edits_follow() {
             &path,
             &app.monitor,
             json!({"verification": "verified"}),
-            None,
+            Some("*"),
         )
         .await;
     assert_eq!(res.status, 200);
@@ -1019,10 +1019,12 @@ async fn watches_are_private_to_their_key_and_a_new_address_confirms_again() {
     // The monitor key is another user: it cannot see or touch the watch.
     let path = format!("/api/v1/watches/{id}");
     app.get(&path, &app.monitor).await.problem(404);
-    app.patch(&path, &app.monitor, json!({"language": "en"}), None)
+    app.patch(&path, &app.monitor, json!({"language": "en"}), Some("*"))
         .await
         .problem(404);
-    app.delete(&path, &app.monitor, None).await.problem(404);
+    app.delete(&path, &app.monitor, Some("*"))
+        .await
+        .problem(404);
     let theirs = app.get("/api/v1/watches", &app.monitor).await;
     assert_eq!(theirs.body["items"], json!([]));
     assert!(!theirs.body.to_string().contains("mia@example.org"));
@@ -1041,7 +1043,7 @@ async fn watches_are_private_to_their_key_and_a_new_address_confirms_again() {
         (json!({"email": "no-es-correo"}), "email"),
     ] {
         let fields = app
-            .patch(&path, &app.researcher, patch.clone(), None)
+            .patch(&path, &app.researcher, patch.clone(), Some("*"))
             .await
             .invalid_fields();
         assert!(
@@ -1071,7 +1073,7 @@ async fn watches_are_private_to_their_key_and_a_new_address_confirms_again() {
     confirm(&app, &mail, "nueva@example.org", 1).await;
     let res = app.get(&path, &app.researcher).await;
     assert_eq!(res.body["status"], "active");
-    let res = app.delete(&path, &app.researcher, None).await;
+    let res = app.delete(&path, &app.researcher, Some("*")).await;
     assert_eq!(res.status, 204);
     app.get(&path, &app.researcher).await.problem(404);
 }
@@ -1272,7 +1274,10 @@ async fn mail_for_a_deleted_incident_or_watch_is_cancelled_not_sent() {
     .await;
     // The second watch is deleted before its confirmation goes.
     let path = format!("/api/v1/watches/{}", dropped["id"].as_str().unwrap());
-    assert_eq!(app.delete(&path, &app.researcher, None).await.status, 204);
+    assert_eq!(
+        app.delete(&path, &app.researcher, Some("*")).await.status,
+        204
+    );
     deliver();
     confirm(&app, &mail, email, 1).await;
     assert!(mail.to("borrada@example.org").is_empty());
@@ -1282,7 +1287,9 @@ async fn mail_for_a_deleted_incident_or_watch_is_cancelled_not_sent() {
         .await;
     let event_path = format!("/api/v1/events/{}", event["id"].as_str().unwrap());
     assert_eq!(
-        app.delete(&event_path, &app.monitor, None).await.status,
+        app.delete(&event_path, &app.monitor, Some("*"))
+            .await
+            .status,
         204
     );
     deliver();
@@ -1413,7 +1420,7 @@ async fn revoking_a_key_suspends_its_watches_and_cancels_their_mail() {
             &format!("/api/v1/watches/{id}"),
             &app.admin,
             json!({"email": "otra@example.org"}),
-            None,
+            Some("*"),
         )
         .await;
     res.problem(409);

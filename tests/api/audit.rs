@@ -8,9 +8,9 @@ async fn every_change_is_audited_with_who_and_what() {
     let event = app.create_event(los_chancas()).await;
     let id = event["id"].as_str().unwrap();
     let path = format!("/api/v1/events/{id}");
-    app.patch(&path, &app.admin, json!({"injuries": 2}), None)
+    app.patch(&path, &app.admin, json!({"injuries": 2}), Some("*"))
         .await;
-    app.delete(&path, &app.monitor, None).await;
+    app.delete(&path, &app.monitor, Some("*")).await;
 
     let res = app
         .get(

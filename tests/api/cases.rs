@@ -197,7 +197,7 @@ async fn cases_and_entries_crud_with_timeline_versions_and_audit() {
         &entry_path,
         &app.monitor,
         json!({"report_number": 220, "report_month": "2022-06"}),
-        None,
+        Some("*"),
     )
     .await
     .problem(409);
@@ -1003,7 +1003,7 @@ async fn links_embed_cases_and_reconciliation_finds_what_is_missing() {
     app.post(&links, &app.monitor, json!({"case_id": case_id}))
         .await;
     let res = app
-        .delete(&format!("/api/v1/cases/{case_id}"), &app.admin, None)
+        .delete(&format!("/api/v1/cases/{case_id}"), &app.admin, Some("*"))
         .await;
     assert_eq!(res.status, 204, "{}", res.body);
     let res = app

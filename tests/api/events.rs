@@ -137,7 +137,7 @@ async fn patch_changes_only_what_it_names_and_bumps_the_version() {
             &path,
             &app.admin,
             json!({"location": {"place": "Tapairihua"}}),
-            None,
+            Some("*"),
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
@@ -154,21 +154,21 @@ async fn bad_patches_change_nothing() {
 
     // A required field removed.
     let res = app
-        .patch(&path, &app.monitor, json!({"title": null}), None)
+        .patch(&path, &app.monitor, json!({"title": null}), Some("*"))
         .await;
     assert_eq!(res.invalid_fields(), vec!["title"]);
     // Server-made fields cannot be written.
     let res = app
-        .patch(&path, &app.monitor, json!({"version": 7}), None)
+        .patch(&path, &app.monitor, json!({"version": 7}), Some("*"))
         .await;
     res.problem(422);
     let res = app
-        .patch(&path, &app.monitor, json!({"id": "x"}), None)
+        .patch(&path, &app.monitor, json!({"id": "x"}), Some("*"))
         .await;
     res.problem(422);
     // An unknown field, a wrong type, a rule broken.
     let res = app
-        .patch(&path, &app.monitor, json!({"colour": "red"}), None)
+        .patch(&path, &app.monitor, json!({"colour": "red"}), Some("*"))
         .await;
     res.problem(422);
     let res = app
@@ -176,7 +176,7 @@ async fn bad_patches_change_nothing() {
             &path,
             &app.monitor,
             json!({"location": {"lat": "south"}}),
-            None,
+            Some("*"),
         )
         .await;
     assert_eq!(res.invalid_fields(), vec!["location.lat"]);
@@ -185,12 +185,14 @@ async fn bad_patches_change_nothing() {
             &path,
             &app.monitor,
             json!({"location": {"lat": -95}, "fatalities": -2}),
-            None,
+            Some("*"),
         )
         .await;
     assert_eq!(res.invalid_fields(), vec!["fatalities", "location.lat"]);
     // Not an object.
-    let res = app.patch(&path, &app.monitor, json!([1, 2]), None).await;
+    let res = app
+        .patch(&path, &app.monitor, json!([1, 2]), Some("*"))
+        .await;
     res.problem(422);
     // A stale ETag.
     let res = app
@@ -248,8 +250,10 @@ async fn delete_is_soft_and_an_admin_can_restore() {
     assert_eq!(res.status, 204, "{}", res.body);
 
     app.get(&path, &app.admin).await.problem(404);
-    app.delete(&path, &app.monitor, None).await.problem(404);
-    app.patch(&path, &app.monitor, json!({"injuries": 1}), None)
+    app.delete(&path, &app.monitor, Some("*"))
+        .await
+        .problem(404);
+    app.patch(&path, &app.monitor, json!({"injuries": 1}), Some("*"))
         .await
         .problem(404);
     let list = app.get("/api/v1/events", &app.admin).await;
@@ -321,10 +325,10 @@ async fn history_lists_revisions_oldest_first_with_before_and_after() {
         &path,
         &app.monitor,
         json!({"verification": "disputed"}),
-        None,
+        Some("*"),
     )
     .await;
-    app.patch(&path, &app.admin, json!({"injuries": 4}), None)
+    app.patch(&path, &app.admin, json!({"injuries": 4}), Some("*"))
         .await;
 
     let history = app
@@ -363,10 +367,10 @@ async fn unknown_and_malformed_ids_are_404() {
     ] {
         app.get(path, &app.admin).await.problem(404);
     }
-    app.patch("/api/v1/events/nope", &app.admin, json!({}), None)
+    app.patch("/api/v1/events/nope", &app.admin, json!({}), Some("*"))
         .await
         .problem(404);
-    app.delete("/api/v1/events/nope", &app.admin, None)
+    app.delete("/api/v1/events/nope", &app.admin, Some("*"))
         .await
         .problem(404);
     app.request(

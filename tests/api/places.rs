@@ -127,14 +127,14 @@ async fn incidents_are_matched_to_every_concession_they_fall_in() {
             &format!("/api/v1/events/{}", inside["id"].as_str().unwrap()),
             &app.monitor,
             json!({"location": {"lon": -70.0}}),
-            None,
+            Some("*"),
         )
         .await;
     assert_eq!(codes(&moved.body), Vec::<String>::new());
 
     // Removing a concession unmatches its incidents and is a registry change.
     assert_eq!(
-        app.delete(&format!("/api/v1/concessions/{id}"), &app.admin, None)
+        app.delete(&format!("/api/v1/concessions/{id}"), &app.admin, Some("*"))
             .await
             .status,
         204
@@ -179,7 +179,7 @@ async fn concession_edits_are_registry_changes() {
     app.patch(&path, &app.admin, json!({"name": "X"}), Some("\"1\""))
         .await
         .problem(412);
-    app.patch(&path, &app.admin, json!({"code": "999"}), None)
+    app.patch(&path, &app.admin, json!({"code": "999"}), Some("*"))
         .await
         .problem(422);
     let res = app
@@ -187,7 +187,7 @@ async fn concession_edits_are_registry_changes() {
             &path,
             &app.admin,
             json!({"geometry": square(-78.0, -8.0, 0.02)}),
-            None,
+            Some("*"),
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
@@ -276,9 +276,12 @@ async fn bad_concessions_are_422_or_409() {
     app.get("/api/v1/concessions/not-an-id", &app.researcher)
         .await
         .problem(404);
-    app.get("/api/v1/events?concession=nope", &app.researcher)
-        .await
-        .problem(400);
+    // Not an id, so an INGEMMET code no concession has: no incident.
+    let res = app
+        .get("/api/v1/events?concession=nope", &app.researcher)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body["items"], serde_json::json!([]));
 }
 
 #[actix_web::test]
@@ -436,7 +439,7 @@ async fn districts_code_the_incidents_their_clients_did_not_place() {
             &path,
             &app.monitor,
             json!({"location": {"lat": -12.0464, "lon": -77.0428}}),
-            None,
+            Some("*"),
         )
         .await;
     assert_eq!(moved.body["admin"]["region"], "LIMA", "{}", moved.body);
@@ -608,7 +611,7 @@ async fn a_renamed_holder_shows_in_new_matches() {
             &path,
             &app.monitor,
             json!({"name": "Southern Copper Corporation"}),
-            None,
+            Some("*"),
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
@@ -634,7 +637,7 @@ async fn a_restored_incident_is_matched_to_todays_concessions() {
     let app = spawn_app().await;
     let event = app.create_event(los_chancas()).await;
     let path = format!("/api/v1/events/{}", event["id"].as_str().unwrap());
-    assert_eq!(app.delete(&path, &app.monitor, None).await.status, 204);
+    assert_eq!(app.delete(&path, &app.monitor, Some("*")).await.status, 204);
     add_concession(&app, json!({"code": "010000424L", "name": "LOS CHANCAS", "geometry": square(CHANCAS.0, CHANCAS.1, 0.05)})).await;
     let restored = app
         .request(
@@ -770,4 +773,42 @@ async fn imports_report_bad_features_and_full_snapshots_remove() {
         &["import", "concessions", "/nonexistent.geojson"],
     );
     assert!(!ok && stderr.lines().count() == 1, "{stderr}");
+}
+
+/// Issue 10, item 19: people know a concession by its INGEMMET code, not
+/// by Vigía's id; the incident list takes either.
+#[actix_web::test]
+async fn the_concession_filter_takes_the_ingemmet_code_or_the_id() {
+    let app = spawn_app().await;
+    let chancas = add_concession(
+        &app,
+        json!({"code": "010000424L", "name": "LOS CHANCAS", "geometry": square(CHANCAS.0, CHANCAS.1, 0.05)}),
+    )
+    .await;
+    add_concession(
+        &app,
+        json!({"code": "010000999", "name": "LEJOS", "geometry": square(-78.0, -8.0, 0.05)}),
+    )
+    .await;
+    let event = app.create_event(los_chancas()).await;
+    let ids = |res: crate::helpers::Response| -> Vec<String> {
+        assert_eq!(res.status, 200, "{}", res.body);
+        res.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let want = vec![event["id"].as_str().unwrap().to_string()];
+    for key in ["010000424L", chancas["id"].as_str().unwrap()] {
+        let res = app
+            .get(&format!("/api/v1/events?concession={key}"), &app.researcher)
+            .await;
+        assert_eq!(ids(res), want, "concession={key}");
+    }
+    let res = app
+        .get("/api/v1/events?concession=010000999", &app.researcher)
+        .await;
+    assert!(ids(res).is_empty());
 }
