@@ -24,6 +24,52 @@ pub fn not_blank(text: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Characters that make one line of text show as something else: C0 and
+/// C1 controls (a title `Bloqueo\r\nBcc: …` forged lines in alert mails),
+/// the Unicode line and paragraph separators, and the bidirectional
+/// overrides and isolates that reorder what a reader sees (U+202E).
+pub fn is_disguising(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{061C}' | '\u{200E}' | '\u{200F}'
+        )
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// A one-line field (a title, a name, a place): none of [`is_disguising`].
+pub fn one_line(text: &str) -> Result<(), ValidationError> {
+    match text.chars().find(|c| is_disguising(*c)) {
+        Some(c) => Err(rule(
+            "control_character",
+            format!(
+                "must be one line without control or direction characters (found U+{:04X})",
+                c as u32
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A text block (a description, a note): line breaks and tabs are kept,
+/// the rest of [`is_disguising`] is refused as in one line.
+pub fn text_block(text: &str) -> Result<(), ValidationError> {
+    match text
+        .chars()
+        .find(|c| is_disguising(*c) && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        Some(c) => Err(rule(
+            "control_character",
+            format!(
+                "must not contain control or direction characters other than line breaks and tabs (found U+{:04X})",
+                c as u32
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
 use crate::error::AppError;
-use crate::rules::{not_blank, rule};
+use crate::rules::{not_blank, one_line, rule, text_block};
 use crate::text;
 
 string_enum! {
@@ -82,7 +82,8 @@ pub struct ActorInput {
     #[validate(
         required(message = "is required"),
         length(min = 1, max = 300),
-        custom(function = "not_blank")
+        custom(function = "not_blank"),
+        custom(function = "one_line")
     )]
     #[schema(required = true, value_type = String, min_length = 1, max_length = 300, example = "Southern Perú Copper Corporation")]
     pub name: Option<String>,
@@ -97,10 +98,10 @@ pub struct ActorInput {
     #[validate(custom(function = "valid_ruc"))]
     #[schema(pattern = "^(10|15|16|17|20)[0-9]{9}$", example = "20100147514")]
     pub ruc: Option<String>,
-    #[validate(length(min = 1, max = 50))]
+    #[validate(length(min = 1, max = 50), custom(function = "one_line"))]
     #[schema(min_length = 1, max_length = 50)]
     pub reinfo_code: Option<String>,
-    #[validate(length(max = 20000))]
+    #[validate(length(max = 20000), custom(function = "text_block"))]
     #[schema(max_length = 20000)]
     pub notes: Option<String>,
 }
@@ -121,7 +122,7 @@ fn valid_aliases(aliases: &[String]) -> Result<(), ValidationError> {
             "each alias must have 1 to 300 characters, not blank".into(),
         ));
     }
-    Ok(())
+    aliases.iter().try_for_each(|a| one_line(a))
 }
 
 /// Checks a RUC: 11 digits, a known prefix (10 person, 15/16/17 other

@@ -231,7 +231,7 @@ pub struct LinkInput {
     role: LinkRole,
     attribution: Attribution,
     /// Up to 2,000 characters.
-    #[validate(length(max = 2000))]
+    #[validate(length(max = 2000), custom(function = "crate::rules::text_block"))]
     #[schema(max_length = 2000)]
     note: Option<String>,
 }

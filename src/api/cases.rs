@@ -344,7 +344,7 @@ pub async fn case_events(
 pub struct CaseLinkInput {
     case_id: Uuid,
     /// Why the incident belongs to the case; up to 2,000 characters.
-    #[validate(length(max = 2000))]
+    #[validate(length(max = 2000), custom(function = "crate::rules::text_block"))]
     #[schema(max_length = 2000)]
     note: Option<String>,
 }

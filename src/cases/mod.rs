@@ -19,7 +19,7 @@ use validator::{Validate, ValidationError};
 
 use crate::error::AppError;
 use crate::places::HolderRef;
-use crate::rules::{not_blank, rule, ubigeo_digits};
+use crate::rules::{not_blank, one_line, rule, text_block, ubigeo_digits};
 use crate::text;
 
 string_enum! {
@@ -278,7 +278,8 @@ pub struct CaseInput {
     #[validate(
         required(message = "is required"),
         length(min = 1, max = 300),
-        custom(function = "not_blank")
+        custom(function = "not_blank"),
+        custom(function = "one_line")
     )]
     #[schema(required = true, value_type = String, min_length = 1, max_length = 300, example = "Tiaparo - Tapayrihua - SPCC (Los Chancas)")]
     pub name: Option<String>,
@@ -289,16 +290,16 @@ pub struct CaseInput {
     #[schema(required = true, value_type = CaseType)]
     pub case_type: Option<String>,
     /// Up to 100 characters, e.g. `minería`, `hidrocarburos`.
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(min = 1, max = 100), custom(function = "one_line"))]
     #[schema(min_length = 1, max_length = 100, example = "minería")]
     pub activity: Option<String>,
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(min = 1, max = 100), custom(function = "one_line"))]
     #[schema(min_length = 1, max_length = 100)]
     pub region: Option<String>,
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(min = 1, max = 100), custom(function = "one_line"))]
     #[schema(min_length = 1, max_length = 100)]
     pub province: Option<String>,
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(min = 1, max = 100), custom(function = "one_line"))]
     #[schema(min_length = 1, max_length = 100)]
     pub district: Option<String>,
     /// 2, 4 or 6 digits.
@@ -471,7 +472,7 @@ pub struct EntryInput {
     /// Default false.
     pub dialogue: Option<bool>,
     /// Up to 20,000 characters.
-    #[validate(length(max = 20000))]
+    #[validate(length(max = 20000), custom(function = "text_block"))]
     #[schema(max_length = 20000)]
     pub description: Option<String>,
 }

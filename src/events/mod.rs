@@ -15,7 +15,9 @@ use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
 use crate::error::{AppError, FieldError};
-use crate::rules::{not_blank, parse_date, past_date, rule, ubigeo_digits, web_url};
+use crate::rules::{
+    not_blank, one_line, parse_date, past_date, rule, text_block, ubigeo_digits, web_url,
+};
 
 string_enum! {
     /// What kind of incident it was.
@@ -154,12 +156,13 @@ pub struct EventInput {
     #[validate(
         required(message = "is required"),
         length(min = 1, max = 300),
-        custom(function = "not_blank")
+        custom(function = "not_blank"),
+        custom(function = "one_line")
     )]
     #[schema(required = true, value_type = String, min_length = 1, max_length = 300, example = "Queman campamento del proyecto Los Chancas")]
     pub title: Option<String>,
     /// Up to 20,000 characters.
-    #[validate(length(max = 20000))]
+    #[validate(length(max = 20000), custom(function = "text_block"))]
     #[schema(max_length = 20000)]
     pub description: Option<String>,
     #[validate(
@@ -169,7 +172,7 @@ pub struct EventInput {
     #[schema(required = true, value_type = EventType)]
     pub event_type: Option<String>,
     /// Free text, up to 100 characters (e.g. `arson`).
-    #[validate(length(max = 100))]
+    #[validate(length(max = 100), custom(function = "one_line"))]
     #[schema(max_length = 100)]
     pub sub_event_type: Option<String>,
     /// The date (with `month` precision, any day of it: the first is stored).
@@ -219,7 +222,7 @@ pub struct LocationInput {
     #[schema(value_type = Option<LocationPrecision>)]
     pub precision: Option<String>,
     /// Up to 300 characters.
-    #[validate(length(max = 300))]
+    #[validate(length(max = 300), custom(function = "one_line"))]
     #[schema(max_length = 300)]
     pub place: Option<String>,
 }
@@ -232,13 +235,13 @@ pub struct AdminInput {
     #[validate(custom(function = "ubigeo_digits"))]
     #[schema(pattern = "^([0-9]{2}|[0-9]{4}|[0-9]{6})$", example = "030410")]
     pub ubigeo: Option<String>,
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(min = 1, max = 100), custom(function = "one_line"))]
     #[schema(min_length = 1, max_length = 100)]
     pub region: Option<String>,
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(min = 1, max = 100), custom(function = "one_line"))]
     #[schema(min_length = 1, max_length = 100)]
     pub province: Option<String>,
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(min = 1, max = 100), custom(function = "one_line"))]
     #[schema(min_length = 1, max_length = 100)]
     pub district: Option<String>,
 }
@@ -250,11 +253,12 @@ pub struct SourceInput {
     #[validate(
         required(message = "is required"),
         length(min = 1, max = 200),
-        custom(function = "not_blank")
+        custom(function = "not_blank"),
+        custom(function = "one_line")
     )]
     #[schema(required = true, value_type = String, min_length = 1, max_length = 200)]
     pub publisher: Option<String>,
-    #[validate(length(max = 500))]
+    #[validate(length(max = 500), custom(function = "one_line"))]
     #[schema(max_length = 500)]
     pub title: Option<String>,
     /// An http(s) URL, up to 2,000 characters.

@@ -102,7 +102,7 @@ fn new_token() -> String {
 /// Checks a key name: 1–100 characters, no control characters.
 pub fn validate_name(name: &str) -> Result<(), AppError> {
     let n = name.chars().count();
-    if name.trim().is_empty() || n > 100 || name.chars().any(char::is_control) {
+    if name.trim().is_empty() || n > 100 || name.chars().any(crate::rules::is_disguising) {
         return Err(AppError::Validation(vec![FieldError::new(
             "name",
             "must be 1 to 100 characters, not blank, without control characters",

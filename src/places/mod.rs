@@ -15,7 +15,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{AppError, FieldError};
-use crate::rules::{not_blank, parse_date};
+use crate::rules::{not_blank, one_line, parse_date};
 use geometry::Outline;
 pub use index::{DistrictRef, PlaceIndex};
 
@@ -100,7 +100,8 @@ pub struct ConcessionInput {
     #[validate(
         required(message = "is required"),
         length(min = 1, max = 300),
-        custom(function = "not_blank")
+        custom(function = "not_blank"),
+        custom(function = "one_line")
     )]
     #[schema(required = true, value_type = String, min_length = 1, max_length = 300)]
     pub name: Option<String>,
@@ -108,16 +109,16 @@ pub struct ConcessionInput {
     #[schema(value_type = Option<String>, format = Uuid)]
     pub holder_id: Option<String>,
     /// Matched to an actor by name (case, accents and legal forms aside) or created.
-    #[validate(length(min = 1, max = 300))]
+    #[validate(length(min = 1, max = 300), custom(function = "one_line"))]
     #[schema(min_length = 1, max_length = 300)]
     pub holder_name: Option<String>,
     #[validate(range(min = 0.0, max = 1000000.0))]
     #[schema(minimum = 0, maximum = 1000000)]
     pub hectares: Option<f64>,
-    #[validate(length(max = 100))]
+    #[validate(length(max = 100), custom(function = "one_line"))]
     #[schema(max_length = 100)]
     pub status: Option<String>,
-    #[validate(length(max = 100))]
+    #[validate(length(max = 100), custom(function = "one_line"))]
     #[schema(max_length = 100)]
     pub substance: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]

@@ -398,3 +398,134 @@ async fn patch_schemas_say_which_fields_a_patch_may_remove() {
         }
     }
 }
+
+/// Issue 10, item 11: a title `Bloqueo\r\nBcc: evil@x.test` showed as forged
+/// lines in the text of alert mails; U+202E turns a name around on screen.
+/// One-line fields refuse control and direction characters on every
+/// entity; descriptions and notes keep their line breaks.
+#[actix_web::test]
+async fn one_line_fields_refuse_control_and_direction_characters() {
+    let app = spawn_app().await;
+    let forged = [
+        "Bloqueo\r\nBcc: evil@x.test",
+        "Bloqueo\nsegunda línea",
+        "tab\there",
+        "C1 \u{0085} next line",
+        "line\u{2028}separator",
+        "evil\u{202E}txt.exe",
+        "isolate\u{2066}x\u{2069}",
+    ];
+    let square = json!({"type": "Polygon", "coordinates": [[[-73.0, -14.0], [-72.9, -14.0], [-72.9, -14.1], [-73.0, -14.0]]]});
+    for text in forged {
+        let cases = [
+            (
+                "/api/v1/events",
+                event_with(json!({"title": text})),
+                "title",
+            ),
+            (
+                "/api/v1/events",
+                event_with(json!({"location": {"lat": -14.0, "lon": -73.0, "place": text}})),
+                "location.place",
+            ),
+            (
+                "/api/v1/events",
+                event_with(json!({"admin": {"district": text}})),
+                "admin.district",
+            ),
+            (
+                "/api/v1/events",
+                event_with(json!({"sources": [{"publisher": text}]})),
+                "sources[0].publisher",
+            ),
+            (
+                "/api/v1/events",
+                event_with(json!({"sources": [{"publisher": "La República", "title": text}]})),
+                "sources[0].title",
+            ),
+            (
+                "/api/v1/actors",
+                json!({"name": text, "kind": "company"}),
+                "name",
+            ),
+            (
+                "/api/v1/actors",
+                json!({"name": "Minera", "kind": "company", "aliases": ["MSA", text]}),
+                "aliases",
+            ),
+            (
+                "/api/v1/concessions",
+                json!({"code": "X1", "name": text, "geometry": square}),
+                "name",
+            ),
+            (
+                "/api/v1/concessions",
+                json!({"code": "X1", "name": "N", "holder_name": text, "geometry": square}),
+                "holder_name",
+            ),
+            (
+                "/api/v1/cases",
+                json!({"name": text, "case_type": "socioambiental"}),
+                "name",
+            ),
+            (
+                "/api/v1/cases",
+                json!({"name": "Caso", "case_type": "socioambiental", "district": text}),
+                "district",
+            ),
+            (
+                "/api/v1/keys",
+                json!({"name": text, "role": "researcher"}),
+                "name",
+            ),
+        ];
+        for (path, body, field) in cases {
+            let res = app.post(path, &app.admin, body).await;
+            if path == "/api/v1/keys" {
+                res.problem(422);
+                continue;
+            }
+            res.problem(422);
+            assert!(
+                res.invalid_fields().iter().any(|f| f == field),
+                "{path} {field} {text:?}: {}",
+                res.body
+            );
+        }
+    }
+    // Descriptions and notes are several lines; only the disguises go.
+    let res = app
+        .post(
+            "/api/v1/events",
+            &app.monitor,
+            event_with(json!({"description": "Primera línea.\r\nSegunda línea.\n\tCon sangría."})),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert_eq!(
+        res.body["description"],
+        "Primera línea.\r\nSegunda línea.\n\tCon sangría."
+    );
+    let res = app
+        .post(
+            "/api/v1/events",
+            &app.monitor,
+            event_with(json!({"description": "al revés \u{202E}odatse"})),
+        )
+        .await;
+    res.problem(422);
+    assert_eq!(res.invalid_fields(), ["description"]);
+    let res = app
+        .post(
+            "/api/v1/actors",
+            &app.monitor,
+            json!({"name": "Minera", "kind": "company", "notes": "a\u{0007}b"}),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["notes"]);
+    // Nothing refused was written.
+    for list in ["/api/v1/actors", "/api/v1/concessions", "/api/v1/cases"] {
+        let res = app.get(list, &app.admin).await;
+        assert_eq!(res.body["items"], json!([]), "{list}");
+    }
+}
