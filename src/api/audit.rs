@@ -52,7 +52,7 @@ pub async fn list_audit(
     // An entity that Vigía never records matches nothing.
     let entity = q.entity.as_deref().map(Entity::parse);
     let filter = AuditFilter {
-        entity: entity.flatten(),
+        entities: entity.flatten().into_iter().collect(),
         entity_id: q.entity_id,
         key_id: q.key_id,
         from: q.from.map(|t| t.naive_utc()),

@@ -58,6 +58,9 @@ string_enum! {
         ReportEntries = "report_entries",
         /// An incident's link to a case (entity id: the incident's).
         EventCase = "event_case",
+        /// The concessions an incident falls in, matched again after the
+        /// cadastre changed (entity id: the incident's).
+        EventConcession = "event_concession",
         Watch = "watch",
         ApiKey = "api_key",
     }
@@ -157,7 +160,8 @@ pub fn record<B: Serialize, A: Serialize>(
 /// What to select from the trail.
 #[derive(Debug, Default)]
 pub struct AuditFilter {
-    pub entity: Option<Entity>,
+    /// Records of any of these entities (none: of every entity).
+    pub entities: Vec<Entity>,
     pub entity_id: Option<String>,
     pub key_id: Option<String>,
     pub from: Option<NaiveDateTime>,
@@ -173,8 +177,8 @@ pub struct AuditFilter {
 #[tracing::instrument(level = "debug", skip_all, fields(limit = filter.limit))]
 pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRecord>, AppError> {
     let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
-    if let Some(entity) = filter.entity {
-        query = query.filter(audit_log::entity.eq(entity));
+    if !filter.entities.is_empty() {
+        query = query.filter(audit_log::entity.eq_any(filter.entities.clone()));
     }
     if let Some(id) = &filter.entity_id {
         query = query.filter(audit_log::entity_id.eq(id.clone()));

@@ -88,7 +88,7 @@ pub fn follow(
     let mut effects = Effects::default();
     for module in Module::ALL {
         match module {
-            Module::Places => places_follow(conn, index, change, &mut effects)?,
+            Module::Places => places_follow(conn, who, index, change, &mut effects)?,
             Module::Events => events_follow(conn, who, index, change, &mut effects)?,
             Module::Actors => actors_follow(change),
             Module::Cases => cases_follow(conn, who, change, &mut effects)?,
@@ -103,6 +103,7 @@ pub fn follow(
 /// layer version that tells every process to rebuild its index.
 fn places_follow(
     conn: &mut DbConn,
+    who: &audit::Actor,
     index: &PlaceIndex,
     change: Change,
     effects: &mut Effects,
@@ -125,7 +126,7 @@ fn places_follow(
             effects.moved += places::store::move_holdings(conn, from, into)?;
         }
         Change::ConcessionsChanged => {
-            effects.rematched += places::store::rematch_events(conn, index)?
+            effects.rematched += places::store::rematch_events(conn, who, index)?
         }
         Change::DistrictsReplaced => {}
         // Keys own no place data.

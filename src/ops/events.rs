@@ -225,7 +225,15 @@ pub fn history(
         Visibility::Live
     };
     store::load(conn, id, visibility)?;
-    filter.entity = Some(Entity::Event);
+    // Everything that changed what a reader sees of the incident: its own
+    // revisions, its actor and case links, and its concessions matched again
+    // after the cadastre changed.
+    filter.entities = vec![
+        Entity::Event,
+        Entity::EventActor,
+        Entity::EventCase,
+        Entity::EventConcession,
+    ];
     filter.entity_id = Some(id.to_string());
     filter.oldest_first = true;
     audit::list(conn, &filter)

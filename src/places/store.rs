@@ -269,7 +269,11 @@ pub fn for_events(
 /// Matches every live incident again against the current concessions (after
 /// the layer changed). Call inside the transaction that bumped the version.
 #[tracing::instrument(level = "info", skip_all)]
-pub fn rematch_events(conn: &mut DbConn, index: &PlaceIndex) -> Result<usize, AppError> {
+pub fn rematch_events(
+    conn: &mut DbConn,
+    who: &audit::Actor,
+    index: &PlaceIndex,
+) -> Result<usize, AppError> {
     let (version, _) = versions(conn, false)?;
     let shapes = index.concessions(conn, version)?;
     let located: Vec<(String, f64, f64)> = events::table
@@ -300,7 +304,24 @@ pub fn rematch_events(conn: &mut DbConn, index: &PlaceIndex) -> Result<usize, Ap
         }
         let mut ids: Vec<String> = wanted.into_iter().collect();
         ids.sort();
+        let before = for_events(conn, std::slice::from_ref(&event_id))?
+            .remove(&event_id)
+            .unwrap_or_default();
         set_event_concessions(conn, &event_id, &ids)?;
+        let after = for_events(conn, std::slice::from_ref(&event_id))?
+            .remove(&event_id)
+            .unwrap_or_default();
+        // The incident's history shows which concessions it fell in before
+        // and after, in the form the incident itself shows them.
+        audit::record(
+            conn,
+            who,
+            Action::Update,
+            Entity::EventConcession,
+            &event_id,
+            Some(&serde_json::json!({ "concessions": before })),
+            Some(&serde_json::json!({ "concessions": after })),
+        )?;
         changed += 1;
     }
     Ok(changed)

@@ -382,3 +382,76 @@ async fn unknown_and_malformed_ids_are_404() {
     .await
     .problem(404);
 }
+
+/// Issue 10, item 16: the history of an incident is everything that changed
+/// what a reader sees of it: its revisions, its actor and case links, and
+/// the concessions it falls in when the cadastre changes under it.
+#[actix_web::test]
+async fn history_includes_links_and_concession_matches() {
+    let app = spawn_app().await;
+    let event = app.create_event(los_chancas()).await;
+    let id = event["id"].as_str().unwrap();
+    let path = format!("/api/v1/events/{id}");
+    let actor = app
+        .post(
+            "/api/v1/actors",
+            &app.monitor,
+            json!({"name": "Mineros informales de Tiaparo", "kind": "informal_group"}),
+        )
+        .await;
+    assert_eq!(actor.status, 201, "{}", actor.body);
+    let res = app
+        .post(
+            &format!("{path}/actors"),
+            &app.monitor,
+            json!({"actor_id": actor.body["id"], "role": "perpetrator", "attribution": "alleged"}),
+        )
+        .await;
+    assert!(res.status < 300, "{}", res.body);
+    let case = app
+        .post(
+            "/api/v1/cases",
+            &app.monitor,
+            json!({"name": "Tiaparo - SPCC", "case_type": "socioambiental"}),
+        )
+        .await;
+    assert_eq!(case.status, 201, "{}", case.body);
+    let res = app
+        .post(
+            &format!("{path}/cases"),
+            &app.monitor,
+            json!({"case_id": case.body["id"]}),
+        )
+        .await;
+    assert!(res.status < 300, "{}", res.body);
+    // A concession drawn around the incident afterwards: a cadastre change.
+    let (lon, lat) = (-73.0884214, -14.2190728);
+    let res = app
+        .post(
+            "/api/v1/concessions",
+            &app.admin,
+            json!({"code": "010000424L", "name": "LOS CHANCAS", "geometry": {"type": "Polygon", "coordinates": [[
+                [lon - 0.05, lat - 0.05], [lon + 0.05, lat - 0.05], [lon + 0.05, lat + 0.05], [lon - 0.05, lat + 0.05], [lon - 0.05, lat - 0.05]
+            ]]}}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+
+    let history = app.get(&format!("{path}/history"), &app.researcher).await;
+    assert_eq!(history.status, 200, "{}", history.body);
+    let items = history.body["items"].as_array().unwrap();
+    let entities: Vec<&str> = items
+        .iter()
+        .map(|r| r["entity"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        entities,
+        ["event", "event_actor", "event_case", "event_concession"],
+        "{}",
+        history.body
+    );
+    let matched = &items[3];
+    assert_eq!(matched["before"]["concessions"], json!([]));
+    assert_eq!(matched["after"]["concessions"][0]["code"], "010000424L");
+    assert_eq!(matched["entity_id"], id);
+}

@@ -171,7 +171,7 @@ async fn audit_entities_and_actions_are_typed() {
 
     let app = spawn_app().await;
     let filter = AuditFilter {
-        entity: Some(Entity::ApiKey),
+        entities: vec![Entity::ApiKey],
         limit: 10,
         ..AuditFilter::default()
     };
