@@ -2,9 +2,26 @@
 //! report into the `errors` list of a 422.
 
 use chrono::{Datelike, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
 use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKind};
 
 use crate::error::{AppError, FieldError};
+
+/// Something accepted but probably not what was meant (a point outside
+/// every district, a district name not found): the write is done and the
+/// answer says what to check. The same shape wherever Vigía warns.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Warning {
+    /// Stable, for programs: `outside_boundaries`, `district_not_found`…
+    #[schema(example = "outside_boundaries")]
+    pub code: String,
+    /// The input field concerned, as in a 422's `errors`.
+    #[schema(example = "location")]
+    pub field: String,
+    #[schema(example = "the point falls in no district of the loaded boundaries")]
+    pub message: String,
+}
 
 /// Runs the derived rules of `input`; all failures at once as a 422.
 pub fn check(input: &impl Validate) -> Result<(), AppError> {

@@ -209,8 +209,9 @@ pub struct EventListQuery {
     region: Option<String>,
     province: Option<String>,
     district: Option<String>,
-    /// Ubigeo prefix: `03` (region), `0304` (province) or `030410` (district).
-    #[param(pattern = "^[0-9]{1,6}$")]
+    /// Ubigeo prefix: `03` (region), `0304` (province) or `030410` (district);
+    /// `none`: incidents in no district (outside the loaded boundaries).
+    #[param(pattern = "^([0-9]{1,6}|none)$")]
     ubigeo: Option<String>,
     /// `minLon,minLat,maxLon,maxLat` in WGS 84 degrees.
     #[param(example = "-73.5,-14.5,-72.5,-14.0")]
@@ -226,7 +227,7 @@ pub struct EventListQuery {
 }
 
 impl EventListQuery {
-    pub fn into_filter(self) -> Result<EventFilter, AppError> {
+    pub fn into_filter(mut self) -> Result<EventFilter, AppError> {
         // People know a concession by its INGEMMET code; scripts by its id.
         let concession = self
             .concession
@@ -241,6 +242,12 @@ impl EventListQuery {
                     "from ({from}) is after to ({to})"
                 )));
             }
+        }
+        // `none`: incidents placed in no district (outside the boundaries,
+        // or before any were loaded) and given no ubigeo.
+        let without_ubigeo = self.ubigeo.as_deref() == Some("none");
+        if without_ubigeo {
+            self.ubigeo = None;
         }
         if let Some(prefix) = &self.ubigeo {
             if prefix.is_empty() || prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit())
@@ -257,6 +264,7 @@ impl EventListQuery {
             province: self.province,
             district: self.district,
             ubigeo_prefix: self.ubigeo,
+            without_ubigeo,
             bbox: self.bbox.as_deref().map(parse_bbox).transpose()?,
             words: self
                 .q

@@ -145,6 +145,29 @@ pub struct Event {
     pub concessions: Vec<crate::places::ConcessionRef>,
     /// The Defensoría cases the incident is linked to.
     pub cases: Vec<crate::cases::CaseRef>,
+    /// Only in the answer to a create or an edit, and only when there is
+    /// something to check (e.g. `outside_boundaries`: the point falls in no
+    /// loaded district, often a sign error in longitude). The incident is
+    /// stored all the same.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::rules::Warning>,
+}
+
+impl Event {
+    /// Adds the warnings a placement gives, for the answer to the writer.
+    pub fn warn_about(&mut self, outside_boundaries: bool) {
+        if outside_boundaries {
+            let Location { lat, lon, .. } = self.fields.location;
+            self.warnings.push(crate::rules::Warning {
+                code: "outside_boundaries".into(),
+                field: "location".into(),
+                message: format!(
+                    "the point (lat {lat}, lon {lon}) falls in no district of the loaded boundaries; \
+                     check the signs (Peru lies at negative latitudes and longitudes)"
+                ),
+            });
+        }
+    }
 }
 
 /// A new incident, or the whole incident after a merge patch. Every rule is

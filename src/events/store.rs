@@ -166,6 +166,7 @@ impl EventRow {
             actors: Vec::new(),
             concessions: Vec::new(),
             cases: Vec::new(),
+            warnings: Vec::new(),
         })
     }
 }
@@ -380,6 +381,8 @@ pub struct EventFilter {
     pub province: Option<String>,
     pub district: Option<String>,
     pub ubigeo_prefix: Option<String>,
+    /// Only incidents with no ubigeo: placed in no district and given none.
+    pub without_ubigeo: bool,
     /// min lon, min lat, max lon, max lat
     pub bbox: Option<[f64; 4]>,
     /// Folded words that must all occur in title, description or place.
@@ -430,6 +433,9 @@ pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> 
     }
     if let Some(district) = &f.district {
         query = query.filter(events::district_key.eq(text::fold(district)));
+    }
+    if f.without_ubigeo {
+        query = query.filter(events::ubigeo.is_null());
     }
     if let Some(prefix) = &f.ubigeo_prefix {
         // Checked to be digits by the caller, so no LIKE wildcard can slip in.

@@ -56,6 +56,7 @@ pub fn create_checked(
             // A new incident has no actors or cases yet; its concessions are
             // the placement's.
             let mut event = event;
+            let outside = placement.outside_boundaries;
             event.concessions = placement.concessions;
             audit::record(
                 conn,
@@ -66,6 +67,7 @@ pub fn create_checked(
                 None::<&()>,
                 Some(&event),
             )?;
+            event.warn_about(outside);
             created.push(event);
         }
         Ok(created)
@@ -115,6 +117,8 @@ pub fn update(
             Some(&before),
             Some(&after),
         )?;
+        let mut after = after;
+        after.warn_about(placement.outside_boundaries);
         Ok(after)
     })
 }

@@ -151,6 +151,8 @@ pub struct Placement {
     /// By code.
     pub concessions: Vec<ConcessionRef>,
     pub district: Option<DistrictRef>,
+    /// District boundaries are loaded and the point is in none of them.
+    pub outside_boundaries: bool,
 }
 
 /// Locates a point against the current layers. Call it inside the write
@@ -170,6 +172,7 @@ pub fn locate(
     let district = districts.containing(lon, lat).next().cloned();
     Ok(Placement {
         concessions,
+        outside_boundaries: district.is_none() && !districts.is_empty(),
         district,
     })
 }

@@ -812,3 +812,89 @@ async fn the_concession_filter_takes_the_ingemmet_code_or_the_id() {
         .await;
     assert!(ids(res).is_empty());
 }
+
+/// Issue 10, item 15: a point 9,000 km from Peru (`lon +73.08`, a sign
+/// error) was accepted with `admin: null` and no word. With boundaries
+/// loaded it is still stored, with a warning; `ubigeo=none` finds it.
+#[actix_web::test]
+async fn a_point_outside_every_district_is_stored_with_a_warning() {
+    let app = spawn_app().await;
+    let (lon, lat) = CHANCAS;
+    // Before any boundaries are loaded nothing is "outside": no warning.
+    let early = app
+        .create_event(event_with(json!({"location": {"lat": lat, "lon": -lon}})))
+        .await;
+    assert!(early.get("warnings").is_none(), "{early}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pocohuanca.geojson");
+    let district = json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "properties": {"IDDIST": "030410", "NOMBDIST": "POCOHUANCA", "NOMBPROV": "AYMARAES", "NOMBDEP": "APURIMAC"},
+        "geometry": square(lon, lat, 0.1)}]});
+    std::fs::write(&file, district.to_string()).unwrap();
+    let (ok, stderr) = run_cli(
+        &app.test_db,
+        &["import", "boundaries", file.to_str().unwrap()],
+    );
+    assert!(ok, "{stderr}");
+
+    let res = app
+        .post(
+            "/api/v1/events",
+            &app.monitor,
+            event_with(json!({"location": {"lat": lat, "lon": -lon}})),
+        )
+        .await;
+    assert_eq!(res.status, 201, "stored all the same: {}", res.body);
+    let stray = res.body.clone();
+    assert_eq!(stray["admin"], Value::Null);
+    assert_eq!(
+        stray["warnings"][0]["code"], "outside_boundaries",
+        "{stray}"
+    );
+    assert_eq!(stray["warnings"][0]["field"], "location");
+    let inside = app
+        .create_event(event_with(json!({"location": {"lat": lat, "lon": lon}})))
+        .await;
+    assert!(inside.get("warnings").is_none(), "{inside}");
+    assert_eq!(inside["admin"]["ubigeo"], "030410");
+    // The warning is for the writer: the incident read back carries none.
+    let path = format!("/api/v1/events/{}", stray["id"].as_str().unwrap());
+    assert!(app
+        .get(&path, &app.researcher)
+        .await
+        .body
+        .get("warnings")
+        .is_none());
+    // Moving it into the district takes the warning away; back out, it returns.
+    let res = app
+        .patch(
+            &path,
+            &app.monitor,
+            json!({"location": {"lon": lon}}),
+            Some("*"),
+        )
+        .await;
+    assert!(res.body.get("warnings").is_none(), "{}", res.body);
+    let res = app
+        .patch(
+            &path,
+            &app.monitor,
+            json!({"location": {"lon": -lon}}),
+            Some("*"),
+        )
+        .await;
+    assert_eq!(res.body["warnings"][0]["code"], "outside_boundaries");
+
+    let res = app.get("/api/v1/events?ubigeo=none", &app.researcher).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let mut found: Vec<&str> = res.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    found.sort();
+    let mut want = vec![early["id"].as_str().unwrap(), stray["id"].as_str().unwrap()];
+    want.sort();
+    assert_eq!(found, want);
+}
