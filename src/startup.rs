@@ -95,6 +95,15 @@ impl Application {
             utc_offset_hours: settings.alerts.utc_offset_hours,
             keep: settings.backup.keep,
         });
+        let pseudonyms = {
+            let mut conn = db
+                .get()
+                .map_err(|e| format!("database.url: {}", e.report()))?;
+            web::Data::new(
+                crate::audit::Pseudonyms::load(&mut conn)
+                    .map_err(|e| format!("database.url: {}", e.report()))?,
+            )
+        };
         let db = web::Data::new(db);
         let index = web::Data::new(places::PlaceIndex::default());
         let key_cache = web::Data::new(crate::keys::KeyCache::new(std::time::Duration::from_secs(
@@ -153,6 +162,7 @@ impl Application {
                 .app_data(db.clone())
                 .app_data(index.clone())
                 .app_data(key_cache.clone())
+                .app_data(pseudonyms.clone())
                 .app_data(watch_context.clone())
                 .app_data(readiness.clone())
                 .app_data(web::PayloadConfig::new(max_body))

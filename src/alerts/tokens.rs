@@ -7,14 +7,11 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use diesel::prelude::*;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use sha2::Sha256;
 
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::schema::secrets;
 
 const KEY_NAME: &str = "mail_link_signing";
 
@@ -34,28 +31,9 @@ impl LinkSigner {
     /// The database's signing key, made on first use. Two processes racing
     /// to make it both end up with the one that was stored first.
     pub fn load(conn: &mut DbConn) -> Result<Self, AppError> {
-        let mut fresh = [0u8; 32];
-        rand::rng().fill_bytes(&mut fresh);
-        let row = (
-            secrets::name.eq(KEY_NAME),
-            secrets::value.eq(hex::encode(fresh)),
-        );
-        match conn {
-            DbConn::Sqlite(c) => diesel::insert_or_ignore_into(secrets::table)
-                .values(row)
-                .execute(c)?,
-            DbConn::Pg(c) => diesel::insert_into(secrets::table)
-                .values(row)
-                .on_conflict_do_nothing()
-                .execute(c)?,
-        };
-        let stored: String = secrets::table
-            .find(KEY_NAME)
-            .select(secrets::value)
-            .first(conn)?;
-        let key = hex::decode(stored)
-            .map_err(|e| AppError::internal_from(format!("secrets.{KEY_NAME} is not hex"), e))?;
-        Ok(LinkSigner { key })
+        Ok(LinkSigner {
+            key: crate::db::secret(conn, KEY_NAME)?,
+        })
     }
 
     fn mac(&self, text: &str) -> Hmac<Sha256> {

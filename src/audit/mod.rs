@@ -12,6 +12,9 @@ use crate::db::DbConn;
 use crate::error::AppError;
 use crate::schema::audit_log;
 
+pub mod pseudonyms;
+pub use pseudonyms::Pseudonyms;
+
 /// Who acts: an API key, or an operator at the command line.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -72,8 +75,10 @@ pub struct AuditRecord {
     /// Increasing number of the record.
     pub id: i64,
     pub at: DateTime<Utc>,
-    /// The API key that made the change; `null` for command-line actions.
+    /// The API key that made the change; `null` for command-line actions;
+    /// left out for researchers.
     pub key_id: Option<String>,
+    /// Its name; researchers read a stable pseudonym (`persona-3fa9c2d1`).
     pub key_name: String,
     pub action: Action,
     pub entity: Entity,

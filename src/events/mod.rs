@@ -134,7 +134,8 @@ pub struct Event {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Name of the API key that logged it.
+    /// Name of the API key that logged it; researchers read a stable
+    /// pseudonym (`persona-3fa9c2d1`) instead.
     pub created_by: String,
     #[serde(flatten)]
     pub fields: EventFields,

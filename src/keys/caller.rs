@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
@@ -12,7 +12,7 @@ use actix_web::HttpMessage;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::{ApiKey, KeyCache, Role};
-use crate::audit::Actor;
+use crate::audit::{Actor, Pseudonyms};
 use crate::db::Db;
 use crate::error::AppError;
 
@@ -107,19 +107,67 @@ async fn resolve(req: HttpRequest) -> Result<Caller, AppError> {
 /// is always 401 first (never a 422 that tells a stranger about the body).
 /// Requests without credentials pass untouched: anonymous routes (the links
 /// in mails, the document) need none, and protected ones refuse at once.
+///
+/// It also applies the pseudonym rule to what researchers read (see
+/// `audit::pseudonyms`): every JSON answer to a researcher has key names
+/// replaced by pseudonyms and key ids left out, whatever route made it, so
+/// a new route cannot forget it.
 pub async fn authenticate_first(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let mut researcher = None;
     if req.headers().contains_key(header::AUTHORIZATION) {
         let early = match resolve(req.request().clone()).await {
-            Ok(caller) => Early::Caller(caller),
+            Ok(caller) => {
+                if caller.key.role == Role::Researcher {
+                    researcher = Some(caller.key.name.clone());
+                }
+                Early::Caller(caller)
+            }
             Err(AppError::Unauthorized(message)) => Early::Refused(message),
             Err(other) => return Err(other.into()),
         };
         req.extensions_mut().insert(early);
     }
-    next.call(req).await
+    let pseudonyms = req.app_data::<web::Data<Pseudonyms>>().cloned();
+    let res = next.call(req).await?.map_into_boxed_body();
+    match (researcher, pseudonyms) {
+        (Some(own), Some(pseudonyms)) if is_json(&res) => {
+            disclose_to_researcher(res, &pseudonyms, &own).await
+        }
+        _ => Ok(res),
+    }
+}
+
+fn is_json(res: &ServiceResponse<BoxBody>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+async fn disclose_to_researcher(
+    res: ServiceResponse<BoxBody>,
+    pseudonyms: &Pseudonyms,
+    own: &str,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    let bytes = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|e| AppError::internal(format!("reading an answer to rewrite it: {e}")))?;
+    let bytes = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut value) => {
+            pseudonyms.disclose(&mut value, own);
+            serde_json::to_vec(&value)
+                .map_err(|e| AppError::internal_from("writing a disclosed answer", e))?
+                .into()
+        }
+        Err(_) => bytes,
+    };
+    let res = head.set_body(BoxBody::new(bytes));
+    Ok(ServiceResponse::new(req, res))
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {

@@ -403,3 +403,62 @@ async fn changes_without_if_match_are_428_and_change_nothing() {
         assert_eq!(res.status, 204, "{path}: {}", res.body);
     }
 }
+
+/// Issue 10, item 6: who logged an incident is sensitive. Researchers see a
+/// stable pseudonym in place of every key name (on the record, in its
+/// history, in the before/after of each revision), and no key id; admins
+/// and monitors see names. The pseudonym survives a restart.
+#[actix_web::test]
+async fn researchers_see_pseudonyms_never_names_or_key_ids() {
+    let app = spawn_app().await;
+    let event = app.create_event(los_chancas()).await;
+    let name = event["created_by"].as_str().unwrap().to_string();
+    assert!(name.starts_with("monitor-"), "{name}");
+    let path = format!("/api/v1/events/{}", event["id"].as_str().unwrap());
+    app.patch(&path, &app.monitor, json!({"injuries": 2}), Some("*"))
+        .await;
+    let actor = app
+        .post(
+            "/api/v1/actors",
+            &app.monitor,
+            json!({"name": "Comunidad de Tiaparo", "kind": "community"}),
+        )
+        .await;
+    let actor_path = actor.header("location").unwrap();
+
+    let seen = app.get(&path, &app.researcher).await;
+    let pseudonym = seen.body["created_by"].as_str().unwrap().to_string();
+    assert!(pseudonym.starts_with("persona-"), "{pseudonym}");
+    let history = app.get(&format!("{path}/history"), &app.researcher).await;
+    let list = app.get("/api/v1/events", &app.researcher).await;
+    let actor_seen = app.get(&actor_path, &app.researcher).await;
+    for res in [&seen, &history, &list, &actor_seen] {
+        assert_eq!(res.status, 200, "{}", res.body);
+        let text = res.body.to_string();
+        assert!(!text.contains(&name), "a name leaked: {text}");
+        assert!(!text.contains("key_id"), "a key id leaked: {text}");
+    }
+    for record in history.body["items"].as_array().unwrap() {
+        assert_eq!(record["key_name"], pseudonym.as_str(), "{record}");
+        assert_eq!(record["after"]["created_by"], pseudonym.as_str());
+    }
+    assert_eq!(list.body["items"][0]["created_by"], pseudonym.as_str());
+    assert_eq!(actor_seen.body["created_by"], pseudonym.as_str());
+
+    // Monitors and admins see who it was.
+    for token in [&app.monitor, &app.admin] {
+        let res = app.get(&format!("{path}/history"), token).await;
+        assert_eq!(res.body["items"][0]["key_name"], name.as_str());
+        assert!(res.body["items"][0]["key_id"].is_string(), "{}", res.body);
+        assert_eq!(
+            app.get(&path, token).await.body["created_by"],
+            name.as_str()
+        );
+    }
+
+    // Another process on the same database gives the same pseudonym.
+    let (researcher, test_db) = (app.researcher.clone(), app.stop().await);
+    let again = crate::helpers::spawn_app_on(test_db).await;
+    let res = again.get(&path, &researcher).await;
+    assert_eq!(res.body["created_by"], pseudonym.as_str(), "{}", res.body);
+}
