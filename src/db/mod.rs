@@ -321,6 +321,36 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc().trunc_subsecs(6)
 }
 
+/// The random 32-byte secret stored under `name` in `secrets`, made on first
+/// use. Every process on one database reads the same one: two racing to make
+/// it both end up with the one stored first.
+pub fn secret(conn: &mut DbConn, name: &str) -> Result<Vec<u8>, AppError> {
+    use crate::schema::secrets;
+    use diesel::prelude::*;
+    use rand::RngCore;
+    let mut fresh = [0u8; 32];
+    rand::rng().fill_bytes(&mut fresh);
+    let row = (
+        secrets::name.eq(name),
+        secrets::value.eq(hex::encode(fresh)),
+    );
+    match conn {
+        DbConn::Sqlite(c) => diesel::insert_or_ignore_into(secrets::table)
+            .values(row)
+            .execute(c)?,
+        DbConn::Pg(c) => diesel::insert_into(secrets::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    };
+    let stored: String = secrets::table
+        .find(name)
+        .select(secrets::value)
+        .first(conn)?;
+    hex::decode(stored)
+        .map_err(|e| AppError::internal_from(format!("secrets.{name} is not hex"), e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,34 +386,4 @@ mod tests {
             "postgres://postgres@127.0.0.1/x"
         );
     }
-}
-
-/// The random 32-byte secret stored under `name` in `secrets`, made on first
-/// use. Every process on one database reads the same one: two racing to make
-/// it both end up with the one stored first.
-pub fn secret(conn: &mut DbConn, name: &str) -> Result<Vec<u8>, AppError> {
-    use crate::schema::secrets;
-    use diesel::prelude::*;
-    use rand::RngCore;
-    let mut fresh = [0u8; 32];
-    rand::rng().fill_bytes(&mut fresh);
-    let row = (
-        secrets::name.eq(name),
-        secrets::value.eq(hex::encode(fresh)),
-    );
-    match conn {
-        DbConn::Sqlite(c) => diesel::insert_or_ignore_into(secrets::table)
-            .values(row)
-            .execute(c)?,
-        DbConn::Pg(c) => diesel::insert_into(secrets::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(c)?,
-    };
-    let stored: String = secrets::table
-        .find(name)
-        .select(secrets::value)
-        .first(conn)?;
-    hex::decode(stored)
-        .map_err(|e| AppError::internal_from(format!("secrets.{name} is not hex"), e))
 }
