@@ -34,6 +34,7 @@ pub fn configure(routes: &mut Routes) {
     routes
         .add(list_watches)
         .add(create_watch)
+        .add(confirm_page)
         .add(confirm_watch)
         .add(unsubscribe_page)
         .add(unsubscribe)
@@ -219,24 +220,78 @@ fn page(language: Language, title: (&str, &str), body_html: String) -> HttpRespo
         Language::Es => (title.0, "es"),
         Language::En => (title.1, "en"),
     };
+    // The style is one `<style>` element whose hash the page's
+    // Content-Security-Policy names (`crate::headers`): no inline style
+    // attribute, nothing else allowed.
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .body(format!(
             "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width\"><title>Vigía — {title}</title></head>\
-             <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">\
-             <h1>{title}</h1>{body_html}</body></html>"
+             <meta name=\"viewport\" content=\"width=device-width\"><title>Vigía — {title}</title>\
+             <style>{style}</style></head>\
+             <body><h1>{title}</h1>{body_html}</body></html>",
+            style = crate::headers::PAGE_STYLE
         ))
 }
 
-/// The confirmation link: activates the watch and says so. A forged,
+/// The confirmation link opened in a browser: a page with one button,
+/// whose POST confirms. Opening the link changes nothing, so mail scanners
+/// that fetch every link do not confirm watches nobody asked for. A forged,
+/// superseded or expired link is 400.
+#[utoipa::path(tag = "watches", security(()),
+    params(TokenQuery),
+    responses((status = 200, description = "A page with a confirmation button", content_type = "text/html", body = String),
+        doc::BadRequest, doc::Conflict))]
+#[get("/api/v1/watches/confirm")]
+pub async fn confirm_page(
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    QueryParams(q): QueryParams<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
+    let signer = ctx.signer.clone();
+    let token = q.token.clone();
+    let (language, active) = db
+        .run(move |conn| store::for_confirm(conn, &signer, &token))
+        .await?;
+    let title = ("Confirmar alerta", "Confirm alert");
+    if active {
+        let text = match language {
+            Language::Es => "Esta alerta ya está activa.",
+            Language::En => "This alert is already on.",
+        };
+        return Ok(page(language, title, format!("<p>{text}</p>")));
+    }
+    let (question, button) = match language {
+        Language::Es => (
+            "Pulse el botón para activar la alerta que pidió para esta dirección.",
+            "Confirmar",
+        ),
+        Language::En => (
+            "Press the button to turn on the alert asked for this address.",
+            "Confirm",
+        ),
+    };
+    let action = format!("/api/v1/watches/confirm?token={}", q.token);
+    Ok(page(
+        language,
+        title,
+        format!(
+            "<p>{question}</p><form method=\"post\" action=\"{}\">\
+             <button type=\"submit\">{button}</button></form>",
+            attr(&action)
+        ),
+    ))
+}
+
+/// Confirms a watch: what the button of the confirmation page posts.
+/// Activates the watch and says so; repeating it changes nothing. A forged,
 /// superseded or expired link is 400.
 #[utoipa::path(tag = "watches", security(()),
     params(TokenQuery),
     responses((status = 200, description = "Confirmed (a short page)", content_type = "text/html", body = String),
         doc::BadRequest, doc::Conflict))]
-#[get("/api/v1/watches/confirm")]
+#[post("/api/v1/watches/confirm")]
 pub async fn confirm_watch(
     db: web::Data<Db>,
     ctx: web::Data<WatchContext>,

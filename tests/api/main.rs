@@ -23,3 +23,4 @@ mod places;
 mod stored_values;
 mod upgrade;
 mod validation;
+mod watch_mail;
