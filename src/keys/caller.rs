@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
@@ -110,16 +110,18 @@ async fn resolve(req: HttpRequest) -> Result<Caller, AppError> {
 pub async fn authenticate_first(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody, BoxBody>>, actix_web::Error> {
     if req.headers().contains_key(header::AUTHORIZATION) {
         let early = match resolve(req.request().clone()).await {
             Ok(caller) => Early::Caller(caller),
             Err(AppError::Unauthorized(message)) => Early::Refused(message),
-            Err(other) => return Err(other.into()),
+            // Rendered here, not returned as `Err`: an error left to actix
+            // would skip the outer middleware (the security headers).
+            Err(other) => return Ok(req.error_response(other).map_into_right_body()),
         };
         req.extensions_mut().insert(early);
     }
-    next.call(req).await
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
