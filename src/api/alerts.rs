@@ -56,13 +56,17 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, watch: &Watch) -> Htt
 }
 
 /// Watch a concession, a holder, an area or a ubigeo (any key). The watch
-/// is `pending` until the confirmation mail's link is opened.
+/// is `pending` until the button of the page the confirmation mail's link
+/// opens is pressed. 409 naming the watch when you have a live one just
+/// like it; 429 beyond the hourly limits of confirmation mail per address
+/// (`alerts.confirmations_per_address_per_hour`) and per key
+/// (`alerts.confirmations_per_key_per_hour`).
 #[utoipa::path(tag = "watches", request_body = WatchInput,
     responses(
         (status = 201, description = "Created, pending confirmation", body = Watch,
             headers(("Location" = String), ("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::PayloadTooLarge, doc::UnsupportedMediaType,
-        doc::Unprocessable))]
+        doc::Conflict, doc::Unprocessable, doc::TooManyRequests))]
 #[post("/api/v1/watches")]
 pub async fn create_watch(
     caller: Caller,
@@ -136,15 +140,17 @@ pub async fn get_watch(
 }
 
 /// Change a watch with a JSON Merge Patch; a `target` replaces the whole
-/// target. A new `email` must be confirmed again.
+/// target. A new `email` must be confirmed again: its confirmation mail is
+/// held to the resend interval and the hourly limits (429). 409 when the
+/// change makes it just like another live watch of yours.
 #[utoipa::path(tag = "watches",
     params(("id" = String, Path, description = "Watch id"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you edit")),
     request_body(content = crate::alerts::WatchPatch, content_type = "application/merge-patch+json",
         description = "Any subset of the fields"),
     responses((status = 200, description = "The changed watch", body = Watch, headers(("ETag" = String))),
-        doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::PreconditionFailed,
-        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+        doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::Conflict, doc::PreconditionFailed,
+        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable, doc::TooManyRequests))]
 #[patch("/api/v1/watches/{id}")]
 pub async fn patch_watch(
     caller: Caller,
@@ -187,7 +193,8 @@ pub async fn delete_watch(
 
 /// Send the confirmation mail again, with a new link (the old one stops
 /// working). Only for pending watches; at most once per
-/// `alerts.resend_interval_seconds`.
+/// `alerts.resend_interval_seconds` after the last confirmation that was
+/// not refused for good, and within the hourly limits.
 #[utoipa::path(tag = "watches",
     params(("id" = String, Path, description = "Watch id")),
     responses((status = 200, description = "Queued; the watch", body = Watch),
