@@ -94,6 +94,10 @@ pub struct AlertSettings {
     pub utc_offset_hours: i32,
     pub confirm_ttl_hours: u64,
     pub resend_interval_seconds: u64,
+    /// Confirmation mails one address may be sent in an hour.
+    pub confirmations_per_address_per_hour: u32,
+    /// Confirmation mails the watches of one API key may cause in an hour.
+    pub confirmations_per_key_per_hour: u32,
     /// `/readyz` answers degraded when mail has been due longer (0: never).
     pub ready_max_due_seconds: u64,
 }
@@ -233,7 +237,7 @@ fn check_mail(smtp: &SmtpSettings, alerts: &AlertSettings) -> Result<(), String>
     if smtp.host.trim().is_empty() || smtp.port == 0 {
         return Err("smtp.host and smtp.port must name a mail server".into());
     }
-    let ranges: [(&str, u64, u64, u64); 6] = [
+    let ranges: [(&str, u64, u64, u64); 8] = [
         ("smtp.pool_size", u64::from(smtp.pool_size), 1, 64),
         ("alerts.batch_size", u64::from(alerts.batch_size), 1, 1000),
         (
@@ -250,6 +254,18 @@ fn check_mail(smtp: &SmtpSettings, alerts: &AlertSettings) -> Result<(), String>
             3600,
         ),
         ("alerts.digest_hour", u64::from(alerts.digest_hour), 0, 23),
+        (
+            "alerts.confirmations_per_address_per_hour",
+            u64::from(alerts.confirmations_per_address_per_hour),
+            1,
+            1000,
+        ),
+        (
+            "alerts.confirmations_per_key_per_hour",
+            u64::from(alerts.confirmations_per_key_per_hour),
+            1,
+            100_000,
+        ),
     ];
     for (name, value, min, max) in ranges {
         if !(min..=max).contains(&value) {

@@ -159,6 +159,10 @@ impl Application {
                     }
                 })
                 .wrap(TracingLogger::<VigiaRootSpan>::new())
+                // Outermost: every answer, errors included, gets them.
+                .wrap(actix_web::middleware::from_fn(
+                    crate::headers::security_headers,
+                ))
                 .app_data(db.clone())
                 .app_data(index.clone())
                 .app_data(key_cache.clone())

@@ -302,13 +302,13 @@ pub fn confirmation(
         Language::Es => (
             "[Vigía] Confirme su alerta",
             "Alguien (esperamos que usted) pidió alertas de Vigía a esta dirección para:",
-            "Para activarlas, abra este enlace:",
+            "Para activarlas, abra este enlace y pulse «Confirmar»:",
             "Si no fue usted, ignore este mensaje: no recibirá nada más.",
         ),
         Language::En => (
             "[Vigía] Confirm your alert",
             "Someone (we hope you) asked for Vigía alerts at this address for:",
-            "To turn them on, open this link:",
+            "To turn them on, open this link and press Confirm:",
             "If it was not you, ignore this message: you will get nothing more.",
         ),
     };

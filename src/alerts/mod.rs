@@ -464,6 +464,8 @@ impl crate::config::AlertSettings {
         store::Policy {
             confirm_ttl: seconds(self.confirm_ttl_hours.saturating_mul(3600)),
             resend_interval: seconds(self.resend_interval_seconds),
+            per_address_per_hour: i64::from(self.confirmations_per_address_per_hour),
+            per_key_per_hour: i64::from(self.confirmations_per_key_per_hour),
         }
     }
 }

@@ -29,7 +29,12 @@ const ENTITY: Entity = Entity::Watch;
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
     pub confirm_ttl: Duration,
+    /// Between two confirmations of one watch (a resend, a new address).
     pub resend_interval: Duration,
+    /// Confirmation mails to one address in an hour, whoever asks.
+    pub per_address_per_hour: i64,
+    /// Confirmation mails for the watches of one API key in an hour.
+    pub per_key_per_hour: i64,
 }
 
 /// Whose watches a caller may see: researchers their own, admins all.
@@ -266,7 +271,7 @@ pub fn load(conn: &mut DbConn, id: &str, scope: &Scope) -> Result<Watch, AppErro
 }
 
 /// Queues the confirmation mail for the watch's current link, replacing any
-/// unsent one (its link no longer works).
+/// unsent one (its link no longer works). Call [`may_mail`] first.
 fn queue_confirmation(conn: &mut DbConn, row: &WatchRow) -> Result<(), AppError> {
     cancel_pending(
         conn,
@@ -283,6 +288,169 @@ fn queue_confirmation(conn: &mut DbConn, row: &WatchRow) -> Result<(), AppError>
         &Reason::Confirmation,
     )?;
     insert_ignoring_repeats(conn, std::slice::from_ref(&mail))
+}
+
+/// Serialises, on PostgreSQL, the writers that may mail one address or
+/// for one key, so that the limits are checked against every mail queued
+/// before: 30 requests at once send what the limit allows, not 30. The
+/// locks are transaction advisory locks, taken key first, then address.
+/// SQLite's write transactions are exclusive already.
+fn lock_mail_quota(conn: &mut DbConn, key: Option<&str>, email: &str) -> Result<(), AppError> {
+    use sha2::{Digest, Sha256};
+    let DbConn::Pg(pg) = conn else {
+        return Ok(());
+    };
+    let names = [
+        key.map(|k| format!("vigia watch key\n{k}")),
+        Some(format!("vigia watch address\n{}", email.to_lowercase())),
+    ];
+    for name in names.into_iter().flatten() {
+        let digest = Sha256::digest(name.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(i64::from_be_bytes(first))
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+fn too_many(detail: String, wait: Duration) -> AppError {
+    let seconds = wait.num_seconds().max(1);
+    AppError::TooManyRequests(
+        format!("{detail}; try again in {seconds} s"),
+        u64::try_from(seconds).unwrap_or(1),
+    )
+}
+
+/// Whether a confirmation mail may go to `email` now. Every confirmation
+/// counts but those the mail server refused for good (`failed`), which
+/// reached nobody; a cancelled one counts (it may have been in flight when
+/// it was cancelled, and counting it keeps a create-and-delete loop from
+/// mailing for free). For the watch
+/// `watch` (a resend or a new address; `None` for a new watch) no sooner
+/// than `resend_interval` after its last one, and within the hourly limits
+/// of the address and of the owner's key. 429 with the seconds to wait
+/// otherwise. Takes the locks that make the answer hold until commit.
+fn may_mail(
+    conn: &mut DbConn,
+    owner: Option<&str>,
+    email: &str,
+    watch: Option<&str>,
+    policy: &Policy,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    lock_mail_quota(conn, owner, email)?;
+    if let Some(watch) = watch {
+        // When the watch's last confirmation went (or was queued, if it has
+        // not gone yet); one the server refused for good is not "sent".
+        let last = alerts::table
+            .filter(alerts::watch_id.eq(watch))
+            .filter(alerts::kind.eq(MailKind::Confirmation))
+            .filter(alerts::status.ne(AlertStatus::Failed))
+            .select((alerts::created_at, alerts::sent_at))
+            .load::<(NaiveDateTime, Option<NaiveDateTime>)>(conn)?
+            .into_iter()
+            .map(|(queued, sent)| sent.unwrap_or(queued))
+            .max();
+        if let Some(last) = last {
+            let next_allowed = last + policy.resend_interval;
+            if now < next_allowed {
+                return Err(too_many(
+                    format!(
+                        "a confirmation for this watch was sent less than {} s ago",
+                        policy.resend_interval.num_seconds()
+                    ),
+                    next_allowed - now,
+                ));
+            }
+        }
+    }
+    let hour = Duration::hours(1);
+    let recent: Vec<(String, NaiveDateTime, Option<String>)> = alerts::table
+        .inner_join(watches::table)
+        .filter(alerts::kind.eq(MailKind::Confirmation))
+        .filter(alerts::status.ne(AlertStatus::Failed))
+        .filter(alerts::created_at.gt(now - hour))
+        .select((alerts::recipient, alerts::created_at, watches::owner_key_id))
+        .order(alerts::created_at.desc())
+        .load(conn)?;
+    // With `limit` mails in the window, the next may go when the
+    // `limit`-th newest leaves it.
+    let wait = |times: Vec<NaiveDateTime>, limit: i64| {
+        let nth = usize::try_from(limit.max(1) - 1).unwrap_or(0);
+        times.get(nth).map(|t| *t + hour - now)
+    };
+    let to_address = recent
+        .iter()
+        .filter(|(to, _, _)| to.eq_ignore_ascii_case(email))
+        .map(|(_, at, _)| *at)
+        .collect();
+    if let Some(wait) = wait(to_address, policy.per_address_per_hour) {
+        return Err(too_many(
+            format!(
+                "this address has been sent {} confirmation mails in the last hour, the most allowed",
+                policy.per_address_per_hour
+            ),
+            wait,
+        ));
+    }
+    if let Some(owner) = owner {
+        let for_key = recent
+            .iter()
+            .filter(|(_, _, key)| key.as_deref() == Some(owner))
+            .map(|(_, at, _)| *at)
+            .collect();
+        if let Some(wait) = wait(for_key, policy.per_key_per_hour) {
+            return Err(too_many(
+                format!(
+                    "the watches of your key have caused {} confirmation mails in the last hour, the most allowed",
+                    policy.per_key_per_hour
+                ),
+                wait,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// 409 when the owner has a live (pending or active) watch just like
+/// `row` (same address, target, filters, frequency and language): a second
+/// one would only send every mail twice. Names the watch it repeats.
+fn refuse_identical(conn: &mut DbConn, row: &WatchRow) -> Result<(), AppError> {
+    // Watches are made through the API, by a key; one without an owner
+    // repeats nothing anybody could see.
+    let Some(owner) = &row.owner_key_id else {
+        return Ok(());
+    };
+    let candidates: Vec<WatchRow> = watches::table
+        .filter(watches::owner_key_id.eq(owner))
+        .filter(watches::deleted_at.is_null())
+        .filter(watches::status.eq_any([WatchStatus::Pending, WatchStatus::Active]))
+        .filter(watches::target_type.eq(row.target_type))
+        .filter(watches::id.ne(&row.id))
+        .select(WatchRow::as_select())
+        .load(conn)?;
+    let same = |other: &WatchRow| {
+        other.email.eq_ignore_ascii_case(&row.email)
+            && other.concession_id == row.concession_id
+            && other.actor_id == row.actor_id
+            && other.area == row.area
+            && other.ubigeo == row.ubigeo
+            && other.event_types == row.event_types
+            && other.min_verification == row.min_verification
+            && other.frequency == row.frequency
+            && other.language == row.language
+    };
+    match candidates.iter().find(|other| same(other)) {
+        Some(other) => Err(AppError::Conflict(format!(
+            "an identical watch already exists: {} ({}); confirm it, or ask for its confirmation again with POST /api/v1/watches/{}/resend",
+            other.id,
+            other.status.as_str(),
+            other.id
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Cancels the watch's unsent mails (of one kind, or all).
@@ -358,6 +526,9 @@ pub fn create(
             status_reason: None,
         };
         row.set_fields(conn, draft)?;
+        lock_mail_quota(conn, who.key_id.as_deref(), &row.email)?;
+        refuse_identical(conn, &row)?;
+        may_mail(conn, who.key_id.as_deref(), &row.email, None, policy, now)?;
         start_confirmation(&mut row, now, policy);
         diesel::insert_into(watches::table)
             .values(&row)
@@ -403,8 +574,14 @@ pub fn update(
         row.set_fields(conn, &draft)?;
         row.version += 1;
         row.updated_at = now;
+        let owner = row.owner_key_id.clone();
+        lock_mail_quota(conn, owner.as_deref(), &row.email)?;
+        refuse_identical(conn, &row)?;
         let new_address = !row.email.eq_ignore_ascii_case(&before.email);
         if new_address {
+            // A new address is a new confirmation mail: the resend interval
+            // and the hourly limits hold for it as for a resend.
+            may_mail(conn, owner.as_deref(), &row.email, Some(id), policy, now)?;
             start_confirmation(&mut row, now, policy);
             cancel_pending(
                 conn,
@@ -470,8 +647,9 @@ pub fn delete(
 }
 
 /// Sends a pending watch's confirmation again, with a new link (the old one
-/// stops working). At most once per `alerts.resend_interval_seconds`: 429
-/// with the seconds to wait otherwise.
+/// stops working). At most once per `alerts.resend_interval_seconds` after
+/// the last confirmation that did not fail, and within the hourly limits:
+/// 429 with the seconds to wait otherwise.
 #[tracing::instrument(level = "info", skip_all, fields(id = %id))]
 pub fn resend(
     conn: &mut DbConn,
@@ -491,17 +669,8 @@ pub fn resend(
             )));
         }
         let now = db::now();
-        let next_allowed = row.confirm_sent_at + policy.resend_interval;
-        if now < next_allowed {
-            let wait = (next_allowed - now).num_seconds().max(1);
-            return Err(AppError::TooManyRequests(
-                format!(
-                    "a confirmation was sent less than {} s ago; try again in {wait} s",
-                    policy.resend_interval.num_seconds()
-                ),
-                wait as u64,
-            ));
-        }
+        let owner = row.owner_key_id.clone();
+        may_mail(conn, owner.as_deref(), &row.email, Some(id), policy, now)?;
         let before = to_watch(conn, row.clone())?;
         start_confirmation(&mut row, now, policy);
         row.version += 1;
@@ -535,36 +704,67 @@ fn bad_link(detail: &str) -> AppError {
     AppError::BadRequest(detail.to_string())
 }
 
-/// Activates the watch a confirmation token names, if the token is genuine,
-/// current and not expired.
-#[tracing::instrument(level = "info", skip_all)]
-pub fn confirm(conn: &mut DbConn, signer: &LinkSigner, token: &str) -> Result<Confirmed, AppError> {
+/// The watch a confirmation token names, if the token is genuine and
+/// current, and the watch can be confirmed (or already is); an expired link
+/// of a pending watch is refused. Changes nothing.
+fn confirmation_row(
+    conn: &mut DbConn,
+    signer: &LinkSigner,
+    token: &str,
+) -> Result<WatchRow, AppError> {
     let invalid = "this confirmation link is not valid; use the latest link you received";
     let (id, expires, sig) = LinkSigner::parse_confirm(token).ok_or_else(|| bad_link(invalid))?;
-    db::write_tx(conn, |conn| {
-        lock(conn, &id)?;
-        let mut row = load_row(conn, &id, &Scope::All).map_err(|_| bad_link(invalid))?;
-        if !signer.check_confirm(&id, expires, &row.confirm_nonce, &sig)
-            || row.confirm_expires_at.and_utc().timestamp() != expires
-        {
-            return Err(bad_link(invalid));
+    let row = load_row(conn, &id, &Scope::All).map_err(|_| bad_link(invalid))?;
+    if !signer.check_confirm(&id, expires, &row.confirm_nonce, &sig)
+        || row.confirm_expires_at.and_utc().timestamp() != expires
+    {
+        return Err(bad_link(invalid));
+    }
+    match row.status {
+        WatchStatus::Active => return Ok(row),
+        WatchStatus::Unsubscribed => {
+            return Err(AppError::Conflict(
+                "this watch was unsubscribed; create a new one to receive alerts again".into(),
+            ))
         }
-        match row.status {
-            WatchStatus::Active => return Ok(Confirmed::Already(to_watch(conn, row)?)),
-            WatchStatus::Unsubscribed => {
-                return Err(AppError::Conflict(
-                    "this watch was unsubscribed; create a new one to receive alerts again".into(),
-                ))
-            }
-            WatchStatus::Suspended => return Err(suspended(&row)),
-            WatchStatus::Pending => {}
+        WatchStatus::Suspended => return Err(suspended(&row)),
+        WatchStatus::Pending => {}
+    }
+    if db::now() > row.confirm_expires_at {
+        return Err(bad_link(
+            "this confirmation link has expired; ask for a new one (POST /api/v1/watches/{id}/resend)",
+        ));
+    }
+    Ok(row)
+}
+
+/// What the page a confirmation link opens needs: the watch's language and
+/// whether it is active already. Checks the link as [`confirm`] would, and
+/// changes nothing: opening a link (as mail scanners do) confirms nothing.
+#[tracing::instrument(level = "debug", skip_all)]
+pub fn for_confirm(
+    conn: &mut DbConn,
+    signer: &LinkSigner,
+    token: &str,
+) -> Result<(Language, bool), AppError> {
+    let row = confirmation_row(conn, signer, token)?;
+    Ok((row.language, row.status == WatchStatus::Active))
+}
+
+/// Activates the watch a confirmation token names, if the token is genuine,
+/// current and not expired (the POST of the page the link opens).
+#[tracing::instrument(level = "info", skip_all)]
+pub fn confirm(conn: &mut DbConn, signer: &LinkSigner, token: &str) -> Result<Confirmed, AppError> {
+    db::write_tx(conn, |conn| {
+        if let Some((id, _, _)) = LinkSigner::parse_confirm(token) {
+            lock(conn, &id)?;
+        }
+        let mut row = confirmation_row(conn, signer, token)?;
+        if row.status == WatchStatus::Active {
+            return Ok(Confirmed::Already(to_watch(conn, row)?));
         }
         let now = db::now();
-        if now > row.confirm_expires_at {
-            return Err(bad_link(
-                "this confirmation link has expired; ask for a new one (POST /api/v1/watches/{id}/resend)",
-            ));
-        }
+        let id = row.id.clone();
         let before = to_watch(conn, row.clone())?;
         row.status = WatchStatus::Active;
         row.activated_at = Some(now);

@@ -63,10 +63,19 @@ impl LinkSigner {
 
     /// Splits a confirmation token into the watch and expiry it claims; the
     /// claim is checked with `check_confirm` once the watch's nonce is read.
+    /// Only the spelling Vigía writes is read: a lowercase hyphenated id and
+    /// the expiry in plain decimal (no sign, no leading zero), so that one
+    /// link has one spelling (`+EXP` or `0EXP` would otherwise sign alike).
     pub fn parse_confirm(token: &str) -> Option<(String, i64, String)> {
         let mut parts = token.split('.');
         let (id, expires, sig) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || uuid::Uuid::parse_str(id).is_err() {
+        if parts.next().is_some() || !canonical_id(id) {
+            return None;
+        }
+        let canonical_number = !expires.is_empty()
+            && expires.bytes().all(|b| b.is_ascii_digit())
+            && (expires == "0" || !expires.starts_with('0'));
+        if !canonical_number {
             return None;
         }
         Some((id.to_string(), expires.parse().ok()?, sig.to_string()))
@@ -85,10 +94,17 @@ impl LinkSigner {
     /// The watch an unsubscribe token stops, if its signature holds.
     pub fn check_unsubscribe(&self, token: &str) -> Option<String> {
         let (id, sig) = token.split_once('.')?;
-        uuid::Uuid::parse_str(id).ok()?;
+        if !canonical_id(id) {
+            return None;
+        }
         self.verify(&format!("unsubscribe\n{id}"), sig)
             .then(|| id.to_string())
     }
+}
+
+/// A watch id as Vigía writes it: a UUID, lowercase and hyphenated.
+fn canonical_id(id: &str) -> bool {
+    uuid::Uuid::parse_str(id).is_ok_and(|u| u.hyphenated().to_string() == id)
 }
 
 #[cfg(test)]
@@ -126,6 +142,21 @@ mod tests {
         assert!(s.check_confirm(&watch, expires, "n1", &sig));
         assert!(!s.check_confirm(&watch, expires, "n2", &sig), "old nonce");
         assert!(!s.check_confirm(&watch, expires + 1, "n1", &sig));
+        // One spelling: a sign, a leading zero or another form of the id
+        // is not the token that was sent.
+        let sig_part = token.rsplit('.').next().unwrap_or_default();
+        for variant in [
+            format!("{id}.+1900000000.{sig_part}"),
+            format!("{id}.01900000000.{sig_part}"),
+            format!("{id}. 1900000000.{sig_part}"),
+            format!("{}.1900000000.{sig_part}", id.to_uppercase()),
+            format!("{}.1900000000.{sig_part}", id.replace('-', "")),
+        ] {
+            assert_eq!(LinkSigner::parse_confirm(&variant), None, "{variant}");
+        }
+        let unsubscribe = s.unsubscribe_token(id);
+        let upper = unsubscribe.replacen(id, &id.to_uppercase(), 1);
+        assert_eq!(s.check_unsubscribe(&upper), None);
         // A confirmation signature does not unsubscribe.
         assert_eq!(s.check_unsubscribe(&format!("{id}.{sig}")), None);
     }

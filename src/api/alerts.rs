@@ -34,6 +34,7 @@ pub fn configure(routes: &mut Routes) {
     routes
         .add(list_watches)
         .add(create_watch)
+        .add(confirm_page)
         .add(confirm_watch)
         .add(unsubscribe_page)
         .add(unsubscribe)
@@ -55,13 +56,17 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, watch: &Watch) -> Htt
 }
 
 /// Watch a concession, a holder, an area or a ubigeo (any key). The watch
-/// is `pending` until the confirmation mail's link is opened.
+/// is `pending` until the button of the page the confirmation mail's link
+/// opens is pressed. 409 naming the watch when you have a live one just
+/// like it; 429 beyond the hourly limits of confirmation mail per address
+/// (`alerts.confirmations_per_address_per_hour`) and per key
+/// (`alerts.confirmations_per_key_per_hour`).
 #[utoipa::path(tag = "watches", request_body = WatchInput,
     responses(
         (status = 201, description = "Created, pending confirmation", body = Watch,
             headers(("Location" = String), ("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::PayloadTooLarge, doc::UnsupportedMediaType,
-        doc::Unprocessable))]
+        doc::Conflict, doc::Unprocessable, doc::TooManyRequests))]
 #[post("/api/v1/watches")]
 pub async fn create_watch(
     caller: Caller,
@@ -135,15 +140,17 @@ pub async fn get_watch(
 }
 
 /// Change a watch with a JSON Merge Patch; a `target` replaces the whole
-/// target. A new `email` must be confirmed again.
+/// target. A new `email` must be confirmed again: its confirmation mail is
+/// held to the resend interval and the hourly limits (429). 409 when the
+/// change makes it just like another live watch of yours.
 #[utoipa::path(tag = "watches",
     params(("id" = String, Path, description = "Watch id"),
         ("If-Match" = String, Header, description = "ETag of the version you edit (required; `*` overwrites whatever is current)")),
     request_body(content = crate::alerts::WatchPatch, content_type = "application/merge-patch+json",
         description = "Any subset of the fields"),
     responses((status = 200, description = "The changed watch", body = Watch, headers(("ETag" = String))),
-        doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::PreconditionFailed, doc::PreconditionRequired,
-        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+        doc::BadRequest, doc::Unauthorized, doc::NotFound, doc::Conflict, doc::PreconditionFailed, doc::PreconditionRequired,
+        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable, doc::TooManyRequests))]
 #[patch("/api/v1/watches/{id}")]
 pub async fn patch_watch(
     caller: Caller,
@@ -186,7 +193,8 @@ pub async fn delete_watch(
 
 /// Send the confirmation mail again, with a new link (the old one stops
 /// working). Only for pending watches; at most once per
-/// `alerts.resend_interval_seconds`.
+/// `alerts.resend_interval_seconds` after the last confirmation that was
+/// not refused for good, and within the hourly limits.
 #[utoipa::path(tag = "watches",
     params(("id" = String, Path, description = "Watch id")),
     responses((status = 200, description = "Queued; the watch", body = Watch),
@@ -219,24 +227,78 @@ fn page(language: Language, title: (&str, &str), body_html: String) -> HttpRespo
         Language::Es => (title.0, "es"),
         Language::En => (title.1, "en"),
     };
+    // The style is one `<style>` element whose hash the page's
+    // Content-Security-Policy names (`crate::headers`): no inline style
+    // attribute, nothing else allowed.
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .body(format!(
             "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width\"><title>Vigía — {title}</title></head>\
-             <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">\
-             <h1>{title}</h1>{body_html}</body></html>"
+             <meta name=\"viewport\" content=\"width=device-width\"><title>Vigía — {title}</title>\
+             <style>{style}</style></head>\
+             <body><h1>{title}</h1>{body_html}</body></html>",
+            style = crate::headers::PAGE_STYLE
         ))
 }
 
-/// The confirmation link: activates the watch and says so. A forged,
+/// The confirmation link opened in a browser: a page with one button,
+/// whose POST confirms. Opening the link changes nothing, so mail scanners
+/// that fetch every link do not confirm watches nobody asked for. A forged,
+/// superseded or expired link is 400.
+#[utoipa::path(tag = "watches", security(()),
+    params(TokenQuery),
+    responses((status = 200, description = "A page with a confirmation button", content_type = "text/html", body = String),
+        doc::BadRequest, doc::Conflict))]
+#[get("/api/v1/watches/confirm")]
+pub async fn confirm_page(
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    QueryParams(q): QueryParams<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
+    let signer = ctx.signer.clone();
+    let token = q.token.clone();
+    let (language, active) = db
+        .run(move |conn| store::for_confirm(conn, &signer, &token))
+        .await?;
+    let title = ("Confirmar alerta", "Confirm alert");
+    if active {
+        let text = match language {
+            Language::Es => "Esta alerta ya está activa.",
+            Language::En => "This alert is already on.",
+        };
+        return Ok(page(language, title, format!("<p>{text}</p>")));
+    }
+    let (question, button) = match language {
+        Language::Es => (
+            "Pulse el botón para activar la alerta que pidió para esta dirección.",
+            "Confirmar",
+        ),
+        Language::En => (
+            "Press the button to turn on the alert asked for this address.",
+            "Confirm",
+        ),
+    };
+    let action = format!("/api/v1/watches/confirm?token={}", q.token);
+    Ok(page(
+        language,
+        title,
+        format!(
+            "<p>{question}</p><form method=\"post\" action=\"{}\">\
+             <button type=\"submit\">{button}</button></form>",
+            attr(&action)
+        ),
+    ))
+}
+
+/// Confirms a watch: what the button of the confirmation page posts.
+/// Activates the watch and says so; repeating it changes nothing. A forged,
 /// superseded or expired link is 400.
 #[utoipa::path(tag = "watches", security(()),
     params(TokenQuery),
     responses((status = 200, description = "Confirmed (a short page)", content_type = "text/html", body = String),
         doc::BadRequest, doc::Conflict))]
-#[get("/api/v1/watches/confirm")]
+#[post("/api/v1/watches/confirm")]
 pub async fn confirm_watch(
     db: web::Data<Db>,
     ctx: web::Data<WatchContext>,

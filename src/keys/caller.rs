@@ -126,7 +126,9 @@ pub async fn authenticate_first(
                 Early::Caller(caller)
             }
             Err(AppError::Unauthorized(message)) => Early::Refused(message),
-            Err(other) => return Err(other.into()),
+            // Rendered here, not returned as `Err`: an error left to actix
+            // would skip the outer middleware (the security headers).
+            Err(other) => return Ok(req.error_response(other).map_into_boxed_body()),
         };
         req.extensions_mut().insert(early);
     }

@@ -5,6 +5,7 @@
 //! process can take the port meanwhile.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -66,11 +67,21 @@ impl Mail {
 #[derive(Clone)]
 struct Keeper {
     received: Arc<Mutex<Vec<Mail>>>,
+    /// While set, every recipient is refused for good (550).
+    refusing: Arc<AtomicBool>,
     to: Vec<String>,
     data: Vec<u8>,
 }
 
 impl Handler for Keeper {
+    fn rcpt(&mut self, _to: &str) -> Response {
+        if self.refusing.load(Ordering::SeqCst) {
+            response::NO_MAILBOX
+        } else {
+            response::OK
+        }
+    }
+
     fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
         self.to = to.to_vec();
         self.data.clear();
@@ -92,6 +103,7 @@ impl Handler for Keeper {
 pub struct MailServer {
     pub port: u16,
     received: Arc<Mutex<Vec<Mail>>>,
+    refusing: Arc<AtomicBool>,
 }
 
 /// A port held for a mail server that is not up yet: bound, not listening,
@@ -129,8 +141,10 @@ impl MailServer {
 
     fn serve(listener: TcpListener, port: u16) -> MailServer {
         let received = Arc::new(Mutex::new(Vec::new()));
+        let refusing = Arc::new(AtomicBool::new(false));
         let mut server = Server::new(Keeper {
             received: received.clone(),
+            refusing: refusing.clone(),
             to: Vec::new(),
             data: Vec::new(),
         });
@@ -142,7 +156,17 @@ impl MailServer {
         std::thread::spawn(move || {
             let _ = server.serve();
         });
-        MailServer { port, received }
+        MailServer {
+            port,
+            received,
+            refusing,
+        }
+    }
+
+    /// From now on, refuses every recipient for good (SMTP 550), as a
+    /// server does for an address it does not know; `false` undoes it.
+    pub fn refuse_all(&self, refusing: bool) {
+        self.refusing.store(refusing, Ordering::SeqCst);
     }
 
     pub fn all(&self) -> Vec<Mail> {

@@ -20,6 +20,8 @@ mod mailbox;
 mod metrics;
 mod operation;
 mod places;
+mod security_headers;
 mod stored_values;
 mod upgrade;
 mod validation;
+mod watch_mail;

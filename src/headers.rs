@@ -1,0 +1,105 @@
+//! Security headers on every response (the outermost middleware).
+//!
+//! - `X-Content-Type-Options: nosniff` on everything: a browser takes a
+//!   response for what its `Content-Type` says, never for HTML it guessed.
+//! - On HTML, a Content-Security-Policy that allows only what the page
+//!   needs, `frame-ancestors 'none'` (no page may frame ours: no
+//!   clickjacking of the confirm and unsubscribe buttons) and
+//!   `Referrer-Policy: same-origin` (the token in a page's address is not
+//!   sent to anyone else).
+//!   - The confirm and unsubscribe pages ([`PAGE_CSP`]): no script, no
+//!     image, no font, no connection; one `<style>` element, allowed by its
+//!     SHA-256; forms may post only to Vigía.
+//!   - The Swagger UI under `/docs` ([`DOCS_CSP`]): its vendored files
+//!     are static (no inline `<script>` or `<style>`: its settings come in
+//!     `swagger-initializer.js`, a file), so scripts, styles and fonts from
+//!     Vigía only; images also as `data:` URLs (the stylesheet draws its
+//!     icons so); requests ("Try it out") to Vigía only.
+//! - `Cache-Control: no-store` on every answer to a request that carries
+//!   credentials (`Authorization`), unless the handler chose otherwise:
+//!   what a key may read must not stay in a shared or browser cache.
+
+use std::sync::LazyLock;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// The style of the pages mail links open, as one `<style>` element.
+pub const PAGE_STYLE: &str = "body{font-family:sans-serif;max-width:40em;margin:3em auto}";
+
+/// The policy of the pages mail links open: nothing but [`PAGE_STYLE`] and
+/// a form posting back to Vigía.
+pub static PAGE_CSP: LazyLock<String> = LazyLock::new(|| {
+    let hash = STANDARD.encode(Sha256::digest(PAGE_STYLE.as_bytes()));
+    format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )
+});
+
+/// The policy of the Swagger UI (see the module's notes).
+pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
+fn is_html(res: &ServiceResponse<impl MessageBody>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"))
+}
+
+/// Adds the headers above to whatever the app answers, errors included.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let credentials = req.headers().contains_key(header::AUTHORIZATION);
+    let docs = req
+        .path()
+        .strip_prefix(crate::routing::SWAGGER_REDIRECT)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    // The inner layers render their errors as responses (an `Err` here
+    // would be rendered by actix itself, past every middleware).
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    let html = is_html(&res);
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if html {
+        let csp = if docs { DOCS_CSP } else { PAGE_CSP.as_str() };
+        if let Ok(value) = HeaderValue::from_str(csp) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+        headers.insert(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("same-origin"),
+        );
+    }
+    if credentials && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_policy_names_the_page_style() {
+        // The hash a browser computes over the element's text.
+        let expected = STANDARD.encode(Sha256::digest(PAGE_STYLE.as_bytes()));
+        assert!(PAGE_CSP.contains(&format!("'sha256-{expected}'")));
+        assert!(PAGE_CSP.contains("frame-ancestors 'none'"));
+        assert!(!PAGE_CSP.contains("unsafe"));
+        assert!(!DOCS_CSP.contains("unsafe"));
+    }
+}
