@@ -111,9 +111,11 @@ pub fn update_concession(
 ) -> Result<Concession, AppError> {
     who.require(Role::Admin)?;
     crate::http::from_value::<ConcessionPatch>(patch.clone())?;
+    // A new outline is checked here, before the write lock.
+    let outline = domain::check_patch_geometry(&patch)?;
     write_one(conn, index, who, |conn| {
         let current = store::load(conn, id)?;
-        let draft = domain::apply_patch(&current, patch)?;
+        let draft = domain::apply_patch(&current, patch, outline)?;
         if draft.code != current.code {
             return Err(AppError::Validation(vec![FieldError::new(
                 "code",

@@ -10,7 +10,7 @@ use geo::MultiPolygon;
 use serde_json::{Map, Value};
 
 use super::crs::Crs;
-use super::geometry::{multipolygon_from_geojson, Outline};
+use super::geometry::{multipolygon_from_geojson, Outline, BOUNDARY_LIMITS, USER_LIMITS};
 use super::store::DistrictDraft;
 use super::{ConcessionDraft, HolderSpec};
 
@@ -262,7 +262,10 @@ pub fn read_concessions(path: &Path, crs_flag: Option<&str>) -> Result<Concessio
                 continue;
             }
         };
-        let outline = match crs.shape_to_wgs84(shape).and_then(Outline::new) {
+        let outline = match crs
+            .shape_to_wgs84(shape)
+            .and_then(|s| Outline::new(s, &USER_LIMITS))
+        {
             Ok(o) => o,
             Err(e) => {
                 report.skipped.push(skip(e));
@@ -376,7 +379,7 @@ pub fn read_boundaries(
         let outline = match f
             .shape
             .and_then(|s| crs.shape_to_wgs84(&s))
-            .and_then(Outline::new)
+            .and_then(|s| Outline::new(s, &BOUNDARY_LIMITS))
         {
             Ok(o) => o,
             Err(e) => {
