@@ -134,9 +134,10 @@ pub fn import_report_entries(
     who: &Who,
     path: &Path,
     skip_invalid: bool,
+    max_bytes: u64,
 ) -> Result<EntryImportReport, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    import_entries(conn, who, std::io::BufReader::new(file), skip_invalid)
+    let bytes = crate::files::read(path, max_bytes)?;
+    import_entries(conn, who, bytes.as_slice(), skip_invalid)
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 

@@ -85,6 +85,37 @@ pub struct ConcessionDraft {
     pub attributes: serde_json::Value,
 }
 
+impl ConcessionDraft {
+    /// The rules `ConcessionInput` has for these fields, for a concession
+    /// read from a file; `Err` says what is wrong, field by field.
+    pub fn check_fields(&self) -> Result<(), String> {
+        let input = ConcessionInput {
+            code: Some(self.code.clone()),
+            name: Some(self.name.clone()),
+            holder_id: None,
+            holder_name: match &self.holder {
+                HolderSpec::Name(name) => Some(name.clone()),
+                HolderSpec::None | HolderSpec::Id(_) => None,
+            },
+            hectares: self.hectares,
+            status: self.status.clone(),
+            substance: self.substance.clone(),
+            filed_on: None,
+            // Checked as an outline already; here only present.
+            geometry: Some(serde_json::Value::Null),
+        };
+        match crate::rules::check(&input) {
+            Ok(()) => Ok(()),
+            Err(AppError::Validation(errors)) => Err(errors
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")),
+            Err(other) => Err(other.to_string()),
+        }
+    }
+}
+
 /// A concession written through the API (lon/lat GeoJSON).
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -16,6 +16,7 @@ mod copy;
 mod events;
 mod geometry;
 mod helpers;
+mod imports;
 mod listing;
 mod mailbox;
 mod metrics;
