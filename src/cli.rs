@@ -450,6 +450,15 @@ fn run_import(conn: &mut DbConn, command: ImportCommand, max_bytes: u64) -> Resu
             for bad in &report.bad {
                 eprintln!("line {}: {}", bad.line, bad.reason);
             }
+            if report.written {
+                for warning in &report.warnings {
+                    eprintln!(
+                        "line {}: warning: {}",
+                        warning.line,
+                        warning.fallback.message()
+                    );
+                }
+            }
             if !report.written && !report.bad.is_empty() {
                 return Err(format!(
                     "{}: {} of {} rows are bad; nothing was imported (fix them, or pass --skip-invalid to import the good rows)",
@@ -459,10 +468,11 @@ fn run_import(conn: &mut DbConn, command: ImportCommand, max_bytes: u64) -> Resu
                 ));
             }
             eprintln!(
-                "{}: {} rows read, {} skipped; cases {} added, {} updated; entries {} added, {} updated, {} unchanged; {} companies added as actors; {:.1} s",
+                "{}: {} rows read, {} skipped, {} with a place warning; cases {} added, {} updated; entries {} added, {} updated, {} unchanged; {} companies added as actors; {:.1} s",
                 path.display(),
                 report.read,
                 report.bad.len(),
+                report.warnings.len(),
                 report.cases_added,
                 report.cases_updated,
                 report.entries_added,

@@ -151,11 +151,11 @@ pub fn import_entries(
     skip_invalid: bool,
 ) -> Result<EntryImportReport, String> {
     who.require(Role::Monitor).map_err(|e| e.report())?;
-    let mut add_company = |conn: &mut DbConn, name: &str| {
+    let mut add_company = |conn: &mut DbConn, name: &str, aliases: &[String]| {
         let fields = ActorFields {
             name: name.to_string(),
             kind: ActorKind::Company,
-            aliases: Vec::new(),
+            aliases: aliases.to_vec(),
             ruc: None,
             reinfo_code: None,
             notes: String::new(),

@@ -273,3 +273,109 @@ async fn an_update_of_other_details_is_a_registry_change() {
     assert_eq!(kinds, ["added", "details_changed"], "{}", changes.body);
     assert_eq!(changes.body["items"][1]["after"]["hectares"], 120.5);
 }
+
+const ENTRIES_HEADER: &str = "report_number,report_month,case_name,case_type,activity,region,province,district,ubigeo,companies,status,phase,violence,dialogue,description\n";
+
+fn add_district(app: &TestApp, ubigeo: &str, name: &str, province: &str, region: &str) {
+    use diesel::prelude::*;
+    use vigia::schema::districts;
+    let mut conn = app.db.get().unwrap();
+    diesel::insert_into(districts::table)
+        .values((
+            districts::ubigeo.eq(ubigeo),
+            districts::name.eq(name),
+            districts::province.eq(province),
+            districts::region.eq(region),
+            districts::geometry.eq(r#"{"type":"Polygon","coordinates":[[[-73.1,-14.3],[-73.0,-14.3],[-73.0,-14.2],[-73.1,-14.3]]]}"#),
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+}
+
+/// `Name (ACR)` in a report's companies is the actor named Name or aliased
+/// ACR; only a company no live actor names is new, with its acronym as an
+/// alias.
+#[actix_web::test]
+async fn report_companies_with_an_acronym_match_the_existing_actor() {
+    let app = spawn_app().await;
+    let res = app
+        .post("/api/v1/actors", &app.monitor, crate::actors::spcc())
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let spcc = res.body["id"].as_str().unwrap().to_string();
+    let csv = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(
+        csv.path(),
+        format!(
+            "{ENTRIES_HEADER}{}{}",
+            "220,2022-06,Tiaparo - Tapayrihua,Socioambiental,Minería,Apurímac,Aymaraes,Pocohuanca,030410,Southern Perú Copper Corporation (SPCC),Activo,,no,no,Incendio.\n",
+            "220,2022-06,Cotaruse,Socioambiental,Minería,Apurímac,Aymaraes,Cotaruse,030404,Minera Nueva del Sur (MNS);SPCC (SOUTHERN),latente,,no,no,Reclamo.\n",
+        ),
+    )
+    .unwrap();
+    let (ok, stderr) = run(
+        &app.test_db,
+        &["import", "report-entries", csv.path().to_str().unwrap()],
+        None,
+    );
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("1 companies added as actors"), "{stderr}");
+    let southern = app.get("/api/v1/actors?q=southern", &app.researcher).await;
+    let ids: Vec<&str> = southern.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [spcc.as_str()], "{}", southern.body);
+    let new = app.get("/api/v1/actors?q=nueva", &app.researcher).await;
+    assert_eq!(new.body["items"][0]["name"], "Minera Nueva del Sur");
+    assert_eq!(new.body["items"][0]["aliases"], json!(["MNS"]));
+    let cases = app.get("/api/v1/cases", &app.researcher).await;
+    for case in cases.body["items"].as_array().unwrap() {
+        let companies: Vec<&str> = case["companies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert!(companies.contains(&spcc.as_str()), "{case}");
+    }
+}
+
+/// A district name the boundaries do not know, with no ubigeo, is coded to
+/// its province, and the import says so for that row.
+#[actix_web::test]
+async fn a_district_name_not_found_is_reported_with_its_fallback() {
+    let app = spawn_app().await;
+    add_district(&app, "030410", "POCOHUANCA", "AYMARAES", "APURIMAC");
+    let csv = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(
+        csv.path(),
+        format!(
+            "{ENTRIES_HEADER}{}{}{}",
+            "220,2022-06,Los Chancas,Socioambiental,Minería,Apurímac,Aymaraes,Pocohuanca,,SPCC,Activo,,no,no,Bien escrito.\n",
+            "220,2022-06,Tiaparo,Socioambiental,Minería,Apurímac,Aymaraes,Pocohuansa,,SPCC,Activo,,no,no,Con una errata.\n",
+            "220,2022-06,Otro,Socioambiental,Minería,Apurímac,Aimaraes,Tapairihua,,SPCC,Activo,,no,no,Provincia mal escrita.\n",
+        ),
+    )
+    .unwrap();
+    let (ok, stderr) = run(
+        &app.test_db,
+        &["import", "report-entries", csv.path().to_str().unwrap()],
+        None,
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains(r#"line 3: warning: district "Pocohuansa" is not among the districts loaded; coded to the province 0304"#),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(r#"line 4: warning: district "Tapairihua" is not among the districts loaded; coded to the region 03"#),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("line 2:"), "{stderr}");
+    assert!(stderr.contains("2 with a place warning"), "{stderr}");
+    let cases = app.get("/api/v1/cases?q=tiaparo", &app.researcher).await;
+    assert_eq!(cases.body["items"][0]["ubigeo"], "0304", "{}", cases.body);
+}
