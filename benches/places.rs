@@ -103,6 +103,7 @@ fn import(url: &str, path: &Path) -> (f64, usize) {
         path,
         Some("EPSG:32717"),
         false,
+        u64::MAX,
     )
     .unwrap();
     assert!(report.skipped.is_empty());

@@ -170,7 +170,7 @@ fn execute(cli: Cli) -> Result<(), String> {
             deliver(settings, db, once)
         }
         Command::Keys(command) => run_keys(&mut conn, command),
-        Command::Import(command) => run_import(&mut conn, command),
+        Command::Import(command) => run_import(&mut conn, command, settings.import.max_bytes()),
         Command::Backup { .. } | Command::Restore { .. } | Command::Copy { .. } => Ok(()),
     }
 }
@@ -358,7 +358,7 @@ fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn run_import(conn: &mut DbConn, command: ImportCommand) -> Result<(), String> {
+fn run_import(conn: &mut DbConn, command: ImportCommand, max_bytes: u64) -> Result<(), String> {
     let index = crate::places::PlaceIndex::default();
     let who = crate::ops::Who::cli();
     match command {
@@ -374,6 +374,7 @@ fn run_import(conn: &mut DbConn, command: ImportCommand) -> Result<(), String> {
                 &path,
                 crs.as_deref(),
                 full_snapshot,
+                max_bytes,
             )?;
             for s in &report.skipped {
                 eprintln!(
@@ -418,6 +419,7 @@ fn run_import(conn: &mut DbConn, command: ImportCommand) -> Result<(), String> {
                 &path,
                 crs.as_deref(),
                 &fields,
+                max_bytes,
             )?;
             for s in &report.skipped {
                 eprintln!(
@@ -438,9 +440,24 @@ fn run_import(conn: &mut DbConn, command: ImportCommand) -> Result<(), String> {
             );
         }
         ImportCommand::ReportEntries { path, skip_invalid } => {
-            let report = crate::ops::cases::import_report_entries(conn, &who, &path, skip_invalid)?;
+            let report = crate::ops::cases::import_report_entries(
+                conn,
+                &who,
+                &path,
+                skip_invalid,
+                max_bytes,
+            )?;
             for bad in &report.bad {
                 eprintln!("line {}: {}", bad.line, bad.reason);
+            }
+            if report.written {
+                for warning in &report.warnings {
+                    eprintln!(
+                        "line {}: warning: {}",
+                        warning.line,
+                        warning.fallback.message()
+                    );
+                }
             }
             if !report.written && !report.bad.is_empty() {
                 return Err(format!(
@@ -451,10 +468,11 @@ fn run_import(conn: &mut DbConn, command: ImportCommand) -> Result<(), String> {
                 ));
             }
             eprintln!(
-                "{}: {} rows read, {} skipped; cases {} added, {} updated; entries {} added, {} updated, {} unchanged; {} companies added as actors; {:.1} s",
+                "{}: {} rows read, {} skipped, {} with a place warning; cases {} added, {} updated; entries {} added, {} updated, {} unchanged; {} companies added as actors; {:.1} s",
                 path.display(),
                 report.read,
                 report.bad.len(),
+                report.warnings.len(),
                 report.cases_added,
                 report.cases_updated,
                 report.entries_added,

@@ -21,6 +21,22 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     pub alerts: AlertSettings,
     pub backup: BackupSettings,
+    pub import: ImportSettings,
+}
+
+/// What `vigia import` reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSettings {
+    /// The largest file an import reads, in MiB (a shapefile's .shp, .shx
+    /// and .dbf together).
+    pub max_file_mb: u64,
+}
+
+impl ImportSettings {
+    pub fn max_bytes(&self) -> u64 {
+        self.max_file_mb.saturating_mul(1024 * 1024)
+    }
 }
 
 /// Backups `serve` makes by itself.
@@ -207,6 +223,9 @@ impl Settings {
             ));
         }
         check_mail(&self.smtp, &self.alerts)?;
+        if self.import.max_file_mb == 0 {
+            return Err("import.max_file_mb: must be at least 1".into());
+        }
         if self.server.max_body_bytes < 1024 {
             return Err(format!(
                 "server.max_body_bytes: {} is too small (at least 1024)",

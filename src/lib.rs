@@ -94,6 +94,7 @@ pub mod csv_safe;
 pub mod db;
 pub mod error;
 pub mod events;
+pub mod files;
 pub mod headers;
 pub mod http;
 pub mod keys;

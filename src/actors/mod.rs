@@ -235,6 +235,31 @@ pub fn name_key(name: &str) -> String {
     }
 }
 
+/// A name and the acronym in parentheses at its end, as report tables write
+/// companies: `Southern Perú Copper Corporation (SPCC)` is the name
+/// `Southern Perú Copper Corporation` with the alias `SPCC`. An acronym has
+/// 2–15 characters, no lower-case letter and at least two capitals; other
+/// parentheses (`Minera (en liquidación)`) stay part of the name.
+pub fn split_acronym(name: &str) -> (String, Option<String>) {
+    let trimmed = name.trim();
+    let Some(open) = trimmed.strip_suffix(')').and_then(|t| t.rfind('(')) else {
+        return (trimmed.to_string(), None);
+    };
+    let acronym = trimmed[open + 1..trimmed.len() - 1].trim();
+    let base = trimmed[..open].trim();
+    let capitals = acronym.chars().filter(char::is_ascii_uppercase).count();
+    let is_acronym = (2..=15).contains(&acronym.chars().count())
+        && capitals >= 2
+        && acronym
+            .chars()
+            .all(|c| c.is_uppercase() || c.is_ascii_digit() || matches!(c, '&' | '.' | '-'));
+    if is_acronym && !base.is_empty() {
+        (base.to_string(), Some(acronym.to_string()))
+    } else {
+        (trimmed.to_string(), None)
+    }
+}
+
 /// Whether a holder's name reads as a legal entity rather than a person.
 pub fn looks_like_company(name: &str) -> bool {
     let folded = text::fold(name);
@@ -263,6 +288,31 @@ fn search_text(fields: &ActorFields) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::split_acronym;
+
+    #[test]
+    fn trailing_acronyms_are_aliases() {
+        assert_eq!(
+            split_acronym("Southern Perú Copper Corporation (SPCC)"),
+            (
+                "Southern Perú Copper Corporation".into(),
+                Some("SPCC".into())
+            )
+        );
+        assert_eq!(
+            split_acronym(" Minera Las Bambas S.A. (MMG) "),
+            ("Minera Las Bambas S.A.".into(), Some("MMG".into()))
+        );
+        for kept in [
+            "Minera (en liquidación)",
+            "Compañía (A)",
+            "(SPCC)",
+            "Antamina",
+        ] {
+            assert_eq!(split_acronym(kept), (kept.to_string(), None), "{kept}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, FieldError};
 use crate::events::{EventType, Verification};
-use crate::places::geometry::Outline;
+use crate::places::geometry::{Outline, USER_LIMITS};
 
 string_enum! {
     /// `immediate`: one mail per incident, within a minute. `daily`: one
@@ -114,7 +114,8 @@ pub enum TargetInput {
     },
     /// Every concession of a titular, including ones it acquires later.
     Holder { actor_id: String },
-    /// A GeoJSON Polygon or MultiPolygon in WGS 84 longitude/latitude.
+    /// A GeoJSON Polygon or MultiPolygon in WGS 84 longitude/latitude,
+    /// not self-intersecting. At most 10,000 positions, 500 rings and 100 polygons (422 beyond).
     Area {
         #[schema(value_type = Object)]
         geometry: serde_json::Value,
@@ -250,7 +251,7 @@ pub fn check_email(email: &str) -> Result<(), String> {
 
 fn check_area(geometry: &serde_json::Value) -> Result<Outline, String> {
     use geo::Area;
-    let outline = Outline::from_geojson(geometry)?;
+    let outline = Outline::from_geojson(geometry, &USER_LIMITS)?;
     // A drawn area must enclose something: a self-crossing or flat outline
     // would match nothing the user meant.
     if !outline.valid || outline.shape.unsigned_area() <= 0.0 {
@@ -259,9 +260,90 @@ fn check_area(geometry: &serde_json::Value) -> Result<Outline, String> {
     Ok(outline)
 }
 
+/// Checks a target's shape; what it names is looked up in the store.
+fn check_target(target: Option<TargetInput>, errors: &mut Vec<FieldError>) -> Option<TargetDraft> {
+    match target {
+        None => None,
+        Some(TargetInput::Concession {
+            code: Some(code),
+            concession_id: None,
+        }) if !code.trim().is_empty() && code.len() <= 50 => {
+            Some(TargetDraft::ConcessionCode(code.trim().to_string()))
+        }
+        Some(TargetInput::Concession {
+            code: None,
+            concession_id: Some(id),
+        }) => Some(TargetDraft::ConcessionId(id)),
+        Some(TargetInput::Concession { .. }) => {
+            errors.push(FieldError::new(
+                "target",
+                "a concession target needs exactly one of code (1–50 characters) or concession_id",
+            ));
+            None
+        }
+        Some(TargetInput::Holder { actor_id }) => Some(TargetDraft::Holder(actor_id)),
+        Some(TargetInput::Area { geometry }) => match check_area(&geometry) {
+            Ok(outline) => Some(TargetDraft::Area(outline)),
+            Err(message) => {
+                errors.push(FieldError::new("target.geometry", message));
+                None
+            }
+        },
+        Some(TargetInput::AdminArea { ubigeo }) => {
+            if matches!(ubigeo.len(), 2 | 4 | 6) && ubigeo.bytes().all(|b| b.is_ascii_digit()) {
+                Some(TargetDraft::AdminArea(ubigeo))
+            } else {
+                errors.push(FieldError::new(
+                    "target.ubigeo",
+                    "must be 2 (region), 4 (province) or 6 (district) digits",
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// The target of a merge patch, checked before the edit's transaction so
+/// that a drawn area is never checked under the write lock: `None` when the
+/// patch keeps the target or removes it (which the merged watch reports).
+pub fn check_patch_target(patch: &serde_json::Value) -> Result<Option<TargetDraft>, AppError> {
+    match patch.get("target") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(target) => {
+            let target =
+                crate::http::from_value::<TargetInput>(target.clone()).map_err(|e| match e {
+                    AppError::Validation(errors) => AppError::Validation(
+                        errors
+                            .into_iter()
+                            .map(|mut e| {
+                                e.field = format!("target.{}", e.field)
+                                    .trim_end_matches('.')
+                                    .to_string();
+                                e
+                            })
+                            .collect(),
+                    ),
+                    other => other,
+                })?;
+            let mut errors = Vec::new();
+            match check_target(Some(target), &mut errors) {
+                Some(draft) if errors.is_empty() => Ok(Some(draft)),
+                _ => Err(AppError::Validation(errors)),
+            }
+        }
+    }
+}
+
 impl WatchInput {
     /// Checks every field and reports all problems at once.
     pub fn into_draft(self) -> Result<WatchDraft, AppError> {
+        self.into_draft_with(None)
+    }
+
+    /// As `into_draft`, with the target already checked when `checked` is
+    /// given (`self.target` is then ignored): an edit checks a new area
+    /// before its transaction, and keeps an unchanged one as it is.
+    fn into_draft_with(self, checked: Option<TargetDraft>) -> Result<WatchDraft, AppError> {
         let mut errors = Vec::new();
         let mut required = |field: &str| {
             errors.push(FieldError::new(field, "is required"));
@@ -269,7 +351,7 @@ impl WatchInput {
         if self.email.is_none() {
             required("email");
         }
-        if self.target.is_none() {
+        if self.target.is_none() && checked.is_none() {
             required("target");
         }
         if self.frequency.is_none() {
@@ -284,44 +366,9 @@ impl WatchInput {
                 errors.push(FieldError::new("email", message));
             }
         }
-        let target = match self.target {
-            None => None,
-            Some(TargetInput::Concession {
-                code: Some(code),
-                concession_id: None,
-            }) if !code.trim().is_empty() && code.len() <= 50 => {
-                Some(TargetDraft::ConcessionCode(code.trim().to_string()))
-            }
-            Some(TargetInput::Concession {
-                code: None,
-                concession_id: Some(id),
-            }) => Some(TargetDraft::ConcessionId(id)),
-            Some(TargetInput::Concession { .. }) => {
-                errors.push(FieldError::new(
-                    "target",
-                    "a concession target needs exactly one of code (1–50 characters) or concession_id",
-                ));
-                None
-            }
-            Some(TargetInput::Holder { actor_id }) => Some(TargetDraft::Holder(actor_id)),
-            Some(TargetInput::Area { geometry }) => match check_area(&geometry) {
-                Ok(outline) => Some(TargetDraft::Area(outline)),
-                Err(message) => {
-                    errors.push(FieldError::new("target.geometry", message));
-                    None
-                }
-            },
-            Some(TargetInput::AdminArea { ubigeo }) => {
-                if matches!(ubigeo.len(), 2 | 4 | 6) && ubigeo.bytes().all(|b| b.is_ascii_digit()) {
-                    Some(TargetDraft::AdminArea(ubigeo))
-                } else {
-                    errors.push(FieldError::new(
-                        "target.ubigeo",
-                        "must be 2 (region), 4 (province) or 6 (district) digits",
-                    ));
-                    None
-                }
-            }
+        let target = match checked {
+            Some(target) => Some(target),
+            None => check_target(self.target, &mut errors),
         };
         let mut event_types = self.event_types.unwrap_or_default();
         event_types.sort_by_key(|t| t.as_str());
@@ -366,6 +413,21 @@ pub struct Watch {
 }
 
 impl Watch {
+    /// The stored target as a checked one, without checking it again.
+    fn as_draft_target(&self) -> Option<TargetDraft> {
+        Some(match &self.target {
+            Target::Concession { concession_id, .. } => {
+                TargetDraft::ConcessionId(concession_id.to_string())
+            }
+            Target::Holder { actor_id } => TargetDraft::Holder(actor_id.to_string()),
+            Target::Area { geometry } => {
+                let shape = crate::places::geometry::multipolygon_from_geojson(geometry).ok()?;
+                TargetDraft::Area(Outline { shape, valid: true })
+            }
+            Target::AdminArea { ubigeo } => TargetDraft::AdminArea(ubigeo.clone()),
+        })
+    }
+
     /// The watch as a client would write it, for merge patches.
     fn as_input(&self) -> serde_json::Value {
         let target = match &self.target {
@@ -395,21 +457,30 @@ impl Watch {
 
 /// Applies a merge patch to a watch. A `target` in the patch replaces the
 /// whole target: merging a concession into an area would make no sense.
-pub fn apply_patch(current: &Watch, patch: serde_json::Value) -> Result<WatchDraft, AppError> {
+/// `checked` is the patch's target as `check_patch_target` gave it.
+pub fn apply_patch(
+    current: &Watch,
+    patch: serde_json::Value,
+    checked: Option<TargetDraft>,
+) -> Result<WatchDraft, AppError> {
     let mut document = current.as_input();
     let mut patch = patch;
+    let mut target = match checked {
+        Some(target) => Some(target),
+        // Unchanged: taken as it is stored, checked when it was written.
+        None => current.as_draft_target(),
+    };
     if let (Some(doc), Some(new_target)) = (
         document.as_object_mut(),
         patch.as_object_mut().and_then(|p| p.remove("target")),
     ) {
+        doc.remove("target");
         if new_target.is_null() {
-            doc.remove("target");
-        } else {
-            doc.insert("target".into(), new_target);
+            target = None;
         }
     }
     crate::http::merge_patch(&mut document, patch);
-    crate::http::from_value::<WatchInput>(document)?.into_draft()
+    crate::http::from_value::<WatchInput>(document)?.into_draft_with(target)
 }
 
 /// Why a recipient gets an alert, kept with the alert.

@@ -17,7 +17,7 @@ use super::{
     check_report, read_bool, read_case_type, read_phase, read_status, CaseFields, CaseStatus,
     CaseType, EntryFields,
 };
-use crate::actors::name_key;
+use crate::actors::{name_key, split_acronym};
 use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::csv_safe;
 use crate::db::{self, DbConn};
@@ -55,11 +55,22 @@ pub struct BadRow {
     pub reason: String,
 }
 
+/// A row imported with a place less precise than its names: the name not
+/// found and the level it fell back to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceWarning {
+    /// Line in the file, from 1 (the header is line 1).
+    pub line: u64,
+    pub fallback: store::Fallback,
+}
+
 #[derive(Debug, Default)]
 pub struct EntryImportReport {
     /// Data rows read.
     pub read: usize,
     pub bad: Vec<BadRow>,
+    /// Rows written with a ubigeo coded from a wider area than they named.
+    pub warnings: Vec<PlaceWarning>,
     /// False when bad rows stopped the import (nothing was written).
     pub written: bool,
     pub cases_added: usize,
@@ -73,6 +84,7 @@ pub struct EntryImportReport {
 
 /// One good row.
 struct Row {
+    line: u64,
     case: CaseFields,
     company_names: Vec<String>,
     entry: EntryFields,
@@ -184,6 +196,7 @@ fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
     }
     match (why.is_empty(), report, case_type, status) {
         (true, Some((report_number, report_month)), Some(case_type), Some(status)) => Ok(Row {
+            line: 0,
             case: CaseFields {
                 name: name.to_string(),
                 case_type,
@@ -241,7 +254,8 @@ fn read_rows(input: impl Read) -> Result<(Vec<Row>, Vec<BadRow>, usize), String>
                 read += 1;
                 let line = record.position().map(|p| p.line()).unwrap_or(line);
                 match parse_row(&record) {
-                    Ok(row) => {
+                    Ok(mut row) => {
+                        row.line = line;
                         let (name_key, district_key) =
                             identity(&row.case.name, row.case.district.as_deref());
                         let key = (name_key, district_key, row.entry.report_number);
@@ -307,27 +321,36 @@ impl Companies {
     }
 
     /// The actor id of the company `name` (by name or alias), or the id
-    /// `add` gives a new one.
+    /// `add` gives a new one. `Name (ACR)` is the name `Name` with the
+    /// alias `ACR`: either naming a live actor is that actor, and a new
+    /// company is made only when neither does.
     fn resolve(
         &mut self,
         conn: &mut DbConn,
         add: &mut AddCompany,
         name: &str,
     ) -> Result<String, AppError> {
-        let key = name_key(name);
-        if let Some(id) = self.by_key.get(&key) {
+        let (base, acronym) = split_acronym(name);
+        let keys: Vec<String> = std::iter::once(name_key(&base))
+            .chain(acronym.as_deref().map(name_key))
+            .chain(std::iter::once(name_key(name)))
+            .collect();
+        if let Some(id) = keys.iter().find_map(|k| self.by_key.get(k)) {
             return Ok(id.clone());
         }
-        let id = add(conn, name.trim())?;
+        let aliases: Vec<String> = acronym.into_iter().collect();
+        let id = add(conn, &base, &aliases)?;
         self.added += 1;
-        self.by_key.insert(key, id.clone());
+        for key in keys {
+            self.by_key.entry(key).or_insert_with(|| id.clone());
+        }
         Ok(id)
     }
 }
 
 /// Adds a company that no actor names yet and returns its actor id: the
 /// actors module's business, handed in by the operation.
-pub type AddCompany<'a> = dyn FnMut(&mut DbConn, &str) -> Result<String, AppError> + 'a;
+pub type AddCompany<'a> = dyn FnMut(&mut DbConn, &str, &[String]) -> Result<String, AppError> + 'a;
 
 /// Two case descriptions that differ only in case, accents or spacing.
 fn same_case(a: &CaseFields, b: &CaseFields) -> bool {
@@ -410,6 +433,23 @@ fn write(
         for row in &group {
             for name in &row.company_names {
                 ids.insert(companies.resolve(conn, add_company, name)?);
+            }
+        }
+        // Each row whose names fall back to a wider area is reported.
+        for row in &group {
+            if row.case.ubigeo.is_none() {
+                let c = &row.case;
+                let (_, fallback) = names.resolve(
+                    c.region.as_deref(),
+                    c.province.as_deref(),
+                    c.district.as_deref(),
+                );
+                if let Some(fallback) = fallback {
+                    report.warnings.push(PlaceWarning {
+                        line: row.line,
+                        fallback,
+                    });
+                }
             }
         }
         let mut fields = store::with_ubigeo(latest.case.clone(), &names);

@@ -194,6 +194,34 @@ fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!("no case with id {id}"))
 }
 
+/// A district (or province) name the boundaries do not know, and the wider
+/// area the place was coded to instead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fallback {
+    /// `district` or `province`: what was not found.
+    pub level: &'static str,
+    /// The name as given.
+    pub name: String,
+    /// `province`, `region` or `nothing`.
+    pub coded_to: &'static str,
+    pub ubigeo: Option<String>,
+}
+
+impl Fallback {
+    pub fn message(&self) -> String {
+        match &self.ubigeo {
+            Some(code) => format!(
+                "{} {:?} is not among the districts loaded; coded to the {} {code}",
+                self.level, self.name, self.coded_to
+            ),
+            None => format!(
+                "{} {:?} is not among the districts loaded; left without a ubigeo",
+                self.level, self.name
+            ),
+        }
+    }
+}
+
 /// Ubigeo codes by folded region, province and district names, from the
 /// loaded district boundaries (empty when none are loaded).
 #[derive(Default)]
@@ -233,6 +261,39 @@ impl DistrictNames {
             names.districts.insert((r, p, d), ubigeo);
         }
         Ok(names)
+    }
+
+    /// The most precise code the names give, and, when a name given was not
+    /// found and the code is of a wider area, what fell back.
+    pub fn resolve(
+        &self,
+        region: Option<&str>,
+        province: Option<&str>,
+        district: Option<&str>,
+    ) -> (Option<String>, Option<Fallback>) {
+        let code = self.ubigeo(region, province, district);
+        // What the names asked for: 6 digits with a district, 4 with a
+        // province, 2 with a region alone.
+        let (wanted, name, level) = match (district, province) {
+            (Some(d), _) => (6, d, "district"),
+            (None, Some(p)) => (4, p, "province"),
+            (None, None) => return (code, None),
+        };
+        let got = code.as_ref().map_or(0, String::len);
+        if region.is_none() || got >= wanted {
+            return (code, None);
+        }
+        let fallback = Fallback {
+            level,
+            name: name.to_string(),
+            coded_to: match got {
+                4 => "province",
+                2 => "region",
+                _ => "nothing",
+            },
+            ubigeo: code.clone(),
+        };
+        (code, Some(fallback))
     }
 
     /// The most precise code the names give, if the boundaries know them.

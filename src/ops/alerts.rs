@@ -44,13 +44,15 @@ pub fn update(
     patch: serde_json::Value,
 ) -> Result<Watch, AppError> {
     who.require(Role::Researcher)?;
-    // Unknown fields and wrong types are refused before any database work;
-    // the rules are checked on the merged result, in the transaction.
+    // Unknown fields and wrong types are refused before any database work.
     crate::http::from_value::<domain::WatchPatch>(patch.clone())?;
+    // A new target (a drawn area may be large) is checked here, before the
+    // write lock; the other rules on the merged result, in the transaction.
+    let target = domain::check_patch_target(&patch)?;
     let scope = scope(who);
     db::write_tx(conn, |conn| {
         store::update(conn, &who.actor, id, &scope, if_match, policy, |current| {
-            domain::apply_patch(current, patch)
+            domain::apply_patch(current, patch, target)
         })
     })
 }

@@ -134,9 +134,10 @@ pub fn import_report_entries(
     who: &Who,
     path: &Path,
     skip_invalid: bool,
+    max_bytes: u64,
 ) -> Result<EntryImportReport, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    import_entries(conn, who, std::io::BufReader::new(file), skip_invalid)
+    let bytes = crate::files::read(path, max_bytes)?;
+    import_entries(conn, who, bytes.as_slice(), skip_invalid)
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -150,11 +151,11 @@ pub fn import_entries(
     skip_invalid: bool,
 ) -> Result<EntryImportReport, String> {
     who.require(Role::Monitor).map_err(|e| e.report())?;
-    let mut add_company = |conn: &mut DbConn, name: &str| {
+    let mut add_company = |conn: &mut DbConn, name: &str, aliases: &[String]| {
         let fields = ActorFields {
             name: name.to_string(),
             kind: ActorKind::Company,
-            aliases: Vec::new(),
+            aliases: aliases.to_vec(),
             ruc: None,
             reinfo_code: None,
             notes: String::new(),

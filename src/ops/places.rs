@@ -111,9 +111,11 @@ pub fn update_concession(
 ) -> Result<Concession, AppError> {
     who.require(Role::Admin)?;
     crate::http::from_value::<ConcessionPatch>(patch.clone())?;
+    // A new outline is checked here, before the write lock.
+    let outline = domain::check_patch_geometry(&patch)?;
     write_one(conn, index, who, |conn| {
         let current = store::load(conn, id)?;
-        let draft = domain::apply_patch(&current, patch)?;
+        let draft = domain::apply_patch(&current, patch, outline)?;
         if draft.code != current.code {
             return Err(AppError::Validation(vec![FieldError::new(
                 "code",
@@ -165,6 +167,7 @@ pub fn import_concessions(
     path: &Path,
     crs_flag: Option<&str>,
     full_snapshot: bool,
+    max_bytes: u64,
 ) -> Result<ImportReport, String> {
     who.require(Role::Admin).map_err(|e| e.report())?;
     let started = Instant::now();
@@ -172,7 +175,7 @@ pub fn import_concessions(
         mut report,
         drafts,
         crs,
-    } = import::read_concessions(path, crs_flag)?;
+    } = import::read_concessions(path, crs_flag, max_bytes)?;
     let mut holders = Holders::new();
     let total = drafts.len();
     let mut done = 0;
@@ -246,10 +249,11 @@ pub fn import_boundaries(
     path: &Path,
     crs_flag: Option<&str>,
     fields: &DistrictFields,
+    max_bytes: u64,
 ) -> Result<BoundaryReport, String> {
     who.require(Role::Admin).map_err(|e| e.report())?;
     let started = Instant::now();
-    let (mut report, drafts) = import::read_boundaries(path, crs_flag, fields)?;
+    let (mut report, drafts) = import::read_boundaries(path, crs_flag, fields, max_bytes)?;
     report.events_recoded = db::write_tx(conn, |conn| {
         store::replace_districts(conn, &who.actor, &drafts, |conn| {
             consequences::follow(conn, &who.actor, index, Change::DistrictsReplaced)

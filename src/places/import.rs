@@ -10,7 +10,7 @@ use geo::MultiPolygon;
 use serde_json::{Map, Value};
 
 use super::crs::Crs;
-use super::geometry::{multipolygon_from_geojson, Outline};
+use super::geometry::{multipolygon_from_geojson, Outline, BOUNDARY_LIMITS, USER_LIMITS};
 use super::store::DistrictDraft;
 use super::{ConcessionDraft, HolderSpec};
 
@@ -45,23 +45,24 @@ struct RawFeature {
 
 /// Reads a GeoJSON FeatureCollection or an ESRI shapefile (by extension),
 /// and the coordinate system the file declares, if any.
-fn read_features(path: &Path) -> Result<(Vec<RawFeature>, Option<Crs>), String> {
+fn read_features(path: &Path, max_bytes: u64) -> Result<(Vec<RawFeature>, Option<Crs>), String> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
     if ext == "shp" {
-        read_shapefile(path)
+        read_shapefile(path, max_bytes)
     } else {
-        read_geojson(path)
+        read_geojson(path, max_bytes)
     }
 }
 
-fn read_geojson(path: &Path) -> Result<(Vec<RawFeature>, Option<Crs>), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+fn read_geojson(path: &Path, max_bytes: u64) -> Result<(Vec<RawFeature>, Option<Crs>), String> {
+    let bytes = crate::files::read(path, max_bytes)?;
     let doc: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+    drop(bytes);
     if doc.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
         return Err(format!(
             "{}: not a GeoJSON FeatureCollection",
@@ -87,7 +88,7 @@ fn read_geojson(path: &Path) -> Result<(Vec<RawFeature>, Option<Crs>), String> {
             props: f
                 .get("properties")
                 .and_then(Value::as_object)
-                .cloned()
+                .map(|props| normalized(props.clone()))
                 .unwrap_or_default(),
             shape: match f.get("geometry") {
                 None | Some(Value::Null) => Err("no geometry (null)".into()),
@@ -98,22 +99,50 @@ fn read_geojson(path: &Path) -> Result<(Vec<RawFeature>, Option<Crs>), String> {
     Ok((raw, crs))
 }
 
-fn read_shapefile(path: &Path) -> Result<(Vec<RawFeature>, Option<Crs>), String> {
+fn read_shapefile(path: &Path, max_bytes: u64) -> Result<(Vec<RawFeature>, Option<Crs>), String> {
+    use std::io::Cursor;
     let prj = path.with_extension("prj");
     let crs = match std::fs::read_to_string(&prj) {
         Ok(wkt) => Some(Crs::from_prj(&wkt)?),
         Err(_) => None,
     };
-    let mut reader =
-        shapefile::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // The .shp, its .dbf and its .shx (when there is one) count together
+    // against the limit, each read with what the others left.
+    let (dbf, shx) = (path.with_extension("dbf"), path.with_extension("shx"));
+    if !dbf.exists() {
+        return Err(format!(
+            "{}: the shapefile has no .dbf beside it",
+            path.display()
+        ));
+    }
+    let mut left = max_bytes;
+    let mut take = |p: &Path| -> Result<Vec<u8>, String> {
+        let bytes = crate::files::read(p, left)
+            .map_err(|e| format!("{e} (with the rest of {})", path.display()))?;
+        left -= bytes.len() as u64;
+        Ok(bytes)
+    };
+    let shp_bytes = take(path)?;
+    let dbf_bytes = take(&dbf)?;
+    let shx_bytes = shx.exists().then(|| take(&shx)).transpose()?;
+    let shapes = match shx_bytes {
+        Some(shx) => shapefile::ShapeReader::with_shx(Cursor::new(shp_bytes), Cursor::new(shx)),
+        None => shapefile::ShapeReader::new(Cursor::new(shp_bytes)),
+    }
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    let records = shapefile::dbase::Reader::new(Cursor::new(dbf_bytes))
+        .map_err(|e| format!("{}: {e}", dbf.display()))?;
+    let mut reader = shapefile::Reader::new(shapes, records);
     let mut raw = Vec::new();
     for (index, item) in reader.iter_shapes_and_records().enumerate() {
         let (shape, record) =
             item.map_err(|e| format!("{}: feature {index}: {e}", path.display()))?;
-        let props: Map<String, Value> = record
-            .into_iter()
-            .map(|(name, value)| (name, dbf_value(value)))
-            .collect();
+        let props: Map<String, Value> = normalized(
+            record
+                .into_iter()
+                .map(|(name, value)| (name, dbf_value(value)))
+                .collect(),
+        );
         let shape = match shape {
             shapefile::Shape::Polygon(p) => {
                 MultiPolygon::<f64>::try_from(p).map_err(|e| format!("{e:?}"))
@@ -148,6 +177,55 @@ fn dbf_value(value: shapefile::dbase::FieldValue) -> Value {
             Value::String(format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
         }
         _ => Value::Null,
+    }
+}
+
+/// Attributes as both formats can say them: a shapefile has no empty text
+/// (an empty field reads as no value) and pads with spaces, so text is
+/// trimmed and blank text is null. Otherwise the same concession read from
+/// the GeoJSON and from the shapefile would differ, and each import of the
+/// other would count it as updated.
+fn normalized(props: Map<String, Value>) -> Map<String, Value> {
+    props
+        .into_iter()
+        .map(|(name, value)| {
+            let value = match value {
+                Value::String(s) if s.trim().is_empty() => Value::Null,
+                Value::String(s) => Value::String(repair_mojibake(s.trim())),
+                other => other,
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+/// INGEMMET's cadastre spells some capitals with accents as `í` followed by
+/// a C1 control character: `GARCí\u{8d}A` for `GARCÍA`, `BAZí\u{81}N` for
+/// `BAZÁN` (41 values in the shared extract). The control character is the
+/// low byte of the capital (U+00C0–U+00DF) shifted into U+0080–U+009F. Put
+/// back, the names read as people write them and pass the one-line rule;
+/// any other control character still refuses the row.
+fn repair_mojibake(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('í', Some(&next)) if ('\u{80}'..='\u{9f}').contains(&next) => {
+                chars.next();
+                out.push(char::from_u32(next as u32 + 0x40).unwrap_or(next));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A value short enough to print in a report line.
+fn shortened(text: &str) -> String {
+    const MAX: usize = 40;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}… ({} characters)", &text[..cut], text.chars().count()),
+        None => text.to_string(),
     }
 }
 
@@ -212,9 +290,13 @@ pub struct ConcessionFile {
 
 /// Reads a cadastre file (GeoJSON or shapefile), transforms it to WGS 84 and
 /// checks every feature; bad ones are listed in the report and left out.
-pub fn read_concessions(path: &Path, crs_flag: Option<&str>) -> Result<ConcessionFile, String> {
+pub fn read_concessions(
+    path: &Path,
+    crs_flag: Option<&str>,
+    max_bytes: u64,
+) -> Result<ConcessionFile, String> {
     let flag = crs_flag.map(Crs::parse).transpose()?;
-    let (raw, declared) = read_features(path)?;
+    let (raw, declared) = read_features(path, max_bytes)?;
     let crs = match (flag, declared) {
         (Some(c), _) | (None, Some(c)) => c,
         // RFC 7946: a GeoJSON without `crs` is WGS 84, unless plainly not.
@@ -248,7 +330,7 @@ pub fn read_concessions(path: &Path, crs_flag: Option<&str>) -> Result<Concessio
         let code = text_prop(&f.props, &["CODIGOU", "codigou", "CODIGO", "code"]);
         let skip = |reason: String| Skipped {
             index: f.index,
-            code: code.clone(),
+            code: code.as_deref().map(shortened),
             reason,
         };
         let Some(code_text) = code.clone() else {
@@ -262,7 +344,10 @@ pub fn read_concessions(path: &Path, crs_flag: Option<&str>) -> Result<Concessio
                 continue;
             }
         };
-        let outline = match crs.shape_to_wgs84(shape).and_then(Outline::new) {
+        let outline = match crs
+            .shape_to_wgs84(shape)
+            .and_then(|s| Outline::new(s, &USER_LIMITS))
+        {
             Ok(o) => o,
             Err(e) => {
                 report.skipped.push(skip(e));
@@ -275,7 +360,7 @@ pub fn read_concessions(path: &Path, crs_flag: Option<&str>) -> Result<Concessio
                 .push(skip("the code appears earlier in the file".into()));
             continue;
         }
-        drafts.push(ConcessionDraft {
+        let draft = ConcessionDraft {
             name: text_prop(&f.props, &["CONCESION", "NOMBRE", "name"])
                 .unwrap_or_else(|| code_text.clone()),
             code: code_text,
@@ -289,8 +374,14 @@ pub fn read_concessions(path: &Path, crs_flag: Option<&str>) -> Result<Concessio
                 .and_then(parse_filed_on),
             outline,
             source_crs: crs.name(),
-            attributes: Value::Object(f.props),
-        });
+            attributes: Value::Object(f.props.clone()),
+        };
+        // The API's rules for the same fields: a file is no way around them.
+        if let Err(why) = draft.check_fields() {
+            report.skipped.push(skip(why));
+            continue;
+        }
+        drafts.push(draft);
     }
     if drafts.is_empty() {
         return Err(format!(
@@ -346,9 +437,10 @@ pub fn read_boundaries(
     path: &Path,
     crs_flag: Option<&str>,
     fields: &DistrictFields,
+    max_bytes: u64,
 ) -> Result<(BoundaryReport, Vec<DistrictDraft>), String> {
     let flag = crs_flag.map(Crs::parse).transpose()?;
-    let (raw, declared) = read_features(path)?;
+    let (raw, declared) = read_features(path, max_bytes)?;
     let crs = match (flag, declared) {
         (Some(c), _) | (None, Some(c)) => c,
         (None, None) => Crs::from_epsg(4326)?,
@@ -376,7 +468,7 @@ pub fn read_boundaries(
         let outline = match f
             .shape
             .and_then(|s| crs.shape_to_wgs84(&s))
-            .and_then(Outline::new)
+            .and_then(|s| Outline::new(s, &BOUNDARY_LIMITS))
         {
             Ok(o) => o,
             Err(e) => {
@@ -419,5 +511,15 @@ mod tests {
         assert_eq!(parse_filed_on("30/12/2025"), d);
         assert_eq!(parse_filed_on("Invalid Date"), None);
         assert_eq!(parse_filed_on(""), None);
+    }
+
+    #[test]
+    fn the_cadastres_broken_capitals_are_put_back() {
+        assert_eq!(
+            super::repair_mojibake("GARCí\u{8d}A BAZí\u{81}N"),
+            "GARCÍA BAZÁN"
+        );
+        assert_eq!(super::repair_mojibake("MINERíA"), "MINERíA");
+        assert_eq!(super::repair_mojibake("A\u{85}B"), "A\u{85}B");
     }
 }

@@ -16,7 +16,7 @@ use validator::Validate;
 
 use crate::error::{AppError, FieldError};
 use crate::rules::{not_blank, one_line, parse_date};
-use geometry::Outline;
+use geometry::{Outline, USER_LIMITS};
 pub use index::{DistrictRef, PlaceIndex};
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -85,6 +85,37 @@ pub struct ConcessionDraft {
     pub attributes: serde_json::Value,
 }
 
+impl ConcessionDraft {
+    /// The rules `ConcessionInput` has for these fields, for a concession
+    /// read from a file; `Err` says what is wrong, field by field.
+    pub fn check_fields(&self) -> Result<(), String> {
+        let input = ConcessionInput {
+            code: Some(self.code.clone()),
+            name: Some(self.name.clone()),
+            holder_id: None,
+            holder_name: match &self.holder {
+                HolderSpec::Name(name) => Some(name.clone()),
+                HolderSpec::None | HolderSpec::Id(_) => None,
+            },
+            hectares: self.hectares,
+            status: self.status.clone(),
+            substance: self.substance.clone(),
+            filed_on: None,
+            // Checked as an outline already; here only present.
+            geometry: Some(serde_json::Value::Null),
+        };
+        match crate::rules::check(&input) {
+            Ok(()) => Ok(()),
+            Err(AppError::Validation(errors)) => Err(errors
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")),
+            Err(other) => Err(other.to_string()),
+        }
+    }
+}
+
 /// A concession written through the API (lon/lat GeoJSON).
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -124,6 +155,7 @@ pub struct ConcessionInput {
     #[schema(value_type = Option<String>, format = Date)]
     pub filed_on: Option<String>,
     /// GeoJSON Polygon or MultiPolygon in WGS 84 longitude/latitude.
+    /// At most 10,000 positions, 500 rings and 100 polygons (422 beyond).
     #[validate(required(message = "is required"))]
     #[schema(required = true, value_type = Object)]
     pub geometry: Option<serde_json::Value>,
@@ -142,16 +174,23 @@ fn code_chars(code: &str) -> Result<(), validator::ValidationError> {
 
 impl ConcessionInput {
     pub fn into_draft(self) -> Result<ConcessionDraft, AppError> {
+        self.into_draft_with(None)
+    }
+
+    /// As `into_draft`, with the outline already checked when `checked` is
+    /// given (`self.geometry` is then ignored).
+    fn into_draft_with(self, checked: Option<Outline>) -> Result<ConcessionDraft, AppError> {
         let mut errors = match crate::rules::check(&self) {
             Ok(()) => Vec::new(),
             Err(AppError::Validation(errors)) => errors,
             Err(other) => return Err(other),
         };
-        let outline = match &self.geometry {
-            Some(g) => Outline::from_geojson(g)
+        let outline = match (checked, &self.geometry) {
+            (Some(outline), _) => Some(outline),
+            (None, Some(g)) => Outline::from_geojson(g, &USER_LIMITS)
                 .map_err(|e| errors.push(FieldError::new("geometry", e)))
                 .ok(),
-            None => None,
+            (None, None) => None,
         };
         let filed_on = match self.filed_on.as_deref() {
             Some(d) => parse_date(d)
@@ -226,6 +265,7 @@ pub struct ConcessionPatch {
     #[schema(format = Date)]
     filed_on: Option<String>,
     /// GeoJSON Polygon or MultiPolygon in WGS 84 longitude/latitude.
+    /// At most 10,000 positions, 500 rings and 100 polygons (422 beyond).
     #[schema(required = false, value_type = Object)]
     geometry: Option<serde_json::Value>,
 }
@@ -246,13 +286,38 @@ impl Concession {
     }
 }
 
-/// Applies a merge patch to a concession and checks the result.
+/// A patch's new outline, checked before the edit's transaction so that it
+/// is never checked under the write lock; `None` when the patch keeps it.
+pub fn check_patch_geometry(patch: &serde_json::Value) -> Result<Option<Outline>, AppError> {
+    match patch.get("geometry") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(g) => Outline::from_geojson(g, &USER_LIMITS)
+            .map(Some)
+            .map_err(|e| AppError::Validation(vec![FieldError::new("geometry", e)])),
+    }
+}
+
+/// Applies a merge patch to a concession and checks the result; `checked`
+/// is the patch's outline as `check_patch_geometry` gave it.
 pub fn apply_patch(
     current: &Concession,
     patch: serde_json::Value,
+    checked: Option<Outline>,
 ) -> Result<ConcessionDraft, AppError> {
     let mut document = current.as_input();
     let new_outline = patch.get("geometry").is_some_and(|v| !v.is_null());
+    let outline = match checked {
+        Some(outline) => Some(outline),
+        // Removed: the merged concession lacks it, and says so.
+        None if patch.get("geometry").is_some_and(|v| v.is_null()) => None,
+        // Unchanged: taken as stored, with the validity found when written.
+        None => geometry::multipolygon_from_geojson(&current.geometry)
+            .ok()
+            .map(|shape| Outline {
+                shape,
+                valid: current.geometry_valid,
+            }),
+    };
     // Naming a holder by name replaces the one by id.
     if patch.get("holder_name").is_some_and(|v| !v.is_null()) {
         if let Some(map) = document.as_object_mut() {
@@ -263,7 +328,8 @@ pub fn apply_patch(
     if let Some(map) = document.as_object_mut() {
         map.retain(|_, v| !v.is_null());
     }
-    let mut draft = crate::http::from_value::<ConcessionInput>(document)?.into_draft()?;
+    let mut draft =
+        crate::http::from_value::<ConcessionInput>(document)?.into_draft_with(outline)?;
     if !new_outline {
         draft.source_crs = current.source_crs.clone();
     }

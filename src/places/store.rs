@@ -346,6 +346,10 @@ string_enum! {
         HolderChanged = "holder_changed",
         Renamed = "renamed",
         GeometryChanged = "geometry_changed",
+        /// Anything else the source says of it (hectares, status,
+        /// substance, filing date, attributes): an update always leaves a
+        /// registry change, so an import's summary and the changes agree.
+        DetailsChanged = "details_changed",
     }
 }
 
@@ -502,6 +506,22 @@ pub fn upsert(
             Some(summary(&row)),
         )?;
     } else {
+        let named =
+            old.holder_id != row.holder_id || old.name != row.name || old.geometry != row.geometry;
+        if !named {
+            let details = |r: &ConcessionRow| {
+                serde_json::json!({"code": r.code, "hectares": r.hectares, "status": r.status,
+                    "substance": r.substance, "filed_on": r.filed_on,
+                    "attributes": serde_json::from_str::<serde_json::Value>(&r.attributes).ok()})
+            };
+            record_change(
+                conn,
+                &row.code,
+                ChangeKind::DetailsChanged,
+                Some(details(&old)),
+                Some(details(&row)),
+            )?;
+        }
         if old.holder_id != row.holder_id {
             record_change(
                 conn,
