@@ -95,7 +95,24 @@ fn optional(cell: &str, column: &str, max: usize, why: &mut Vec<String>) -> Opti
     if value.chars().count() > max {
         why.push(format!("{column} is longer than {max} characters"));
     }
+    one_line(value, column, why);
     (!value.is_empty()).then(|| value.to_string())
+}
+
+/// The API's one-line rule (no control or direction characters), for a cell.
+fn one_line(value: &str, column: &str, why: &mut Vec<String>) {
+    if let Err(e) = crate::rules::one_line(value) {
+        let message = e.message.map(|m| m.to_string()).unwrap_or_default();
+        why.push(format!("{column} {message}"));
+    }
+}
+
+/// The API's text-block rule (line breaks kept, other controls refused).
+fn text_block(value: &str, column: &str, why: &mut Vec<String>) {
+    if let Err(e) = crate::rules::text_block(value) {
+        let message = e.message.map(|m| m.to_string()).unwrap_or_default();
+        why.push(format!("{column} {message}"));
+    }
 }
 
 fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
@@ -134,6 +151,7 @@ fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
     } else if name.chars().count() > 300 {
         why.push("case_name is longer than 300 characters".into());
     }
+    one_line(name, "case_name", &mut why);
     let case_type = read_case_type(cell(3));
     if case_type.is_none() {
         why.push(format!(
@@ -160,6 +178,9 @@ fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
         .collect();
     if company_names.iter().any(|c| c.chars().count() > 300) {
         why.push("a company name is longer than 300 characters".into());
+    }
+    for company in &company_names {
+        one_line(company, "companies", &mut why);
     }
     let status = read_status(cell(10));
     if status.is_none() {
@@ -194,6 +215,7 @@ fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
     if description.chars().count() > 20000 {
         why.push("description is longer than 20000 characters".into());
     }
+    text_block(&description, "description", &mut why);
     match (why.is_empty(), report, case_type, status) {
         (true, Some((report_number, report_month)), Some(case_type), Some(status)) => Ok(Row {
             line: 0,

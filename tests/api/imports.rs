@@ -379,3 +379,46 @@ async fn a_district_name_not_found_is_reported_with_its_fallback() {
     let cases = app.get("/api/v1/cases?q=tiaparo", &app.researcher).await;
     assert_eq!(cases.body["items"][0]["ubigeo"], "0304", "{}", cases.body);
 }
+
+/// Issue 10, items 11 and 12: imported report entries are held to the API's
+/// one-line rule (a case name with a forged line, a company with U+202E),
+/// reported by line and skipped, while descriptions keep their line breaks.
+#[actix_web::test]
+async fn report_entries_with_control_characters_are_reported_and_skipped() {
+    let app = spawn_app().await;
+    let csv = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    std::fs::write(
+        csv.path(),
+        format!(
+            "{ENTRIES_HEADER}{}{}{}",
+            "220,2022-06,\"Los Chancas\r\nBcc: evil@x.test\",Socioambiental,Minería,Apurímac,,,,SPCC,Activo,,no,no,x\n",
+            "220,2022-06,Tiaparo,Socioambiental,Minería,Apurímac,,,,\"SP\u{202E}CC\",Activo,,no,no,x\n",
+            "220,2022-06,Bueno,Socioambiental,Minería,Apurímac,,,,SPCC,Activo,,no,no,\"Dos\nlíneas\"\n",
+        ),
+    )
+    .unwrap();
+    let (ok, stderr) = run(
+        &app.test_db,
+        &[
+            "import",
+            "report-entries",
+            "--skip-invalid",
+            csv.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("line 2") && stderr.contains("case_name must be one line"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("companies must be one line"), "{stderr}");
+    let cases = app.get("/api/v1/cases", &app.researcher).await;
+    let names: Vec<&str> = cases.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Bueno"], "{}", cases.body);
+}
