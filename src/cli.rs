@@ -156,7 +156,18 @@ fn execute(cli: Cli) -> Result<(), String> {
     for name in crate::db::migrate(&mut conn)? {
         tracing::info!(migration = %name, "applied migration");
     }
-    match cli.command {
+    // A command run from another folder opens (and creates) another SQLite
+    // file: once a command has done its work, it says which database that
+    // was, on stderr (stdout stays for what scripts keep, such as a new
+    // key's token; a failure stays one line). The server logs it instead.
+    let shown = match &target {
+        crate::db::Target::Sqlite { path } => std::path::absolute(path)
+            .map(|p| format!("sqlite://{}", p.display()))
+            .unwrap_or_else(|_| target.display()),
+        _ => target.display(),
+    };
+    let quiet = matches!(cli.command, Command::Serve | Command::Deliver { .. });
+    let done = match cli.command {
         Command::Serve => {
             drop(conn);
             let db = Db::connect(target, settings.database.pool_size)
@@ -172,7 +183,11 @@ fn execute(cli: Cli) -> Result<(), String> {
         Command::Keys(command) => run_keys(&mut conn, command),
         Command::Import(command) => run_import(&mut conn, command, settings.import.max_bytes()),
         Command::Backup { .. } | Command::Restore { .. } | Command::Copy { .. } => Ok(()),
+    };
+    if done.is_ok() && !quiet {
+        eprintln!("vigia: database {shown}");
     }
+    done
 }
 
 fn run_backup(target: &crate::db::Target, path: &std::path::Path) -> Result<(), String> {

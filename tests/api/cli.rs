@@ -130,6 +130,17 @@ async fn keys_create_prints_only_the_token_and_the_server_accepts_it() {
     assert_eq!(lines.len(), 1, "stdout must be the token alone: {stdout:?}");
     let token = lines[0].to_string();
     assert!(token.starts_with("vg_") && token.len() >= 40);
+    // Which database it used is said on stderr's last line (issue 10, item 20): a
+    // command run from another folder opens another SQLite file.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr.lines().last().unwrap_or_default();
+    assert!(first.starts_with("vigia: database "), "{stderr}");
+    if db.url.starts_with("sqlite") {
+        assert!(
+            first.starts_with("vigia: database sqlite:///"),
+            "an absolute path: {first}"
+        );
+    }
 
     let list = vigia(&db).args(["keys", "list"]).output().unwrap();
     let listed = String::from_utf8(list.stdout).unwrap();
