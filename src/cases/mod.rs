@@ -241,6 +241,11 @@ pub struct Case {
     /// The case's timeline by report number (on reading one case only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entries: Option<Vec<Entry>>,
+    /// Only in the answer to a create or an edit, when there is something to
+    /// check: `district_not_found` / `province_not_found` when a name is not
+    /// among the loaded boundaries and the ubigeo is of a wider area.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::rules::Warning>,
 }
 
 impl Case {

@@ -117,6 +117,7 @@ impl CaseRow {
             first_report: self.first_report.map(ReportRef::of),
             last_report: self.last_report.map(ReportRef::of),
             entries: None,
+            warnings: Vec::new(),
         })
     }
 }
@@ -468,6 +469,31 @@ pub(crate) fn set_companies(
     Ok(())
 }
 
+/// [`with_ubigeo`] for a writer through the API: also the warning to give
+/// when a name given was not found and the code is of a wider area.
+fn with_ubigeo_warned(
+    mut fields: CaseFields,
+    names: &DistrictNames,
+) -> (CaseFields, Vec<crate::rules::Warning>) {
+    let mut warnings = Vec::new();
+    if fields.ubigeo.is_none() {
+        let (code, fallback) = names.resolve(
+            fields.region.as_deref(),
+            fields.province.as_deref(),
+            fields.district.as_deref(),
+        );
+        fields.ubigeo = code;
+        if let Some(fallback) = fallback {
+            warnings.push(crate::rules::Warning {
+                code: format!("{}_not_found", fallback.level),
+                field: fallback.level.to_string(),
+                message: fallback.message(),
+            });
+        }
+    }
+    (fields, warnings)
+}
+
 /// Fills a missing ubigeo from the names, when the boundaries know them.
 pub(crate) fn with_ubigeo(mut fields: CaseFields, names: &DistrictNames) -> CaseFields {
     if fields.ubigeo.is_none() {
@@ -513,8 +539,10 @@ pub fn create(conn: &mut DbConn, who: &Who, fields: CaseFields) -> Result<Case, 
     db::write_tx(conn, |conn| {
         check_companies(conn, &fields.companies)?;
         let names = DistrictNames::load(conn)?;
-        let fields = with_ubigeo(fields, &names);
-        insert(conn, who, &fields)
+        let (fields, warnings) = with_ubigeo_warned(fields, &names);
+        let mut case = insert(conn, who, &fields)?;
+        case.warnings = warnings;
+        Ok(case)
     })
 }
 
@@ -572,8 +600,10 @@ pub fn update(
         check_companies(conn, &fields.companies)?;
         if_match.check(before.version)?;
         let names = DistrictNames::load(conn)?;
-        let fields = with_ubigeo(fields, &names);
-        rewrite(conn, who, &before, &fields)
+        let (fields, warnings) = with_ubigeo_warned(fields, &names);
+        let mut after = rewrite(conn, who, &before, &fields)?;
+        after.warnings = warnings;
+        Ok(after)
     })
 }
 

@@ -422,3 +422,40 @@ async fn report_entries_with_control_characters_are_reported_and_skipped() {
         .collect();
     assert_eq!(names, ["Bueno"], "{}", cases.body);
 }
+
+/// Issue 10, item 14, through the API: a case whose district name is not
+/// among the loaded boundaries is coded to the province, and the answer says
+/// so in `warnings`.
+#[actix_web::test]
+async fn a_case_with_a_district_not_found_is_answered_with_a_warning() {
+    let app = spawn_app().await;
+    add_district(&app, "030410", "POCOHUANCA", "AYMARAES", "APURIMAC");
+    let case = |name: &str, district: &str| {
+        serde_json::json!({"name": name, "case_type": "socioambiental", "region": "Apurímac",
+            "province": "Aymaraes", "district": district})
+    };
+    let res = app
+        .post("/api/v1/cases", &app.monitor, case("Tiaparo", "Pocohuansa"))
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    assert_eq!(res.body["ubigeo"], "0304");
+    assert_eq!(
+        res.body["warnings"][0]["code"], "district_not_found",
+        "{}",
+        res.body
+    );
+    assert_eq!(res.body["warnings"][0]["field"], "district");
+    assert!(res.body["warnings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Pocohuansa"));
+    let res = app
+        .post(
+            "/api/v1/cases",
+            &app.monitor,
+            case("Los Chancas", "Pocohuanca"),
+        )
+        .await;
+    assert_eq!(res.body["ubigeo"], "030410");
+    assert!(res.body.get("warnings").is_none(), "{}", res.body);
+}
