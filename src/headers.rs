@@ -103,6 +103,6 @@ mod tests {
         assert!(PAGE_CSP.contains(&format!("'sha256-{expected}'")));
         assert!(PAGE_CSP.contains("frame-ancestors 'none'"));
         assert!(!PAGE_CSP.contains("unsafe"));
-        assert!(!DOCS_CSP.contains("unsafe"));
+        assert!(!DOCS_CSP.contains("unsafe-inline") && !DOCS_CSP.contains("unsafe-eval"));
     }
 }

@@ -198,6 +198,11 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
     }
 }
 
+/// The address people reach this server at (`server.public_base_url`),
+/// for links in what Vigía writes (exports, mails).
+#[derive(Debug, Clone)]
+pub struct PublicBase(pub String);
+
 /// The strong ETag of a versioned entity.
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")

@@ -104,6 +104,7 @@ impl Application {
                     .map_err(|e| format!("database.url: {}", e.report()))?,
             )
         };
+        let public_base = web::Data::new(crate::http::PublicBase(settings.base_url().to_string()));
         let db = web::Data::new(db);
         let index = web::Data::new(places::PlaceIndex::default());
         let key_cache = web::Data::new(crate::keys::KeyCache::new(std::time::Duration::from_secs(
@@ -167,6 +168,7 @@ impl Application {
                 .app_data(index.clone())
                 .app_data(key_cache.clone())
                 .app_data(pseudonyms.clone())
+                .app_data(public_base.clone())
                 .app_data(watch_context.clone())
                 .app_data(readiness.clone())
                 .app_data(web::PayloadConfig::new(max_body))

@@ -24,6 +24,8 @@ use crate::routing::Routes;
 pub fn configure(routes: &mut Routes) {
     routes
         .add(list_events)
+        .add(export_events_csv)
+        .add(export_events_geojson)
         .add(create_event)
         .add(get_event)
         .add(patch_event)
@@ -333,4 +335,208 @@ pub async fn list_page(db: &Db, filter: EventFilter) -> Result<HttpResponse, App
         (e.fields.occurred_on, e.id.to_string())
     });
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// Rows read from the database per step of an export: memory stays bounded
+/// by this, whatever the number of incidents.
+const EXPORT_CHUNK: i64 = 500;
+
+#[derive(Clone, Copy)]
+enum ExportFormat {
+    Csv,
+    GeoJson,
+}
+
+/// Every incident the list's filters select, as CSV with ACLED's column
+/// names first (see the README, "Exports"). Streamed: the whole selection,
+/// not a page; `cursor` and `limit` do not apply.
+#[utoipa::path(tag = "events", params(EventListQuery),
+    responses((status = 200, description = "Incidents as CSV", body = String, content_type = "text/csv"),
+        doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/events/export.csv")]
+pub async fn export_events_csv(
+    _caller: Caller,
+    db: web::Data<Db>,
+    base: web::Data<crate::http::PublicBase>,
+    QueryParams(q): QueryParams<EventListQuery>,
+) -> Result<HttpResponse, AppError> {
+    export(db, base, q, ExportFormat::Csv).await
+}
+
+/// Every incident the list's filters select, as a GeoJSON FeatureCollection
+/// (RFC 7946, WGS 84) that QGIS and GDAL open; properties as in the CSV.
+#[utoipa::path(tag = "events", params(EventListQuery),
+    responses((status = 200, description = "Incidents as GeoJSON", body = Object, content_type = "application/geo+json"),
+        doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/events/export.geojson")]
+pub async fn export_events_geojson(
+    _caller: Caller,
+    db: web::Data<Db>,
+    base: web::Data<crate::http::PublicBase>,
+    QueryParams(q): QueryParams<EventListQuery>,
+) -> Result<HttpResponse, AppError> {
+    export(db, base, q, ExportFormat::GeoJson).await
+}
+
+async fn export(
+    db: web::Data<Db>,
+    base: web::Data<crate::http::PublicBase>,
+    q: EventListQuery,
+    format: ExportFormat,
+) -> Result<HttpResponse, AppError> {
+    if q.cursor.is_some() || q.limit.is_some() {
+        return Err(AppError::BadRequest(
+            "an export has every incident the filters select: cursor and limit are for pages"
+                .into(),
+        ));
+    }
+    let (from, to) = (q.from, q.to);
+    let mut filter = q.into_filter()?;
+    filter.limit = EXPORT_CHUNK;
+    let base = base.0.clone();
+    let db = db.into_inner();
+    // The first chunk is read before answering, so an unreachable database
+    // is a problem answer, not a cut-off file.
+    let first = read_chunk(&db, filter.clone()).await?;
+    let (extension, content_type) = match format {
+        ExportFormat::Csv => ("csv", "text/csv; charset=utf-8"),
+        ExportFormat::GeoJson => ("geojson", "application/geo+json"),
+    };
+    let name = export_name(from, to, extension);
+    let state = ExportState {
+        db,
+        filter,
+        base,
+        format,
+        pending: Some(first),
+        started: false,
+        finished: false,
+    };
+    let body = futures_util::stream::unfold(state, |mut state| async move {
+        let chunk = state.next_bytes().await?;
+        Some((chunk, state))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .streaming(body))
+}
+
+/// `vigia-incidents[_FROM][_TO].EXT`: the file says which dates it holds.
+fn export_name(from: Option<NaiveDate>, to: Option<NaiveDate>, extension: &str) -> String {
+    let mut name = String::from("vigia-incidents");
+    if let Some(from) = from {
+        name.push_str(&format!("_from-{from}"));
+    }
+    if let Some(to) = to {
+        name.push_str(&format!("_to-{to}"));
+    }
+    format!("{name}.{extension}")
+}
+
+/// A chunk of incidents and, when more follow, the filter for the next.
+type Chunk = (Vec<Event>, Option<EventFilter>);
+
+async fn read_chunk(db: &Db, filter: EventFilter) -> Result<Chunk, AppError> {
+    db.run(move |conn| {
+        let mut rows = ops::events::list(conn, &filter)?;
+        let more = rows.len() as i64 > filter.limit;
+        rows.truncate(filter.limit as usize);
+        let next = match (more, rows.last()) {
+            (true, Some(last)) => Some(EventFilter {
+                after: Some((last.fields.occurred_on, last.id.to_string())),
+                ..filter
+            }),
+            _ => None,
+        };
+        Ok((rows, next))
+    })
+    .await
+}
+
+struct ExportState {
+    db: std::sync::Arc<Db>,
+    filter: EventFilter,
+    base: String,
+    format: ExportFormat,
+    pending: Option<Chunk>,
+    started: bool,
+    finished: bool,
+}
+
+impl ExportState {
+    /// The next piece of the file; `None` once it is complete.
+    async fn next_bytes(&mut self) -> Option<Result<actix_web::web::Bytes, actix_web::Error>> {
+        if self.finished {
+            return None;
+        }
+        let (rows, next) = match self.pending.take() {
+            Some(chunk) => chunk,
+            None => match read_chunk(&self.db, self.filter.clone()).await {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    // Headers are gone: all that is left is to cut the file
+                    // short, which the client sees as an incomplete body.
+                    tracing::error!(error = %e.report(), "export stopped");
+                    self.finished = true;
+                    return Some(Err(e.into()));
+                }
+            },
+        };
+        let first = !self.started;
+        self.started = true;
+        let last = next.is_none();
+        if let Some(next) = next {
+            self.filter = next;
+        } else {
+            self.finished = true;
+        }
+        Some(self.render(&rows, first, last).map_err(Into::into))
+    }
+
+    fn render(
+        &self,
+        rows: &[Event],
+        first: bool,
+        last: bool,
+    ) -> Result<actix_web::web::Bytes, AppError> {
+        use crate::events::export;
+        let mut out = Vec::new();
+        match self.format {
+            ExportFormat::Csv => {
+                let mut writer = csv::Writer::from_writer(&mut out);
+                let failed = |e: csv::Error| AppError::internal_from("writing the export", e);
+                if first {
+                    writer.write_record(export::COLUMNS).map_err(failed)?;
+                }
+                for event in rows {
+                    let cells = export::csv_cells(&export::record(event, &self.base));
+                    writer.write_record(&cells).map_err(failed)?;
+                }
+                writer
+                    .flush()
+                    .map_err(|e| AppError::internal_from("writing the export", e))?;
+            }
+            ExportFormat::GeoJson => {
+                if first {
+                    out.extend_from_slice(br#"{"type":"FeatureCollection","features":["#);
+                }
+                for (i, event) in rows.iter().enumerate() {
+                    if !(first && i == 0) {
+                        out.push(b',');
+                    }
+                    let feature = export::feature(event, export::record(event, &self.base));
+                    serde_json::to_writer(&mut out, &feature)
+                        .map_err(|e| AppError::internal_from("writing the export", e))?;
+                }
+                if last {
+                    out.extend_from_slice(b"]}\n");
+                }
+            }
+        }
+        Ok(out.into())
+    }
 }

@@ -6,6 +6,7 @@
 //! Patch (RFC 7396) applied to the current fields and then checked by the same
 //! rules as a create, so the two can never disagree.
 
+pub mod export;
 pub mod store;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};

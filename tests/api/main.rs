@@ -14,6 +14,7 @@ mod cli;
 mod consequences;
 mod copy;
 mod events;
+mod exports;
 mod geometry;
 mod helpers;
 mod imports;
