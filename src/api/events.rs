@@ -26,6 +26,7 @@ pub fn configure(routes: &mut Routes) {
         .add(list_events)
         .add(export_events_csv)
         .add(export_events_geojson)
+        .add(export_events_xlsx)
         .add(create_event)
         .add(get_event)
         .add(patch_event)
@@ -378,18 +379,87 @@ pub async fn export_events_geojson(
     export(db, base, q, ExportFormat::GeoJson).await
 }
 
-async fn export(
+/// Every incident the list's filters select, as an Excel workbook (one
+/// sheet, header row frozen, dates as dates) that Excel and LibreOffice open.
+#[utoipa::path(tag = "events", params(EventListQuery),
+    responses((status = 200, description = "Incidents as XLSX", body = Vec<u8>,
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/events/export.xlsx")]
+pub async fn export_events_xlsx(
+    _caller: Caller,
     db: web::Data<Db>,
     base: web::Data<crate::http::PublicBase>,
-    q: EventListQuery,
-    format: ExportFormat,
+    QueryParams(q): QueryParams<EventListQuery>,
 ) -> Result<HttpResponse, AppError> {
+    refuse_paging(&q)?;
+    let name = export_name(q.from, q.to, "xlsx");
+    let mut filter = q.into_filter()?;
+    filter.limit = EXPORT_CHUNK;
+    let base = base.0.clone();
+    // The workbook is written to a temporary file (a zip cannot be sent
+    // before it is finished), then sent from it in pieces.
+    let file = db
+        .run(move |conn| {
+            let file = tempfile::NamedTempFile::new()
+                .map_err(|e| AppError::internal_from("a temporary file for the export", e))?;
+            let mut next = Some(filter);
+            crate::events::export::write_xlsx(file.path(), &base, || {
+                let Some(filter) = next.take() else {
+                    return Ok(None);
+                };
+                let (rows, following) = chunk(conn, filter)?;
+                next = following;
+                Ok(Some(rows))
+            })?;
+            Ok(file)
+        })
+        .await?;
+    let reader = std::fs::File::open(file.path())
+        .map_err(|e| AppError::internal_from("reading the export back", e))?;
+    let body = futures_util::stream::unfold((reader, file), |(mut reader, file)| async move {
+        let mut buffer = vec![0u8; 64 * 1024];
+        match std::io::Read::read(&mut reader, &mut buffer) {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some((
+                    Ok::<_, actix_web::Error>(web::Bytes::from(buffer)),
+                    (reader, file),
+                ))
+            }
+            Err(e) => Some((
+                Err(AppError::internal_from("reading the export back", e).into()),
+                (reader, file),
+            )),
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .streaming(body))
+}
+
+fn refuse_paging(q: &EventListQuery) -> Result<(), AppError> {
     if q.cursor.is_some() || q.limit.is_some() {
         return Err(AppError::BadRequest(
             "an export has every incident the filters select: cursor and limit are for pages"
                 .into(),
         ));
     }
+    Ok(())
+}
+
+async fn export(
+    db: web::Data<Db>,
+    base: web::Data<crate::http::PublicBase>,
+    q: EventListQuery,
+    format: ExportFormat,
+) -> Result<HttpResponse, AppError> {
+    refuse_paging(&q)?;
     let (from, to) = (q.from, q.to);
     let mut filter = q.into_filter()?;
     filter.limit = EXPORT_CHUNK;
@@ -441,20 +511,21 @@ fn export_name(from: Option<NaiveDate>, to: Option<NaiveDate>, extension: &str) 
 type Chunk = (Vec<Event>, Option<EventFilter>);
 
 async fn read_chunk(db: &Db, filter: EventFilter) -> Result<Chunk, AppError> {
-    db.run(move |conn| {
-        let mut rows = ops::events::list(conn, &filter)?;
-        let more = rows.len() as i64 > filter.limit;
-        rows.truncate(filter.limit as usize);
-        let next = match (more, rows.last()) {
-            (true, Some(last)) => Some(EventFilter {
-                after: Some((last.fields.occurred_on, last.id.to_string())),
-                ..filter
-            }),
-            _ => None,
-        };
-        Ok((rows, next))
-    })
-    .await
+    db.run(move |conn| chunk(conn, filter)).await
+}
+
+fn chunk(conn: &mut crate::db::DbConn, filter: EventFilter) -> Result<Chunk, AppError> {
+    let mut rows = ops::events::list(conn, &filter)?;
+    let more = rows.len() as i64 > filter.limit;
+    rows.truncate(filter.limit as usize);
+    let next = match (more, rows.last()) {
+        (true, Some(last)) => Some(EventFilter {
+            after: Some((last.fields.occurred_on, last.id.to_string())),
+            ..filter
+        }),
+        _ => None,
+    };
+    Ok((rows, next))
 }
 
 struct ExportState {

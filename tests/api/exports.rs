@@ -233,3 +233,58 @@ fn ogrinfo(file: &std::path::Path) -> Option<String> {
         }
     }
 }
+
+/// The workbook opens in a real spreadsheet reader: one sheet, the header
+/// row, one row per incident, dates as dates and numbers as numbers.
+#[actix_web::test]
+async fn the_xlsx_export_is_a_workbook_with_dates_and_numbers() {
+    use calamine::{Data, Reader, Xlsx};
+    let app = spawn_app().await;
+    app.create_event(los_chancas()).await;
+    log_many(&app, 520, json!({"admin": {"region": "Cusco"}}));
+    app.create_event(event_with(
+        json!({"title": "=1+1", "admin": {"region": "Cusco"}}),
+    ))
+    .await;
+
+    let res = app
+        .send(
+            actix_web::http::Method::GET,
+            "/api/v1/events/export.xlsx?region=cusco",
+            Some(&app.researcher),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        res.header("content-disposition").as_deref(),
+        Some("attachment; filename=\"vigia-incidents.xlsx\"")
+    );
+    let bytes = res.bytes.clone();
+    let mut workbook: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(workbook.sheet_names(), ["incidentes"]);
+    let sheet = workbook.worksheet_range("incidentes").unwrap();
+    let rows: Vec<_> = sheet.rows().collect();
+    assert_eq!(rows.len(), 1 + 521, "header and one row per Cusco incident");
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(header, vigia::events::export::COLUMNS);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let first = rows[1];
+    assert!(
+        matches!(first[col("event_date")], Data::DateTime(_)),
+        "a date cell: {:?}",
+        first[col("event_date")]
+    );
+    assert!(
+        matches!(first[col("latitude")], Data::Float(_)),
+        "{:?}",
+        first[col("latitude")]
+    );
+    assert_eq!(first[col("admin1")].to_string(), "Cusco");
+    // A formula typed as a title stays text.
+    assert!(rows
+        .iter()
+        .any(|r| r[col("title")] == Data::String("=1+1".into())));
+}

@@ -112,6 +112,8 @@ pub struct Response {
     pub status: u16,
     pub headers: actix_web::http::header::HeaderMap,
     pub body: Value,
+    /// The body as sent (for files that are neither JSON nor text).
+    pub bytes: Vec<u8>,
 }
 
 impl Response {
@@ -283,6 +285,7 @@ impl TestApp {
             status: res.status().as_u16(),
             headers: res.headers().clone(),
             body,
+            bytes: bytes.to_vec(),
         }
     }
 
