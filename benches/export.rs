@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
 use vigia::audit::Actor;
 use vigia::config::Settings;
@@ -29,7 +29,6 @@ use vigia::events::{
     Admin, EventFields, EventType, Location, LocationPrecision, Source, TimePrecision, Verification,
 };
 use vigia::keys::{self, Role};
-use vigia::places::PlaceIndex;
 use vigia::startup::Application;
 
 fn fields(rng: &mut impl Rng) -> EventFields {
@@ -63,27 +62,6 @@ fn fields(rng: &mut impl Rng) -> EventFields {
             published_on: None,
         }],
         verification: Verification::Unverified,
-    }
-}
-
-fn seed(db: &Db, target: usize) {
-    let index = PlaceIndex::default();
-    let who = vigia::ops::Who {
-        role: Role::Monitor,
-        actor: Actor {
-            key_id: None,
-            name: "seed".into(),
-        },
-    };
-    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let mut conn = db.get().unwrap();
-    let mut done = 0;
-    while done < target {
-        let batch: Vec<EventFields> = (0..2000.min(target - done))
-            .map(|_| fields(&mut rng))
-            .collect();
-        vigia::ops::events::create_checked(&mut conn, &index, &who, &batch).unwrap();
-        done += batch.len();
     }
 }
 
@@ -162,7 +140,7 @@ fn run_backend(name: &str, bench_db: BenchDb, incidents: usize) {
     let db = Db::connect(target, 8).unwrap();
     db.migrate().unwrap();
     let seeded = Instant::now();
-    seed(&db, incidents);
+    common::seed_events(&db, incidents, 7, fields);
     println!("seeded in {:.1} s", seeded.elapsed().as_secs_f64());
     let token = {
         let mut conn = db.get().unwrap();

@@ -191,27 +191,6 @@ fn http_inserts(address: &str, token: &str, total: usize, concurrency: usize) ->
     })
 }
 
-fn seed(db: &Db, target: usize) {
-    let index = PlaceIndex::default();
-    let actor = vigia::ops::Who {
-        role: Role::Monitor,
-        actor: Actor {
-            key_id: None,
-            name: "seed".into(),
-        },
-    };
-    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
-    let mut conn = db.get().unwrap();
-    let mut done = 0;
-    while done < target {
-        let batch: Vec<EventFields> = (0..1000.min(target - done))
-            .map(|_| fields(&mut rng))
-            .collect();
-        vigia::ops::events::create_checked(&mut conn, &index, &actor, &batch).unwrap();
-        done += batch.len();
-    }
-}
-
 fn list_latency(address: &str, token: &str, db: &Db, rounds: usize) -> (Stats, Stats, usize) {
     let query = "region=Apur%C3%ADmac&from=2019-01-01&to=2019-12-31&limit=50";
     let filter = EventFilter {
@@ -298,7 +277,7 @@ fn run_backend(name: &str, bench_db: BenchDb, total: usize, seed_size: usize) {
 
     let have = 4 * total;
     let started = Instant::now();
-    seed(&db, seed_size.saturating_sub(have));
+    common::seed_events(&db, seed_size.saturating_sub(have), 42, fields);
     println!(
         "\nseeded to {seed_size} events in {:.1} s",
         started.elapsed().as_secs_f64()

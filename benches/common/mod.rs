@@ -82,3 +82,32 @@ pub fn env_usize(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Logs `target` incidents made by `make` (seeded, so every run logs the
+/// same ones) through the operation, in transactions of 1,000.
+pub fn seed_events(
+    db: &vigia::db::Db,
+    target: usize,
+    seed: u64,
+    mut make: impl FnMut(&mut rand::rngs::StdRng) -> vigia::events::EventFields,
+) {
+    use rand::SeedableRng;
+    let index = vigia::places::PlaceIndex::default();
+    let who = vigia::ops::Who {
+        role: vigia::keys::Role::Monitor,
+        actor: vigia::audit::Actor {
+            key_id: None,
+            name: "seed".into(),
+        },
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut conn = db.get().unwrap();
+    let mut done = 0;
+    while done < target {
+        let batch: Vec<_> = (0..1000.min(target - done))
+            .map(|_| make(&mut rng))
+            .collect();
+        vigia::ops::events::create_checked(&mut conn, &index, &who, &batch).unwrap();
+        done += batch.len();
+    }
+}

@@ -415,23 +415,25 @@ pub async fn export_events_xlsx(
             Ok(file)
         })
         .await?;
-    let reader = std::fs::File::open(file.path())
-        .map_err(|e| AppError::internal_from("reading the export back", e))?;
-    let body = futures_util::stream::unfold((reader, file), |(mut reader, file)| async move {
-        let mut buffer = vec![0u8; 64 * 1024];
-        match std::io::Read::read(&mut reader, &mut buffer) {
-            Ok(0) => None,
-            Ok(n) => {
-                buffer.truncate(n);
-                Some((
-                    Ok::<_, actix_web::Error>(web::Bytes::from(buffer)),
-                    (reader, file),
-                ))
-            }
-            Err(e) => Some((
+    // Read back in pieces on the blocking pool, never on the executor; the
+    // temporary file goes with the last piece.
+    let body = futures_util::stream::unfold(Some(file), |file| async move {
+        let file = file?;
+        let piece = web::block(move || {
+            let mut buffer = vec![0u8; 64 * 1024];
+            let n = std::io::Read::read(&mut file.as_file(), &mut buffer)?;
+            buffer.truncate(n);
+            Ok::<_, std::io::Error>((buffer, file))
+        })
+        .await;
+        match piece {
+            Ok(Ok((buffer, _))) if buffer.is_empty() => None,
+            Ok(Ok((buffer, file))) => Some((Ok(web::Bytes::from(buffer)), Some(file))),
+            Ok(Err(e)) => Some((
                 Err(AppError::internal_from("reading the export back", e).into()),
-                (reader, file),
+                None,
             )),
+            Err(e) => Some((Err(actix_web::Error::from(e)), None)),
         }
     });
     Ok(HttpResponse::Ok()

@@ -494,16 +494,10 @@ fn with_ubigeo_warned(
     (fields, warnings)
 }
 
-/// Fills a missing ubigeo from the names, when the boundaries know them.
-pub(crate) fn with_ubigeo(mut fields: CaseFields, names: &DistrictNames) -> CaseFields {
-    if fields.ubigeo.is_none() {
-        fields.ubigeo = names.ubigeo(
-            fields.region.as_deref(),
-            fields.province.as_deref(),
-            fields.district.as_deref(),
-        );
-    }
-    fields
+/// Fills a missing ubigeo from the names, when the boundaries know them
+/// (the import reports what fell back on its own, per line).
+pub(crate) fn with_ubigeo(fields: CaseFields, names: &DistrictNames) -> CaseFields {
+    with_ubigeo_warned(fields, names).0
 }
 
 /// Inserts a case; call inside a write transaction.
