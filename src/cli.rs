@@ -36,6 +36,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage people's accounts for the web pages.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Load real data files.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -111,6 +114,26 @@ enum ImportCommand {
 }
 
 #[derive(Subcommand)]
+enum UsersCommand {
+    /// Create an account; prints only a one-time link (valid 72 hours) on
+    /// stdout, where the person chooses a password. That is how the first
+    /// admin gets in, with no mail needed.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// The name shown in the pages and the history (default: the part
+        /// of the address before the @).
+        #[arg(long)]
+        name: Option<String>,
+        /// The language of the person's mails.
+        #[arg(long, default_value = "es")]
+        language: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum KeysCommand {
     /// Create a key; prints only its token on stdout.
     Create {
@@ -181,6 +204,7 @@ fn execute(cli: Cli) -> Result<(), String> {
             deliver(settings, db, once)
         }
         Command::Keys(command) => run_keys(&mut conn, command),
+        Command::Users(command) => run_users(&mut conn, command, settings.base_url()),
         Command::Import(command) => run_import(&mut conn, command, settings.import.max_bytes()),
         Command::Backup { .. } | Command::Restore { .. } | Command::Copy { .. } => Ok(()),
     };
@@ -314,6 +338,40 @@ fn deliver(settings: Settings, db: Db, once: bool) -> Result<(), String> {
         let _ = running.await;
         Ok(())
     })
+}
+
+fn run_users(conn: &mut DbConn, command: UsersCommand, base_url: &str) -> Result<(), String> {
+    match command {
+        UsersCommand::Create {
+            email,
+            role,
+            name,
+            language,
+        } => {
+            let language = crate::i18n::Language::parse(&language)
+                .ok_or_else(|| format!("--language {language:?}: es or en"))?;
+            let input = crate::accounts::NewUser {
+                email,
+                display_name: name,
+                role,
+                language,
+            };
+            let links = crate::ops::accounts::SiteLinks {
+                base_url: base_url.to_string(),
+            };
+            let (user, link) =
+                crate::ops::accounts::create(conn, &crate::ops::Who::cli(), &input, &links)
+                    .map_err(|e| e.report())?;
+            eprintln!(
+                "created {} account for {} ({:?}); open the link below within 72 hours to choose a password",
+                role.as_str(),
+                user.email,
+                user.display_name
+            );
+            println!("{link}");
+        }
+    }
+    Ok(())
 }
 
 fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {

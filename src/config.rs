@@ -22,6 +22,35 @@ pub struct Settings {
     pub alerts: AlertSettings,
     pub backup: BackupSettings,
     pub import: ImportSettings,
+    pub web: WebSettings,
+}
+
+/// The web pages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// The base map's tile URL template (`{z}`, `{x}`, `{y}`, optionally
+    /// `{s}`); empty: no base map, only Vigía's own outlines.
+    pub tile_url: String,
+    /// Credit the tile provider asks for, shown on the map.
+    pub tile_attribution: String,
+}
+
+impl WebSettings {
+    /// The origin tiles come from, for the pages' Content-Security-Policy
+    /// (`{s}` subdomains as a wildcard).
+    pub fn tile_origin(&self) -> Option<String> {
+        let url = self.tile_url.trim();
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split('/').next()?;
+        let host = host.replace("{s}", "*");
+        let ok = matches!(scheme, "http" | "https")
+            && !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'));
+        ok.then(|| format!("{scheme}://{host}"))
+    }
 }
 
 /// What `vigia import` reads.
@@ -225,6 +254,12 @@ impl Settings {
         check_mail(&self.smtp, &self.alerts)?;
         if self.import.max_file_mb == 0 {
             return Err("import.max_file_mb: must be at least 1".into());
+        }
+        if !self.web.tile_url.trim().is_empty() && self.web.tile_origin().is_none() {
+            return Err(format!(
+                "web.tile_url: {:?} is not an http(s) URL template like https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png (empty: no base map)",
+                self.web.tile_url
+            ));
         }
         if self.server.max_body_bytes < 1024 {
             return Err(format!(

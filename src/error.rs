@@ -13,13 +13,32 @@ pub struct FieldError {
     /// Path of the field in the request, e.g. `location.lat` or `sources[1].url`.
     pub field: String,
     pub message: String,
+    /// The rule broken, stable for programs (`required`, `length`, `range`,
+    /// `url`, `date`, `future`…); `invalid` where no finer code applies.
+    /// The web pages translate by it.
+    #[schema(example = "length")]
+    pub code: String,
+    /// The rule's bounds where it has them (`min`, `max`), for the pages'
+    /// translated messages; not part of the API's answer.
+    #[serde(skip)]
+    pub params: Vec<(String, String)>,
 }
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::coded(field, "invalid", message)
+    }
+
+    pub fn coded(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         FieldError {
             field: field.into(),
             message: message.into(),
+            code: code.into(),
+            params: Vec::new(),
         }
     }
 }

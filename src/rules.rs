@@ -147,10 +147,14 @@ fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
         };
         match kind {
             ValidationErrorsKind::Field(list) => {
-                out.extend(
-                    list.iter()
-                        .map(|e| FieldError::new(path.clone(), describe(e))),
-                );
+                out.extend(list.iter().map(|e| {
+                    let mut error = FieldError::coded(path.clone(), e.code.as_ref(), describe(e));
+                    error.params = ["min", "max"]
+                        .iter()
+                        .filter_map(|p| Some((p.to_string(), e.params.get(*p)?.to_string())))
+                        .collect();
+                    error
+                }));
             }
             ValidationErrorsKind::Struct(inner) => collect(inner, &path, out),
             ValidationErrorsKind::List(items) => {

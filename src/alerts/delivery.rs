@@ -204,6 +204,66 @@ impl Worker {
     /// batch boundaries, and each batch is recorded as soon as its last mail
     /// is answered. The database never holds up the SMTP connections.
     pub async fn drain(&self) -> Result<Pass, AppError> {
+        let mut total = self.drain_account_mails().await?;
+        total.add(self.drain_alerts().await?);
+        Ok(total)
+    }
+
+    /// Sends the due invitations and password resets (few: people, not
+    /// incidents), a batch at a time, `smtp.pool_size` at once.
+    async fn drain_account_mails(&self) -> Result<Pass, AppError> {
+        use super::outbox::{self, Outcome};
+        let mut total = Pass::default();
+        loop {
+            let owner = self.id.clone();
+            let settings = self.settings.clone();
+            let mailer = self.mailer.clone();
+            let limit = i64::from(self.settings.batch_size.max(1));
+            let claimed = self
+                .db
+                .run(move |conn| {
+                    outbox::claim(conn, &owner, &settings, limit, |k| mailer.message_id(k))
+                })
+                .await?;
+            if claimed.is_empty() {
+                break;
+            }
+            let results: Vec<(String, i32, Outcome)> =
+                futures_util::stream::iter(claimed.into_iter().map(|c| async move {
+                    let outcome = match self.mailer.send(&c.draft).await {
+                        Ok(()) => Outcome::Sent,
+                        Err(e) => Outcome::Failed {
+                            permanent: e.permanent,
+                            message: e.message,
+                        },
+                    };
+                    (c.id, c.attempts, outcome)
+                }))
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
+            let owner = self.id.clone();
+            let settings = self.settings.clone();
+            let (sent, retried, failed) = self
+                .db
+                .run(move |conn| outbox::mark(conn, &owner, &settings, results))
+                .await?;
+            crate::metrics::count_deliveries(sent, retried, failed, 0);
+            total.add(Pass {
+                sent,
+                retried,
+                failed,
+                cancelled: 0,
+            });
+            if retried + failed > 0 {
+                // The server is refusing: the alerts' pass will find out too.
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    async fn drain_alerts(&self) -> Result<Pass, AppError> {
         use futures_util::stream::FuturesUnordered;
 
         struct Batch {

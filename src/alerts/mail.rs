@@ -54,7 +54,7 @@ impl Links {
     }
 
     pub fn event(&self, event_id: &str) -> String {
-        format!("{}/api/v1/events/{event_id}", self.base_url)
+        format!("{}/incidents/{event_id}", self.base_url)
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod delivery;
 pub mod mail;
 pub mod matching;
+pub mod outbox;
 pub mod store;
 pub mod tokens;
 
@@ -32,13 +33,8 @@ string_enum! {
     }
 }
 
-string_enum! {
-    /// The language of the mails.
-    pub enum Language {
-        Es = "es",
-        En = "en",
-    }
-}
+/// The language of the mails (the watch's).
+pub use crate::i18n::Language;
 
 string_enum! {
     /// `unverified` takes every incident; `verified` only verified ones.

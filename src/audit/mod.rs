@@ -15,9 +15,11 @@ use crate::schema::audit_log;
 pub mod pseudonyms;
 pub use pseudonyms::Pseudonyms;
 
-/// Who acts: an API key, or an operator at the command line.
+/// Who acts: an API key, a person signed in to the pages, or an operator
+/// at the command line.
 #[derive(Debug, Clone)]
 pub struct Actor {
+    /// The key's id, or `user:<id>` for a person; `None` at the command line.
     pub key_id: Option<String>,
     pub name: String,
 }
@@ -66,6 +68,8 @@ string_enum! {
         EventConcession = "event_concession",
         Watch = "watch",
         ApiKey = "api_key",
+        /// A person's account (invited, role changed, disabled, password set).
+        User = "user",
     }
 }
 

@@ -1,50 +1,68 @@
 //! The `Caller` extractor: every protected handler names it, and so cannot
-//! run without a live key.
+//! run without a live key or a live session.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 use actix_web::{web, FromRequest, HttpRequest};
 
 use super::{ApiKey, KeyCache, Role};
+use crate::accounts::store::Session;
 use crate::audit::{Actor, Pseudonyms};
 use crate::db::Db;
 use crate::error::AppError;
 
-/// The key behind the current request.
+/// Who is behind the current request: an API key (`Authorization:
+/// Bearer`) or a person signed in to the pages (the session cookie).
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub key: ApiKey,
+    pub role: Role,
+    /// What the audit trail records (`key_id` is `user:<id>` for a person).
+    pub actor: Actor,
 }
 
 impl Caller {
-    /// 403 unless the key's role includes `needed`.
+    /// 403 unless the caller's role includes `needed`.
     pub fn require(&self, needed: Role) -> Result<(), AppError> {
-        if self.key.role >= needed {
+        if self.role >= needed {
             Ok(())
         } else {
             Err(AppError::Forbidden(format!(
-                "this needs the {} role; key {:?} is {}",
+                "this needs the {} role; {:?} is {}",
                 needed.as_str(),
-                self.key.name,
-                self.key.role.as_str()
+                self.actor.name,
+                self.role.as_str()
             )))
         }
     }
 
     pub fn is(&self, role: Role) -> bool {
-        self.key.role >= role
+        self.role >= role
     }
 
     pub fn actor(&self) -> Actor {
-        Actor {
-            key_id: Some(self.key.id.to_string()),
-            name: self.key.name.clone(),
+        self.actor.clone()
+    }
+
+    fn of_key(key: &ApiKey) -> Caller {
+        Caller {
+            role: key.role,
+            actor: Actor {
+                key_id: Some(key.id.to_string()),
+                name: key.name.clone(),
+            },
+        }
+    }
+
+    fn of_session(session: &Session) -> Caller {
+        Caller {
+            role: session.user.role,
+            actor: session.user.actor(),
         }
     }
 }
@@ -61,6 +79,7 @@ impl FromRequest for Caller {
             let early = match early {
                 Early::Caller(caller) => Ok(caller.clone()),
                 Early::Refused(message) => Err(AppError::Unauthorized(message.clone())),
+                Early::Forbidden(message) => Err(AppError::Forbidden(message.clone())),
             };
             return Box::pin(std::future::ready(early));
         }
@@ -73,6 +92,8 @@ impl FromRequest for Caller {
 enum Early {
     Caller(Caller),
     Refused(String),
+    /// A session cookie on an unsafe request without its CSRF token.
+    Forbidden(String),
 }
 
 /// The key behind `req`: 401 without a bearer token, or with one that is
@@ -99,7 +120,58 @@ async fn resolve(req: HttpRequest) -> Result<Caller, AppError> {
         }
     };
     tracing::Span::current().record("key", key.name.as_str());
-    Ok(Caller { key })
+    Ok(Caller::of_key(&key))
+}
+
+/// The header the pages' scripts send their session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The live session of the request's cookie, if any (read once per
+/// request and kept in its extensions for the pages).
+pub async fn session_of(req: &HttpRequest) -> Result<Option<Session>, AppError> {
+    if let Some(found) = req.extensions().get::<Option<Session>>() {
+        return Ok(found.clone());
+    }
+    let Some(cookie) = req.cookie(crate::accounts::SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let db = req
+        .app_data::<web::Data<Db>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("no database in app data"))?;
+    let value = cookie.value().to_string();
+    let session = db
+        .run(move |conn| crate::accounts::store::session(conn, &value))
+        .await?;
+    req.extensions_mut().insert(session.clone());
+    Ok(session)
+}
+
+/// The caller of an API request made with a session cookie. Reads are
+/// allowed as they are; writes must carry the session's CSRF token in
+/// `X-CSRF-Token` (the pages' scripts send it), so that no other site can
+/// make a person's browser write through the API.
+async fn resolve_session(req: &HttpRequest) -> Early {
+    let session = match session_of(req).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return Early::Refused("your session has ended; sign in again".into()),
+        Err(e) => return Early::Refused(e.to_string()),
+    };
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let sent = req
+            .headers()
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !crate::accounts::same_secret(sent, &session.csrf_token) {
+            return Early::Forbidden(
+                "a write with a session cookie must carry the session's X-CSRF-Token".into(),
+            );
+        }
+    }
+    tracing::Span::current().record("key", session.user.display_name.as_str());
+    Early::Caller(Caller::of_session(&session))
 }
 
 /// Middleware: a request that carries credentials has them checked before
@@ -117,19 +189,25 @@ pub async fn authenticate_first(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let mut researcher = None;
-    if req.headers().contains_key(header::AUTHORIZATION) {
-        let early = match resolve(req.request().clone()).await {
-            Ok(caller) => {
-                if caller.key.role == Role::Researcher {
-                    researcher = Some(caller.key.name.clone());
-                }
-                Early::Caller(caller)
-            }
+    let early = if req.headers().contains_key(header::AUTHORIZATION) {
+        Some(match resolve(req.request().clone()).await {
+            Ok(caller) => Early::Caller(caller),
             Err(AppError::Unauthorized(message)) => Early::Refused(message),
             // Rendered here, not returned as `Err`: an error left to actix
             // would skip the outer middleware (the security headers).
             Err(other) => return Ok(req.error_response(other).map_into_boxed_body()),
-        };
+        })
+    } else if req.cookie(crate::accounts::SESSION_COOKIE).is_some() {
+        Some(resolve_session(req.request()).await)
+    } else {
+        None
+    };
+    if let Some(early) = early {
+        if let Early::Caller(caller) = &early {
+            if caller.role == Role::Researcher {
+                researcher = Some(caller.actor.name.clone());
+            }
+        }
         req.extensions_mut().insert(early);
     }
     let pseudonyms = req.app_data::<web::Data<Pseudonyms>>().cloned();

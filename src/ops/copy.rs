@@ -21,7 +21,10 @@ use crate::db::{self, DbConn, Target};
 use crate::error::AppError;
 
 /// Tables that reference others come after them.
-const REFERENCING: [&str; 7] = [
+const REFERENCING: [&str; 10] = [
+    "api_keys",
+    "sessions",
+    "user_links",
     "event_actors",
     "concessions",
     "watches",

@@ -13,6 +13,7 @@
 //! only; they never call another module's store. Everything that spans
 //! modules is composed here.
 
+pub mod accounts;
 pub mod actors;
 pub mod alerts;
 pub mod backup;
@@ -67,7 +68,7 @@ impl Who {
 impl From<&Caller> for Who {
     fn from(caller: &Caller) -> Self {
         Who {
-            role: caller.key.role,
+            role: caller.role,
             actor: caller.actor(),
         }
     }

@@ -1,0 +1,332 @@
+//! The catalogue: every text people read, Spanish first, then English.
+//! `{name}` holes are filled by `i18n::fill`.
+
+macro_rules! catalogue {
+    (
+        months: [$($mes:literal),+], [$($men:literal),+];
+        $($key:ident: $es:literal, $en:literal;)+
+    ) => {
+        /// The texts of one language; one field per key.
+        #[derive(Debug)]
+        pub struct Texts {
+            pub months: [&'static str; 12],
+            $(pub $key: &'static str,)+
+        }
+
+        pub static ES: Texts = Texts { months: [$($mes),+], $($key: $es,)+ };
+        pub static EN: Texts = Texts { months: [$($men),+], $($key: $en,)+ };
+
+        /// Every key with its two texts, for the tests.
+        pub const ALL: &[(&str, &str, &str)] = &[$((stringify!($key), $es, $en),)+];
+    };
+}
+
+catalogue! {
+    months: ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+             "septiembre", "octubre", "noviembre", "diciembre"],
+            ["January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December"];
+
+    // ---- dates ----
+    date_day: "{day} de {month} de {year}", "{day} {month} {year}";
+    date_month: "{month} de {year}", "{month} {year}";
+
+    // ---- layout ----
+    tagline: "Conflictos sociales en torno a la minería en el Perú", "Social conflicts around mining in Peru";
+    skip_to_content: "Ir al contenido", "Skip to content";
+    nav_main: "Navegación principal", "Main navigation";
+    nav_incidents: "Incidentes", "Incidents";
+    nav_new_incident: "Nuevo incidente", "New incident";
+    nav_users: "Personas", "People";
+    nav_account: "Mi cuenta", "My account";
+    nav_api: "API para programas", "API for programs";
+    sign_out: "Cerrar sesión", "Sign out";
+    other_language: "English", "Español";
+    other_language_code: "en", "es";
+    switch_language: "Cambiar de idioma", "Change language";
+    signed_in_as: "Sesión de {name}", "Signed in as {name}";
+    none: "—", "—";
+    yes: "sí", "yes";
+    no: "no", "no";
+
+    // ---- signing in ----
+    sign_in_title: "Iniciar sesión", "Sign in";
+    sign_in_intro: "Vigía registra, vincula y vigila los conflictos sociales en torno a la minería en el Perú.", "Vigía records, links and watches social conflicts around mining in Peru.";
+    email: "Correo electrónico", "E-mail";
+    password: "Contraseña", "Password";
+    sign_in_button: "Entrar", "Sign in";
+    forgot_link: "¿Olvidó su contraseña?", "Forgot your password?";
+    sign_in_failed: "El correo o la contraseña no son correctos.", "The e-mail or the password is not right.";
+    sign_in_locked: "Demasiados intentos fallidos. Vuelva a intentarlo dentro de {minutes} minutos.", "Too many failed attempts. Try again in {minutes} minutes.";
+    session_expired: "Su sesión terminó. Vuelva a entrar.", "Your session has ended. Please sign in again.";
+    forgot_title: "Recuperar la contraseña", "Recover your password";
+    forgot_intro: "Escriba el correo de su cuenta y le enviaremos un enlace para elegir una contraseña nueva. El enlace vale una hora.", "Type your account's e-mail and we will send you a link to choose a new password. The link works for one hour.";
+    forgot_button: "Enviar el enlace", "Send the link";
+    forgot_sent: "Si existe una cuenta con ese correo, en unos minutos le llegará un enlace. Vale una hora.", "If an account exists for that e-mail, a link will arrive in a few minutes. It works for one hour.";
+    set_password_title: "Elegir una contraseña", "Choose a password";
+    set_password_intro: "Hola, {name}. Elija la contraseña con la que entrará a Vigía.", "Hello, {name}. Choose the password you will sign in to Vigía with.";
+    password_hint: "Al menos 12 caracteres. Una frase de varias palabras es fácil de recordar y difícil de adivinar.", "At least 12 characters. A phrase of several words is easy to remember and hard to guess.";
+    password_again: "Repita la contraseña", "Repeat the password";
+    set_password_button: "Guardar y entrar", "Save and sign in";
+    link_invalid_title: "Este enlace ya no sirve", "This link no longer works";
+    link_invalid: "El enlace venció o ya fue usado. Pida uno nuevo.", "The link has expired or was already used. Ask for a new one.";
+    back_to_sign_in: "Volver a iniciar sesión", "Back to sign in";
+
+    // ---- my account ----
+    account_title: "Mi cuenta", "My account";
+    account_role: "Rol", "Role";
+    sessions_open: "Sesiones abiertas", "Open sessions";
+    sign_out_everywhere: "Cerrar sesión en todos los dispositivos", "Sign out on every device";
+    sign_out_everywhere_help: "Use esto si perdió un teléfono o entró desde una computadora ajena.", "Use this if you lost a phone or signed in on someone else's computer.";
+
+    // ---- people (admin) ----
+    users_title: "Personas", "People";
+    invite_title: "Invitar a una persona", "Invite someone";
+    invite_help: "Le llegará un correo con un enlace para elegir su contraseña (vale 72 horas).", "They will get an e-mail with a link to choose their password (it works for 72 hours).";
+    display_name: "Nombre", "Name";
+    role: "Rol", "Role";
+    language: "Idioma", "Language";
+    invite_button: "Enviar la invitación", "Send the invitation";
+    invited: "Invitación enviada a {email}.", "Invitation sent to {email}.";
+    user_active: "Activa", "Active";
+    user_pending: "Invitada, sin contraseña aún", "Invited, no password yet";
+    user_disabled: "Desactivada", "Disabled";
+    status: "Estado", "Status";
+    disable: "Desactivar", "Disable";
+    enable: "Reactivar", "Enable";
+    save: "Guardar", "Save";
+    cancel: "Cancelar", "Cancel";
+    user_saved: "Cambios guardados para {name}.", "Changes saved for {name}.";
+    actions: "Acciones", "Actions";
+
+    // ---- roles ----
+    role_admin: "administración", "admin";
+    role_monitor: "monitoreo", "monitor";
+    role_researcher: "investigación", "researcher";
+
+    // ---- incident list and map ----
+    incidents_title: "Incidentes", "Incidents";
+    filters: "Filtros", "Filters";
+    filter_from: "Desde", "From";
+    filter_to: "Hasta", "To";
+    filter_types: "Tipos", "Types";
+    filter_region: "Región", "Region";
+    filter_province: "Provincia", "Province";
+    filter_district: "Distrito", "District";
+    filter_verification: "Verificación", "Verification";
+    filter_q: "Texto", "Text";
+    filter_q_hint: "Palabras del título, la descripción o el lugar", "Words of the title, description or place";
+    filter_concession: "Concesión (código INGEMMET)", "Concession (INGEMMET code)";
+    filter_actor: "Actor", "Actor";
+    any: "Cualquiera", "Any";
+    apply_filters: "Aplicar", "Apply";
+    clear_filters: "Quitar los filtros", "Clear filters";
+    no_incidents: "Ningún incidente coincide con estos filtros.", "No incident matches these filters.";
+    next_page: "Siguientes", "Next";
+    first_page: "Primera página", "First page";
+    col_title: "Título", "Title";
+    col_date: "Fecha", "Date";
+    col_type: "Tipo", "Type";
+    col_place: "Lugar", "Place";
+    col_verification: "Verificación", "Verification";
+    map_label: "Mapa de incidentes", "Map of incidents";
+    layer_districts: "Distritos", "Districts";
+    layer_concessions: "Concesiones", "Concessions";
+    loading: "Cargando…", "Loading…";
+    incidents_word: "incidentes", "incidents";
+    map_failed: "No se pudo cargar el mapa.", "The map could not be loaded.";
+    download: "Descargar", "Download";
+    download_help: "Los incidentes de estos filtros, para Excel, R, Python o QGIS", "The incidents of these filters, for Excel, R, Python or QGIS";
+    list_caption: "Incidentes que coinciden con los filtros", "Incidents matching the filters";
+
+    // ---- incident page ----
+    description: "Descripción", "Description";
+    field_title: "Título", "Title";
+    field_type: "Tipo", "Type";
+    field_sub_type: "Subtipo", "Subtype";
+    field_date: "Fecha", "Date";
+    field_time_precision: "Precisión de la fecha", "Date precision";
+    field_place: "Lugar", "Place";
+    field_district: "Distrito", "District";
+    field_location: "Ubicación", "Location";
+    field_location_precision: "Precisión del lugar", "Location precision";
+    field_fatalities: "Personas fallecidas", "Fatalities";
+    field_injuries: "Personas heridas", "Injuries";
+    field_verification: "Verificación", "Verification";
+    field_created_by: "Registrado por", "Logged by";
+    field_updated: "Última modificación", "Last changed";
+    actors: "Actores", "Actors";
+    sources: "Fuentes", "Sources";
+    concessions: "Concesiones", "Concessions";
+    holder: "Titular", "Holder";
+    cases: "Casos de la Defensoría", "Defensoría cases";
+    history: "Historial", "History";
+    history_when: "Cuándo", "When";
+    history_who: "Quién", "Who";
+    history_what: "Qué cambió", "What changed";
+    no_history: "Sin cambios registrados.", "No recorded changes.";
+    action_create: "registró", "created";
+    action_update: "modificó", "changed";
+    action_delete: "eliminó", "deleted";
+    action_restore: "restauró", "restored";
+    action_revoke: "revocó", "revoked";
+    action_merge: "fusionó", "merged";
+    entity_event: "el incidente", "the incident";
+    entity_event_actor: "los actores", "the actors";
+    entity_event_case: "los casos", "the cases";
+    entity_event_concession: "las concesiones", "the concessions";
+    entity_other: "un registro", "a record";
+    edit: "Editar", "Edit";
+    delete: "Eliminar", "Delete";
+    restore: "Restaurar", "Restore";
+    deleted_notice: "Este incidente fue eliminado; solo administración lo ve y puede restaurarlo.", "This incident was deleted; only admins see it and can restore it.";
+    no_actors: "Ningún actor vinculado.", "No linked actor.";
+    no_sources: "Sin fuentes: observación de quien lo registró.", "No sources: the logger's own observation.";
+    no_concessions: "No está dentro de ninguna concesión registrada.", "Not inside any registered concession.";
+    no_cases: "Sin casos vinculados.", "No linked case.";
+    published_on: "publicado el {date}", "published {date}";
+    coordinates: "Coordenadas", "Coordinates";
+    outside_boundaries: "El punto no cae en ningún distrito cargado: revise los signos (el Perú está en latitudes y longitudes negativas).", "The point falls in no loaded district: check the signs (Peru lies at negative latitudes and longitudes).";
+
+    // ---- incident form ----
+    new_incident_title: "Nuevo incidente", "New incident";
+    edit_incident_title: "Editar: {title}", "Edit: {title}";
+    form_has_errors: "Revise los campos marcados.", "Please check the marked fields.";
+    required_mark: "(obligatorio)", "(required)";
+    lat: "Latitud", "Latitude";
+    lon: "Longitud", "Longitude";
+    use_my_location: "Usar mi ubicación", "Use my location";
+    point_hint: "Haga clic en el mapa para marcar el lugar, o escriba la latitud y la longitud.", "Click the map to mark the place, or type the latitude and longitude.";
+    district_of_point: "Distrito del punto", "District of the point";
+    no_district: "El punto no cae en ningún distrito cargado.", "The point falls in no loaded district.";
+    locating: "Buscando su ubicación…", "Finding your location…";
+    geolocation_failed: "No se pudo obtener su ubicación.", "Your location could not be found.";
+    place_hint: "Por ejemplo: campamento del proyecto Los Chancas", "For example: Los Chancas project camp";
+    point_map_label: "Mapa para marcar el lugar", "Map to mark the place";
+    actor_search: "Buscar un actor (nombre o sigla)", "Find an actor (name or acronym)";
+    actor_search_hint: "Escriba al menos dos letras; por ejemplo SPCC.", "Type at least two letters; for example SPCC.";
+    actor_none_found: "Ningún actor con ese nombre.", "No actor by that name.";
+    actor_role: "Papel", "Role";
+    attribution: "Atribución", "Attribution";
+    remove: "Quitar", "Remove";
+    new_actor: "¿No existe? Crear un actor nuevo", "Not there? Create a new actor";
+    new_actor_name: "Nombre del actor nuevo", "New actor's name";
+    new_actor_kind: "Tipo de actor", "Kind of actor";
+    source_publisher: "Medio o autor", "Publisher or author";
+    source_title: "Título de la nota", "Headline";
+    source_url: "Enlace", "Link";
+    source_date: "Fecha de publicación", "Publication date";
+    add_source: "Añadir una fuente", "Add a source";
+    saved: "Guardado.", "Saved.";
+    conflict_title: "Otra persona cambió este incidente mientras usted lo editaba", "Someone else changed this incident while you were editing it";
+    conflict_intro: "Nada se guardó todavía. Compare las dos versiones y elija.", "Nothing was saved yet. Compare both versions and choose.";
+    conflict_theirs: "Lo que está guardado ahora", "What is saved now";
+    conflict_yours: "Sus cambios", "Your changes";
+    keep_theirs: "Descartar mis cambios", "Discard my changes";
+    keep_mine: "Guardar mis cambios en su lugar", "Save my changes instead";
+    conflict_field: "Campo", "Field";
+
+    // ---- concession and actor pages ----
+    concession_title: "Concesión {code}", "Concession {code}";
+    concession_name: "Nombre", "Name";
+    concession_status: "Estado en el registro", "Registry status";
+    concession_filed: "Fecha de petitorio", "Filed on";
+    incidents_inside: "Incidentes dentro de la concesión", "Incidents inside the concession";
+    registry_changes: "Cambios en el registro", "Registry changes";
+    outline_map_label: "Mapa del contorno", "Map of the outline";
+    actor_kind: "Tipo de actor", "Kind of actor";
+    aliases: "Otros nombres", "Other names";
+    ruc: "RUC", "RUC";
+    incidents_of_actor: "Incidentes", "Incidents";
+    concessions_held: "Concesiones de las que es titular", "Concessions held";
+    no_concessions_held: "Ninguna concesión registrada a su nombre.", "No registered concession in its name.";
+    see_all: "Ver todos", "See all";
+
+    // ---- enum values ----
+    type_protest: "protesta", "protest";
+    type_blockade: "bloqueo", "blockade";
+    type_riot: "disturbio", "riot";
+    type_property_destruction: "destrucción de propiedad", "property destruction";
+    type_clash: "enfrentamiento", "clash";
+    type_attack: "ataque", "attack";
+    type_occupation: "ocupación", "occupation";
+    type_eviction: "desalojo", "eviction";
+    type_arrest: "detención", "arrest";
+    type_agreement: "acuerdo", "agreement";
+    type_environmental_incident: "incidente ambiental", "environmental incident";
+    type_other: "otro", "other";
+    verification_unverified: "sin verificar", "unverified";
+    verification_verified: "verificado", "verified";
+    verification_disputed: "en disputa", "disputed";
+    precision_day: "día", "day";
+    precision_month: "mes", "month";
+    precision_year: "año", "year";
+    location_exact: "exacto", "exact";
+    location_near: "cercano", "near";
+    location_approximate: "aproximado", "approximate";
+    link_perpetrator: "autor", "perpetrator";
+    link_target: "blanco", "target";
+    link_affected: "afectado", "affected";
+    link_participant: "participante", "participant";
+    link_mediator: "mediador", "mediator";
+    attribution_alleged: "presunto", "alleged";
+    attribution_confirmed: "confirmado", "confirmed";
+    attribution_disputed: "en disputa", "disputed";
+    attribution_denied: "negado", "denied";
+    kind_company: "empresa", "company";
+    kind_informal_group: "grupo informal", "informal group";
+    kind_community: "comunidad", "community";
+    kind_state_agency: "entidad del Estado", "state agency";
+    kind_civil_society: "sociedad civil", "civil society";
+    kind_other: "otro", "other";
+
+    change_added: "alta en el registro", "added to the registry";
+    change_removed: "baja del registro", "removed from the registry";
+    change_holder_changed: "cambio de titular", "holder changed";
+    change_renamed: "cambio de nombre", "renamed";
+    change_geometry_changed: "cambio de contorno", "outline changed";
+    change_details_changed: "otros datos cambiados", "other details changed";
+    hectares: "Hectáreas", "Hectares";
+    substance: "Sustancia", "Substance";
+
+    // ---- field errors ----
+    err_required: "Es obligatorio.", "Required.";
+    err_blank: "No puede quedar en blanco.", "Must not be blank.";
+    err_length_between: "Debe tener entre {min} y {max} caracteres.", "Must have {min} to {max} characters.";
+    err_length_max: "Puede tener como máximo {max} caracteres (o elementos).", "May have at most {max} characters (or items).";
+    err_length_min: "Debe tener al menos {min} caracteres.", "Must have at least {min} characters.";
+    err_range: "Debe estar entre {min} y {max}.", "Must be between {min} and {max}.";
+    err_control_character: "Contiene caracteres de control o de dirección; escríbalo en una sola línea de texto normal.", "Contains control or direction characters; write it as one line of plain text.";
+    err_date: "Debe ser una fecha (AAAA-MM-DD).", "Must be a date (YYYY-MM-DD).";
+    err_future: "No puede estar en el futuro.", "Must not be in the future.";
+    err_too_old: "Debe ser de 1900 en adelante.", "Must be 1900 or later.";
+    err_url: "Debe ser un enlace http:// o https://.", "Must be an http:// or https:// link.";
+    err_ubigeo: "Debe tener 2, 4 o 6 dígitos.", "Must have 2, 4 or 6 digits.";
+    err_email: "Debe ser un correo como nombre@ejemplo.org.", "Must be an e-mail like name@example.org.";
+    err_display_name: "Debe tener de 1 a 100 caracteres en una línea.", "Must be 1 to 100 characters on one line.";
+    err_common_password: "Es demasiado fácil de adivinar (una contraseña común, un patrón o su propio nombre).", "Is too easy to guess (a common password, a pattern or your own name).";
+    err_password_mismatch: "Las dos contraseñas no coinciden.", "The two passwords do not match.";
+    err_number: "Debe ser un número.", "Must be a number.";
+    err_invalid: "No es válido.", "Is not valid.";
+    err_taken: "Ya está en uso.", "Is already taken.";
+
+    // ---- error pages ----
+    error_title: "Algo salió mal", "Something went wrong";
+    error_not_found: "No encontramos lo que busca.", "We could not find what you are looking for.";
+    error_forbidden: "Su rol no permite hacer esto.", "Your role does not allow this.";
+    error_cross_site: "La solicitud no vino de una página de Vigía, así que no se hizo nada. Vuelva a la página y envíe el formulario otra vez.", "The request did not come from a Vigía page, so nothing was done. Go back to the page and send the form again.";
+    error_bad_request: "La solicitud no es válida.", "The request is not valid.";
+    error_unavailable: "El servicio no está disponible en este momento. Inténtelo otra vez en unos minutos.", "The service is unavailable right now. Try again in a few minutes.";
+    error_internal: "Ocurrió un error inesperado. Quedó registrado; inténtelo otra vez.", "An unexpected error happened. It was logged; please try again.";
+    error_detail: "Detalle", "Detail";
+    back_home: "Volver al inicio", "Back to the start";
+
+    // ---- mails ----
+    mail_footer: "Vigía — conflictos sociales en torno a la minería en el Perú", "Vigía — social conflicts around mining in Peru";
+    mail_invitation_subject: "Invitación a Vigía", "Invitation to Vigía";
+    mail_invitation_body: "Hola, {name}:\n\n{inviter} le invitó a Vigía con el rol de {role}. Para elegir su contraseña y entrar, abra este enlace (vale 72 horas):\n\n{link}\n\nSi no esperaba esta invitación, ignore este correo.", "Hello {name},\n\n{inviter} invited you to Vigía with the {role} role. To choose your password and sign in, open this link (it works for 72 hours):\n\n{link}\n\nIf you did not expect this invitation, ignore this mail.";
+    mail_invitation_button: "Elegir mi contraseña", "Choose my password";
+    mail_reset_subject: "Su contraseña de Vigía", "Your Vigía password";
+    mail_reset_body: "Hola, {name}:\n\nAlguien pidió una contraseña nueva para su cuenta de Vigía. Para elegirla, abra este enlace (vale una hora):\n\n{link}\n\nSi no lo pidió usted, ignore este correo: su contraseña no cambió.", "Hello {name},\n\nSomeone asked for a new password for your Vigía account. To choose it, open this link (it works for one hour):\n\n{link}\n\nIf it was not you, ignore this mail: your password has not changed.";
+    mail_reset_button: "Elegir una contraseña nueva", "Choose a new password";
+}
