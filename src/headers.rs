@@ -17,8 +17,10 @@
 //!     icons so); requests ("Try it out") to Vigía only. The bundle sets
 //!     one fixed inline style (seen as a CSP report in Chromium), allowed
 //!     by its hash alone: no other inline style runs.
+//! - The web pages (`web`) set their own policy, which is kept.
 //! - `Cache-Control: no-store` on every answer to a request that carries
-//!   credentials (`Authorization`), unless the handler chose otherwise:
+//!   credentials (`Authorization` or the session cookie), unless the
+//!   handler chose otherwise:
 //!   what a key may read must not stay in a shared or browser cache.
 
 use std::sync::LazyLock;
@@ -62,7 +64,8 @@ pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let credentials = req.headers().contains_key(header::AUTHORIZATION);
+    let credentials = req.headers().contains_key(header::AUTHORIZATION)
+        || req.cookie(crate::accounts::SESSION_COOKIE).is_some();
     let docs = req
         .path()
         .strip_prefix(crate::routing::SWAGGER_REDIRECT)
@@ -76,11 +79,14 @@ pub async fn security_headers(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if html {
+    // The web pages set their own policy (`web::WebContext::csp`).
+    if html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         let csp = if docs { DOCS_CSP } else { PAGE_CSP.as_str() };
         if let Ok(value) = HeaderValue::from_str(csp) {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
+    }
+    if html {
         headers.insert(
             HeaderName::from_static("referrer-policy"),
             HeaderValue::from_static("same-origin"),

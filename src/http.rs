@@ -152,7 +152,7 @@ pub const MAX_QUERY_PARAM_CHARS: usize = 200;
 /// The longest cursor or mail-link token Vigía hands out, with room to spare.
 const MAX_OPAQUE_PARAM_CHARS: usize = 1000;
 
-fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
     let bad =
         |e: &dyn std::fmt::Display| AppError::BadRequest(format!("invalid query parameter: {e}"));
     // `?to=` would otherwise read as "no filter": say it is wrong instead.

@@ -83,6 +83,7 @@ macro_rules! string_enum {
     };
 }
 
+pub mod accounts;
 pub mod actors;
 pub mod alerts;
 pub mod api;
@@ -97,6 +98,7 @@ pub mod events;
 pub mod files;
 pub mod headers;
 pub mod http;
+pub mod i18n;
 pub mod keys;
 pub mod maintenance;
 pub mod metrics;
@@ -110,3 +112,4 @@ pub mod schema;
 pub mod startup;
 pub mod telemetry;
 pub mod text;
+pub mod web;

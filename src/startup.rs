@@ -105,6 +105,10 @@ impl Application {
             )
         };
         let public_base = web::Data::new(crate::http::PublicBase(settings.base_url().to_string()));
+        let web_context = web::Data::new(crate::web::WebContext::new(
+            &settings.web,
+            settings.base_url(),
+        ));
         let db = web::Data::new(db);
         let index = web::Data::new(places::PlaceIndex::default());
         let key_cache = web::Data::new(crate::keys::KeyCache::new(std::time::Duration::from_secs(
@@ -122,6 +126,8 @@ impl Application {
                 .service(api_routes())
                 .split_for_parts();
             app.wrap(ErrorHandlers::new().default_handler(problem_for_plain_errors))
+                // Problems answered to page routes become pages.
+                .wrap(actix_web::middleware::from_fn(crate::web::errors::as_pages))
                 .wrap_fn(|req, srv| {
                     use actix_web::dev::Service;
                     let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
@@ -137,6 +143,11 @@ impl Application {
                 })
                 .wrap(actix_web::middleware::from_fn(
                     crate::keys::caller::authenticate_first,
+                ))
+                // Before any credential is looked at: a cross-site write is
+                // refused whatever it carries.
+                .wrap(actix_web::middleware::from_fn(
+                    crate::web::session::refuse_cross_site,
                 ))
                 .wrap_fn(|req, srv| {
                     use actix_web::dev::Service;
@@ -169,10 +180,12 @@ impl Application {
                 .app_data(key_cache.clone())
                 .app_data(pseudonyms.clone())
                 .app_data(public_base.clone())
+                .app_data(web_context.clone())
                 .app_data(watch_context.clone())
                 .app_data(readiness.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .service(doc_routes(doc::finish(api)))
+                .configure(crate::web::configure)
                 .default_service(web::to(no_such_route))
         })
         .listen(listener)
@@ -366,11 +379,12 @@ impl RootSpanBuilder for VigiaRootSpan {
 fn problem_for_plain_errors<B: MessageBody>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let already_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if already_problem {
+    // A problem already, or a page that says what went wrong (a form shown
+    // again with its errors): kept as it is.
+    let already_said = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"text/html")
+    });
+    if already_said {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

@@ -197,6 +197,9 @@ pub async fn event_history(
 pub struct EventListQuery {
     /// Only incidents inside this concession: its INGEMMET code (`010203404`) or its id.
     concession: Option<String>,
+    /// Only incidents linked to this actor (its id), in any role.
+    #[param(value_type = Option<String>, format = Uuid)]
+    actor: Option<String>,
     /// Incidents on or after this date (YYYY-MM-DD).
     #[param(value_type = Option<String>, format = Date)]
     from: Option<NaiveDate>,
@@ -277,7 +280,15 @@ impl EventListQuery {
                 .split_whitespace()
                 .map(String::from)
                 .collect(),
-            actor: None,
+            actor: self
+                .actor
+                .as_deref()
+                .map(|a| {
+                    parse_id(a, "actor").map_err(|_| {
+                        AppError::BadRequest(format!("actor {a:?} is not an actor id"))
+                    })
+                })
+                .transpose()?,
             concession,
             case: None,
             after: self.cursor.as_deref().map(pagination::decode).transpose()?,

@@ -265,3 +265,193 @@ fn embed(conn: &mut DbConn, events: &mut [Event]) -> Result<(), AppError> {
     }
     Ok(())
 }
+
+/// An incident as the form sends it: every field, the actors it names, and
+/// possibly one actor created on the spot.
+#[derive(Debug)]
+pub struct WholeIncident {
+    pub input: EventInput,
+    pub actors: Vec<super::actors::Link>,
+    /// A new actor (its input) and how it takes part.
+    pub new_actor: Option<(
+        crate::actors::ActorInput,
+        crate::actors::LinkRole,
+        crate::actors::Attribution,
+    )>,
+}
+
+/// Every rule of the incident and of the new actor at once (the new
+/// actor's fields as `new_actor.name`…).
+fn check_whole(
+    input: EventInput,
+    new_actor: Option<crate::actors::ActorInput>,
+) -> Result<(EventFields, Option<crate::actors::ActorFields>), AppError> {
+    let mut errors = Vec::new();
+    let fields = match input.into_fields() {
+        Ok(fields) => Some(fields),
+        Err(AppError::Validation(found)) => {
+            errors.extend(found);
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    let actor = match new_actor.map(crate::actors::ActorInput::into_fields) {
+        None => None,
+        Some(Ok(fields)) => Some(fields),
+        Some(Err(AppError::Validation(found))) => {
+            errors.extend(found.into_iter().map(|mut e| {
+                e.field = format!("new_actor.{}", e.field);
+                e
+            }));
+            None
+        }
+        Some(Err(other)) => return Err(other),
+    };
+    match (fields, errors.is_empty()) {
+        (Some(fields), true) => Ok((fields, actor)),
+        _ => Err(AppError::Validation(errors)),
+    }
+}
+
+/// Splits the new actor's input from how it takes part.
+type NewActorLink = Option<(crate::actors::LinkRole, crate::actors::Attribution)>;
+
+fn split_new_actor(whole: &mut WholeIncident) -> (Option<crate::actors::ActorInput>, NewActorLink) {
+    match whole.new_actor.take() {
+        Some((input, role, attribution)) => (Some(input), Some((role, attribution))),
+        None => (None, None),
+    }
+}
+
+/// Logs an incident with its actors from the form, in one transaction:
+/// the incident, a new actor if one was typed, and every link, or nothing.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name))]
+pub fn create_whole(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    mut whole: WholeIncident,
+) -> Result<Event, AppError> {
+    who.require(Role::Monitor)?;
+    let input = std::mem::replace(&mut whole.input, empty_input());
+    let (new_input, new_link) = split_new_actor(&mut whole);
+    let (fields, new_actor) = check_whole(input, new_input)?;
+    let new_actor = new_actor.zip(new_link);
+    db::write_tx(conn, |conn| {
+        let created = create_checked(conn, index, who, std::slice::from_ref(&fields))?;
+        let event = created
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::internal("an incident was created but not returned"))?;
+        let id = event.id.to_string();
+        link_all(conn, who, &id, &whole.actors, new_actor.as_ref())?;
+        let mut after = load(conn, &id, Visibility::Live)?;
+        after.warnings = event.warnings;
+        Ok(after)
+    })
+}
+
+/// Rewrites an incident from the form (if it is still at the version the
+/// form was filled from: else 412 and nothing changes) and makes its actor
+/// links what the form says, in one transaction. The incident's district
+/// fields given by a client (`admin`) are kept as they are: the form does
+/// not show them.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn update_whole(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    id: &str,
+    if_match: &IfMatch,
+    mut whole: WholeIncident,
+) -> Result<Event, AppError> {
+    who.require(Role::Monitor)?;
+    let input = std::mem::replace(&mut whole.input, empty_input());
+    let mut patch = serde_json::to_value(&input)
+        .map_err(|e| AppError::internal_from("writing the form as a patch", e))?;
+    if let Some(map) = patch.as_object_mut() {
+        map.remove("admin");
+    }
+    let (new_input, new_link) = split_new_actor(&mut whole);
+    let (_, new_actor) = check_whole(input, new_input)?;
+    let new_actor = new_actor.zip(new_link);
+    db::write_tx(conn, |conn| {
+        let event = update(conn, index, who, id, if_match, patch)?;
+        let wanted: Vec<(String, actors::LinkRole)> = whole
+            .actors
+            .iter()
+            .map(|l| (l.actor_id.clone(), l.role))
+            .collect();
+        for linked in &event.actors {
+            let key = (linked.actor_id.to_string(), linked.role);
+            if !wanted.contains(&key) {
+                actors::store::unlink(conn, &who.actor, id, &key.0, Some(key.1))?;
+            }
+        }
+        let unchanged = |l: &super::actors::Link| {
+            event.actors.iter().any(|a| {
+                a.actor_id.to_string() == l.actor_id
+                    && a.role == l.role
+                    && a.attribution == l.attribution
+            })
+        };
+        whole.actors.retain(|l| !unchanged(l));
+        link_all(conn, who, id, &whole.actors, new_actor.as_ref())?;
+        let mut after = load(conn, id, Visibility::Live)?;
+        after.warnings = event.warnings;
+        Ok(after)
+    })
+}
+
+fn link_all(
+    conn: &mut DbConn,
+    who: &Who,
+    event_id: &str,
+    links: &[super::actors::Link],
+    new_actor: Option<&(
+        actors::ActorFields,
+        (crate::actors::LinkRole, crate::actors::Attribution),
+    )>,
+) -> Result<(), AppError> {
+    for link in links {
+        actors::store::link(
+            conn,
+            &who.actor,
+            event_id,
+            &link.actor_id,
+            link.role,
+            link.attribution,
+            link.note.as_deref(),
+        )?;
+    }
+    if let Some((fields, (role, attribution))) = new_actor {
+        let actor = actors::store::insert(conn, &who.actor, fields)?;
+        actors::store::link(
+            conn,
+            &who.actor,
+            event_id,
+            &actor.id.to_string(),
+            *role,
+            *attribution,
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+fn empty_input() -> EventInput {
+    EventInput {
+        title: None,
+        description: None,
+        event_type: None,
+        sub_event_type: None,
+        occurred_on: None,
+        time_precision: None,
+        location: None,
+        admin: None,
+        fatalities: None,
+        injuries: None,
+        sources: None,
+        verification: None,
+    }
+}

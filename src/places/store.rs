@@ -777,6 +777,38 @@ pub fn changes(
         .collect())
 }
 
+/// The latest registry changes of one concession (by code), newest first.
+pub fn changes_of(
+    conn: &mut DbConn,
+    code: &str,
+    limit: i64,
+) -> Result<Vec<RegistryChange>, AppError> {
+    let rows: Vec<ChangeRow> = concession_changes::table
+        .filter(concession_changes::code.eq(code))
+        .order(concession_changes::seq.desc())
+        .limit(limit)
+        .select((
+            concession_changes::seq,
+            concession_changes::at,
+            concession_changes::code,
+            concession_changes::change,
+            concession_changes::before_json,
+            concession_changes::after_json,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, at, code, change, before, after)| RegistryChange {
+            id,
+            code,
+            change,
+            before: before.and_then(|s| serde_json::from_str(&s).ok()),
+            after: after.and_then(|s| serde_json::from_str(&s).ok()),
+            at: at.and_utc(),
+        })
+        .collect())
+}
+
 /// A district to store.
 pub struct DistrictDraft {
     pub ubigeo: String,

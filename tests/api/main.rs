@@ -22,6 +22,7 @@ mod listing;
 mod mailbox;
 mod metrics;
 mod operation;
+mod pages;
 mod places;
 mod security_headers;
 mod stored_values;

@@ -1,0 +1,201 @@
+//! The web pages: the second front door, beside the JSON API.
+//!
+//! Pages are rendered on the server from askama templates (`templates/`,
+//! checked when the crate compiles, every value HTML-escaped) in the
+//! visitor's language (`i18n`), and write only through the operations in
+//! `ops`, as the API does. A page works without JavaScript where it can;
+//! the map, the point picker and the actor search are small scripts in
+//! `static/js/` that call the JSON API with the session cookie.
+//!
+//! - `session`: who is visiting (the session cookie) and in which language,
+//!   the CSRF token of forms, the refusal of cross-site writes.
+//! - `assets`: the files of `static/`, embedded in the binary and served
+//!   under a path that changes with their content (cached for a year).
+//! - `errors`: any error a page route answers becomes a page in the
+//!   visitor's language (a 401 becomes the way to the sign-in page).
+//! - `account`, `incidents`, `records`, `people`: the pages.
+//!
+//! Pages are not part of the API document: they are registered here, not
+//! through `routing::Routes`.
+
+pub mod account;
+pub mod assets;
+pub mod errors;
+pub mod form;
+pub mod incidents;
+pub mod people;
+pub mod records;
+pub mod session;
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+use crate::config::WebSettings;
+use crate::error::AppError;
+use crate::i18n::{Language, Texts};
+use crate::ops::accounts::SiteLinks;
+
+pub use session::{SignedIn, Visitor};
+
+/// What the pages need of the settings.
+#[derive(Debug, Clone)]
+pub struct WebContext {
+    pub settings: WebSettings,
+    pub links: SiteLinks,
+    /// Cookies get `Secure` when Vigía is reached over https.
+    pub secure_cookies: bool,
+    /// The pages' Content-Security-Policy.
+    pub csp: String,
+}
+
+impl WebContext {
+    pub fn new(settings: &WebSettings, base_url: &str) -> Self {
+        // Tiles are the only thing a page loads from elsewhere.
+        let tiles = settings
+            .tile_origin()
+            .map(|origin| format!(" {origin}"))
+            .unwrap_or_default();
+        let csp = format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; \
+             img-src 'self' data:{tiles}; connect-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'"
+        );
+        WebContext {
+            settings: settings.clone(),
+            links: SiteLinks {
+                base_url: base_url.to_string(),
+            },
+            secure_cookies: base_url.starts_with("https://"),
+            csp,
+        }
+    }
+}
+
+/// What every page's layout needs: language, texts, who is signed in, the
+/// form token, and where the language switch comes back to.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub lang: Language,
+    pub t: &'static Texts,
+    pub user: Option<CtxUser>,
+    /// The session's CSRF token (empty when no one is signed in).
+    pub csrf: String,
+    /// The current path and query, for the language switch.
+    pub here: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CtxUser {
+    pub name: String,
+    pub is_admin: bool,
+    pub can_write: bool,
+}
+
+impl Ctx {
+    /// The versioned URL of a file of `static/`.
+    pub fn asset(&self, path: &str) -> String {
+        assets::url(path)
+    }
+
+    /// The language switch: `/language?to=en&back=<here>`.
+    pub fn switch_href(&self) -> String {
+        format!(
+            "/language?to={}&back={}",
+            self.lang.other(),
+            encode(&self.here)
+        )
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(text: &str) -> String {
+    serde_html_form::to_string([("v", text)])
+        .map(|s| s.trim_start_matches("v=").to_string())
+        .unwrap_or_default()
+}
+
+/// A rendered page as a response: HTML, the pages' CSP, and never cached
+/// (pages show what a person may read).
+pub fn html(
+    web: &WebContext,
+    status: actix_web::http::StatusCode,
+    page: &impl askama::Template,
+) -> Result<HttpResponse, AppError> {
+    let body = page
+        .render()
+        .map_err(|e| AppError::internal_from("rendering a page", e))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, web.csp.as_str()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+pub fn ok(web: &WebContext, page: &impl askama::Template) -> Result<HttpResponse, AppError> {
+    html(web, actix_web::http::StatusCode::OK, page)
+}
+
+/// 303 to a local path (after a form post: the browser then GETs it).
+pub fn see_other(path: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, local_path(path)))
+        .finish()
+}
+
+/// `path` if it is a path of this site, else `/`: a `next=` or `back=`
+/// parameter cannot send anyone elsewhere.
+pub fn local_path(path: &str) -> &str {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(|c| c.is_control() || c == '\\');
+    if ok {
+        path
+    } else {
+        "/"
+    }
+}
+
+/// Registers every page.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    assets::configure(cfg);
+    account::configure(cfg);
+    people::configure(cfg);
+    incidents::configure(cfg);
+    records::configure(cfg);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(local_path("/incidents/1?x=2"), "/incidents/1?x=2");
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "/a\r\nSet-Cookie: x=1",
+            "",
+        ] {
+            assert_eq!(local_path(bad), "/", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_page_policy_allows_no_inline_code() {
+        let settings = WebSettings {
+            tile_url: "https://{s}.tile.example.org/{z}/{x}/{y}.png".into(),
+            tile_attribution: String::new(),
+        };
+        let web = WebContext::new(&settings, "https://vigia.example.org");
+        assert!(web
+            .csp
+            .contains("img-src 'self' data: https://*.tile.example.org;"));
+        assert!(!web.csp.contains("unsafe"));
+        assert!(web.csp.contains("frame-ancestors 'none'"));
+        assert!(web.secure_cookies);
+    }
+}
