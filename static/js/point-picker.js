@@ -186,6 +186,14 @@
   };
   latInput.addEventListener('input', typed);
   lonInput.addEventListener('input', typed);
+  // A decimal comma (as typed in Spanish) is sent as the point the server reads.
+  [latInput, lonInput].forEach((input) => {
+    input.addEventListener('change', () => {
+      if (input.value.indexOf(',') !== -1 && parse(input, 180) !== null) {
+        input.value = input.value.trim().replace(',', '.');
+      }
+    });
+  });
 
   if (locate) {
     if (!('geolocation' in navigator)) {
