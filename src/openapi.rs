@@ -254,6 +254,7 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
         (name = "audit", description = "Who changed what"),
         (name = "actors", description = "Companies, informal groups, communities, the state; and who did what"),
         (name = "concessions", description = "INGEMMET's mining cadastre and what falls inside it"),
+        (name = "districts", description = "INEI's district boundaries: outlines for maps, the district of a point"),
         (name = "watches", description = "Watches on concessions, holders and areas, and the e-mail alerts they send"),
         (name = "cases", description = "Defensoría del Pueblo cases and monthly report entries, linked to incidents"),
         (name = "keys", description = "API keys and roles"),

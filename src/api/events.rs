@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 use crate::audit::{AuditFilter, AuditRecord};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::events::store::{ConcessionKey, EventFilter, Visibility};
+use crate::events::store::{self, ConcessionKey, EventFilter, MapView, Visibility};
 use crate::events::{Event, EventInput, EventType, Verification};
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::keys::Caller;
@@ -24,6 +24,7 @@ use crate::routing::Routes;
 pub fn configure(routes: &mut Routes) {
     routes
         .add(list_events)
+        .add(event_clusters)
         .add(export_events_csv)
         .add(export_events_geojson)
         .add(export_events_xlsx)
@@ -191,49 +192,90 @@ pub async fn event_history(
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |r: &AuditRecord| r.id)))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct EventListQuery {
-    /// Only incidents inside this concession: its INGEMMET code (`010203404`) or its id.
+/// Declares a query-string struct with the incident list's filters
+/// (`concession` to `q`) and the fields given after them, with
+/// `take_filters`, which checks those filters. The list, the exports, a
+/// concession's incidents and the map's clusters are all declared through
+/// it, so a filter is spelled, documented and read the same way in each.
+/// (A flattened struct would not do: serde's `flatten` loses
+/// `deny_unknown_fields` and a repeated `event_type`.)
+macro_rules! with_event_filters {
+    ($(#[$attr:meta])* pub struct $name:ident { $($(#[$field_attr:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$attr])*
+        #[derive(Deserialize, IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            /// Only incidents inside this concession: its INGEMMET code (`010203404`) or its id.
+            concession: Option<String>,
+            /// Only incidents linked to this actor (its id), in any role.
+            #[param(value_type = Option<String>, format = Uuid)]
+            actor: Option<String>,
+            /// Incidents on or after this date (YYYY-MM-DD).
+            #[param(value_type = Option<String>, format = Date)]
+            from: Option<NaiveDate>,
+            /// Incidents on or before this date (YYYY-MM-DD).
+            #[param(value_type = Option<String>, format = Date)]
+            to: Option<NaiveDate>,
+            /// Repeat for several types.
+            #[serde(default)]
+            #[param(explode = true)]
+            event_type: Vec<EventType>,
+            verification: Option<Verification>,
+            /// Region name, case- and accent-insensitive (`apurimac` = `Apurímac`).
+            region: Option<String>,
+            province: Option<String>,
+            district: Option<String>,
+            /// Ubigeo prefix: `03` (region), `0304` (province) or `030410` (district);
+            /// `none`: incidents in no district (outside the loaded boundaries).
+            #[param(pattern = "^([0-9]{1,6}|none)$")]
+            ubigeo: Option<String>,
+            /// Words to find in title, description and place (case- and accent-insensitive).
+            #[param(max_length = 200)]
+            q: Option<String>,
+            $($(#[$field_attr])* $field: $ty,)*
+        }
+
+        impl $name {
+            /// The filters above, checked and taken out; the box and the
+            /// pager are the caller's.
+            fn take_filters(&mut self) -> Result<EventFilter, AppError> {
+                FilterFields {
+                    concession: self.concession.take(),
+                    actor: self.actor.take(),
+                    from: self.from,
+                    to: self.to,
+                    event_type: std::mem::take(&mut self.event_type),
+                    verification: self.verification,
+                    region: self.region.take(),
+                    province: self.province.take(),
+                    district: self.district.take(),
+                    ubigeo: self.ubigeo.take(),
+                    q: self.q.take(),
+                }
+                .check()
+            }
+        }
+    };
+}
+
+/// The list filters as they came in the query string.
+struct FilterFields {
     concession: Option<String>,
-    /// Only incidents linked to this actor (its id), in any role.
-    #[param(value_type = Option<String>, format = Uuid)]
     actor: Option<String>,
-    /// Incidents on or after this date (YYYY-MM-DD).
-    #[param(value_type = Option<String>, format = Date)]
     from: Option<NaiveDate>,
-    /// Incidents on or before this date (YYYY-MM-DD).
-    #[param(value_type = Option<String>, format = Date)]
     to: Option<NaiveDate>,
-    /// Repeat for several types.
-    #[serde(default)]
-    #[param(explode = true)]
     event_type: Vec<EventType>,
     verification: Option<Verification>,
-    /// Region name, case- and accent-insensitive (`apurimac` = `Apurímac`).
     region: Option<String>,
     province: Option<String>,
     district: Option<String>,
-    /// Ubigeo prefix: `03` (region), `0304` (province) or `030410` (district);
-    /// `none`: incidents in no district (outside the loaded boundaries).
-    #[param(pattern = "^([0-9]{1,6}|none)$")]
     ubigeo: Option<String>,
-    /// `minLon,minLat,maxLon,maxLat` in WGS 84 degrees.
-    #[param(example = "-73.5,-14.5,-72.5,-14.0")]
-    bbox: Option<String>,
-    /// Words to find in title, description and place (case- and accent-insensitive).
-    #[param(max_length = 200)]
     q: Option<String>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-    /// Page size, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
 }
 
-impl EventListQuery {
-    pub fn into_filter(mut self) -> Result<EventFilter, AppError> {
+impl FilterFields {
+    fn check(mut self) -> Result<EventFilter, AppError> {
         // People know a concession by its INGEMMET code; scripts by its id.
         let concession = self
             .concession
@@ -271,7 +313,7 @@ impl EventListQuery {
             district: self.district,
             ubigeo_prefix: self.ubigeo,
             without_ubigeo,
-            bbox: self.bbox.as_deref().map(parse_bbox).transpose()?,
+            bbox: None,
             words: self
                 .q
                 .as_deref()
@@ -291,8 +333,32 @@ impl EventListQuery {
                 .transpose()?,
             concession,
             case: None,
+            after: None,
+            limit: 0,
+        })
+    }
+}
+
+with_event_filters! {
+    pub struct EventListQuery {
+        /// `minLon,minLat,maxLon,maxLat` in WGS 84 degrees.
+        #[param(example = "-73.5,-14.5,-72.5,-14.0")]
+        bbox: Option<String>,
+        /// `next_cursor` of the previous page.
+        cursor: Option<String>,
+        /// Page size, 1–200 (default 50).
+        #[param(minimum = 1, maximum = 200)]
+        limit: Option<i64>,
+    }
+}
+
+impl EventListQuery {
+    pub fn into_filter(mut self) -> Result<EventFilter, AppError> {
+        Ok(EventFilter {
+            bbox: self.bbox.as_deref().map(parse_bbox).transpose()?,
             after: self.cursor.as_deref().map(pagination::decode).transpose()?,
             limit: pagination::limit(self.limit)?,
+            ..self.take_filters()?
         })
     }
 }
@@ -347,6 +413,50 @@ pub async fn list_page(db: &Db, filter: EventFilter) -> Result<HttpResponse, App
         (e.fields.occurred_on, e.id.to_string())
     });
     Ok(HttpResponse::Ok().json(page))
+}
+
+with_event_filters! {
+    pub struct ClustersQuery {
+        /// The map's view, `minLon,minLat,maxLon,maxLat` in WGS 84 degrees.
+        #[param(example = "-81.4,-18.4,-68.6,-0.03")]
+        bbox: String,
+        /// The map's zoom level (256-pixel tiles), 0–20: cells are 64
+        /// pixels, 90 / 2^zoom degrees.
+        #[param(minimum = 0, maximum = 20)]
+        zoom: i64,
+    }
+}
+
+/// Reads a map's zoom level (`zoom`, 0–20).
+pub fn parse_zoom(zoom: i64) -> Result<u8, AppError> {
+    u8::try_from(zoom)
+        .ok()
+        .filter(|z| *z <= 20)
+        .ok_or_else(|| AppError::BadRequest(format!("zoom {zoom} is not within 0..20")))
+}
+
+/// The incidents in a map's view with the list's filters: every one (id,
+/// title, type, date, point) when there are at most 2,000, otherwise their
+/// counts per cell of a grid of about 64 screen pixels at the zoom, each
+/// with the mean position and the extent of its incidents.
+#[utoipa::path(tag = "events", params(ClustersQuery),
+    responses((status = 200, description = "Markers or grid cells", body = MapView),
+        doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/events/clusters")]
+pub async fn event_clusters(
+    _caller: Caller,
+    db: web::Data<Db>,
+    QueryParams(mut q): QueryParams<ClustersQuery>,
+) -> Result<HttpResponse, AppError> {
+    let zoom = parse_zoom(q.zoom)?;
+    let filter = EventFilter {
+        bbox: Some(parse_bbox(&q.bbox)?),
+        ..q.take_filters()?
+    };
+    let view = db
+        .run(move |conn| store::map_view(conn, &filter, zoom, store::MAP_MARKERS))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Rows read from the database per step of an export: memory stays bounded

@@ -1,4 +1,5 @@
-//! `/api/v1/concessions`: the cadastre over HTTP, as JSON or GeoJSON.
+//! `/api/v1/concessions`: the cadastre over HTTP, as JSON or GeoJSON; and
+//! `/api/v1/districts`: district outlines for maps and the district of a point.
 
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
@@ -6,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::api::events::{list_page, EventListQuery};
+use crate::api::events::{list_page, parse_bbox, parse_zoom, EventListQuery};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::events::store::ConcessionKey;
@@ -17,7 +18,7 @@ use crate::openapi as doc;
 use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
 use crate::places::store::{self, ConcessionFilter, RegistryChange};
-use crate::places::{Concession, ConcessionInput, ConcessionPatch, PlaceIndex};
+use crate::places::{Concession, ConcessionInput, ConcessionPatch, District, PlaceIndex};
 use crate::routing::Routes;
 
 /// The concession routes, in matching order: `at` and `changes` before `{id}`.
@@ -30,7 +31,9 @@ pub fn configure(routes: &mut Routes) {
         .add(get_concession)
         .add(patch_concession)
         .add(delete_concession)
-        .add(concession_events);
+        .add(concession_events)
+        .add(districts_for_map)
+        .add(district_at);
 }
 
 const GEOJSON: &str = "application/geo+json";
@@ -181,6 +184,10 @@ pub struct ConcessionListQuery {
     q: Option<String>,
     /// `minLon,minLat,maxLon,maxLat`: concessions whose box meets it.
     bbox: Option<String>,
+    /// A map's zoom level, 0–20: outlines simplified for drawing at it
+    /// (about one screen pixel of tolerance, coordinates rounded).
+    #[param(minimum = 0, maximum = 20)]
+    zoom: Option<i64>,
     cursor: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -218,13 +225,10 @@ pub async fn list_concessions(
             .split_whitespace()
             .map(String::from)
             .collect(),
-        bbox: q
-            .bbox
-            .as_deref()
-            .map(crate::api::events::parse_bbox)
-            .transpose()?,
+        bbox: q.bbox.as_deref().map(parse_bbox).transpose()?,
         after: q.cursor.as_deref().map(pagination::decode).transpose()?,
         limit: pagination::limit(q.limit)?,
+        zoom: q.zoom.map(parse_zoom).transpose()?,
     };
     let limit = filter.limit;
     let rows = db.run(move |conn| store::list(conn, &filter)).await?;
@@ -254,6 +258,17 @@ pub struct PointQuery {
     lon: f64,
 }
 
+impl PointQuery {
+    fn check(&self) -> Result<(), AppError> {
+        if !(-90.0..=90.0).contains(&self.lat) || !(-180.0..=180.0).contains(&self.lon) {
+            return Err(AppError::BadRequest(
+                "lat must be within -90..90 and lon within -180..180".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ConcessionItems {
     items: Vec<Concession>,
@@ -270,11 +285,7 @@ pub async fn concessions_at(
     index: web::Data<PlaceIndex>,
     QueryParams(q): QueryParams<PointQuery>,
 ) -> Result<HttpResponse, AppError> {
-    if !(-90.0..=90.0).contains(&q.lat) || !(-180.0..=180.0).contains(&q.lon) {
-        return Err(AppError::BadRequest(
-            "lat must be within -90..90 and lon within -180..180".into(),
-        ));
-    }
+    q.check()?;
     let items = db
         .run(move |conn| store::at(conn, &index, q.lon, q.lat))
         .await?;
@@ -330,4 +341,79 @@ pub async fn concession_events(
     db.run(move |conn| store::load(conn, &id).map(|_| ()))
         .await?;
     list_page(&db, filter).await
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MapQuery {
+    /// The map's view, `minLon,minLat,maxLon,maxLat` in WGS 84 degrees.
+    #[param(example = "-81.4,-18.4,-68.6,-0.03")]
+    bbox: String,
+    /// The map's zoom level (256-pixel tiles), 0–20: outlines are simplified
+    /// to about one screen pixel at it.
+    #[param(minimum = 0, maximum = 20)]
+    zoom: i64,
+}
+
+/// District outlines for a map: a GeoJSON FeatureCollection of the
+/// districts whose bounding box meets `bbox` (at most 2,000, by ubigeo;
+/// Peru has 1,834), properties `ubigeo`, `district`, `province`, `region`,
+/// outlines simplified to the zoom and rounded to 5 decimals (6 from zoom 16).
+#[utoipa::path(tag = "districts", params(MapQuery),
+    responses((status = 200, description = "The districts in view",
+            content((serde_json::Value = "application/geo+json"))),
+        doc::BadRequest, doc::Unauthorized))]
+#[get("/api/v1/districts")]
+pub async fn districts_for_map(
+    _caller: Caller,
+    db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
+    QueryParams(q): QueryParams<MapQuery>,
+) -> Result<HttpResponse, AppError> {
+    let zoom = parse_zoom(q.zoom)?;
+    let bbox = parse_bbox(&q.bbox)?;
+    let found = db
+        .run(move |conn| store::districts_for_map(conn, &index, bbox, zoom))
+        .await?;
+    let features: Vec<serde_json::Value> = found
+        .into_iter()
+        .map(|(district, geometry)| {
+            let district = District::from(district);
+            serde_json::json!({
+                "type": "Feature",
+                "id": district.ubigeo,
+                "geometry": geometry,
+                "properties": district,
+            })
+        })
+        .collect();
+    let collection = serde_json::json!({"type": "FeatureCollection", "features": features});
+    Ok(HttpResponse::Ok()
+        .content_type(GEOJSON)
+        .body(collection.to_string()))
+}
+
+/// The district containing a point (from the loaded INEI boundaries).
+#[utoipa::path(tag = "districts", params(PointQuery),
+    responses((status = 200, description = "The district containing the point", body = District),
+        doc::BadRequest, doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/districts/at")]
+pub async fn district_at(
+    _caller: Caller,
+    db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
+    QueryParams(q): QueryParams<PointQuery>,
+) -> Result<HttpResponse, AppError> {
+    q.check()?;
+    let (lat, lon) = (q.lat, q.lon);
+    let found = db
+        .run(move |conn| store::district_at(conn, &index, lon, lat))
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "no district contains lat {lat}, lon {lon} (outside Peru's loaded boundaries, or none loaded)"
+            ))
+        })?;
+    Ok(HttpResponse::Ok().json(District::from(found)))
 }

@@ -4,6 +4,9 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
@@ -405,66 +408,71 @@ pub enum ConcessionKey {
     Code(String),
 }
 
-/// Live incidents, newest first (`occurred_on` desc, then id); up to
-/// `limit + 1` of them for the pager.
-#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
-pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> {
-    let mut query = events::table
-        .select(EventRow::as_select())
-        .filter(events::deleted_at.is_null())
-        .into_boxed();
+/// One condition of a list filter, on `events`; every condition is written
+/// nullable so that filters on nullable columns and on others box alike.
+type Predicate = Box<dyn BoxableExpression<events::table, Backend, SqlType = Nullable<Bool>>>;
+type Backend = <DbConn as diesel::Connection>::Backend;
+
+/// The conditions of a filter (all but the pager's `after` and `limit`), as
+/// one list: the list, the exports and the map's clusters apply the same
+/// ones, so a filter means the same everywhere. Deleted incidents are never
+/// among the results: the first condition says so.
+fn conditions(f: &EventFilter) -> Vec<Predicate> {
+    let mut found: Vec<Predicate> = vec![Box::new(events::deleted_at.is_null().nullable())];
     if let Some(from) = f.from {
-        query = query.filter(events::occurred_on.ge(from));
+        found.push(Box::new(events::occurred_on.ge(from).nullable()));
     }
     if let Some(to) = f.to {
-        query = query.filter(events::occurred_on.le(to));
+        found.push(Box::new(events::occurred_on.le(to).nullable()));
     }
     if !f.event_types.is_empty() {
-        query = query.filter(events::event_type.eq_any(f.event_types.clone()));
+        found.push(Box::new(
+            events::event_type.eq_any(f.event_types.clone()).nullable(),
+        ));
     }
     if let Some(v) = f.verification {
-        query = query.filter(events::verification.eq(v));
+        found.push(Box::new(events::verification.eq(v).nullable()));
     }
     if let Some(region) = &f.region {
-        query = query.filter(events::region_key.eq(text::fold(region)));
+        found.push(Box::new(events::region_key.eq(text::fold(region))));
     }
     if let Some(province) = &f.province {
-        query = query.filter(events::province_key.eq(text::fold(province)));
+        found.push(Box::new(events::province_key.eq(text::fold(province))));
     }
     if let Some(district) = &f.district {
-        query = query.filter(events::district_key.eq(text::fold(district)));
+        found.push(Box::new(events::district_key.eq(text::fold(district))));
     }
     if f.without_ubigeo {
-        query = query.filter(events::ubigeo.is_null());
+        found.push(Box::new(events::ubigeo.is_null().nullable()));
     }
     if let Some(prefix) = &f.ubigeo_prefix {
         // Checked to be digits by the caller, so no LIKE wildcard can slip in.
-        query = query.filter(events::ubigeo.like(format!("{prefix}%")));
+        found.push(Box::new(events::ubigeo.like(format!("{prefix}%"))));
     }
     if let Some([min_lon, min_lat, max_lon, max_lat]) = f.bbox {
-        query = query
-            .filter(events::lon.between(min_lon, max_lon))
-            .filter(events::lat.between(min_lat, max_lat));
+        found.push(Box::new(events::lon.between(min_lon, max_lon).nullable()));
+        found.push(Box::new(events::lat.between(min_lat, max_lat).nullable()));
     }
     for word in &f.words {
-        query = query.filter(
+        found.push(Box::new(
             events::search_text
                 .like(text::contains_pattern(word))
-                .escape('\\'),
-        );
+                .escape('\\')
+                .nullable(),
+        ));
     }
     if let Some(actor) = &f.actor {
         let linked = event_actors::table
             .filter(event_actors::actor_id.eq(actor.clone()))
             .select(event_actors::event_id);
-        query = query.filter(events::id.eq_any(linked));
+        found.push(Box::new(events::id.eq_any(linked).nullable()));
     }
     match &f.concession {
         Some(ConcessionKey::Id(id)) => {
             let inside = event_concessions::table
                 .filter(event_concessions::concession_id.eq(id.clone()))
                 .select(event_concessions::event_id);
-            query = query.filter(events::id.eq_any(inside));
+            found.push(Box::new(events::id.eq_any(inside).nullable()));
         }
         Some(ConcessionKey::Code(code)) => {
             use crate::schema::concessions;
@@ -475,7 +483,7 @@ pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> 
             let inside = event_concessions::table
                 .filter(event_concessions::concession_id.eq_any(named))
                 .select(event_concessions::event_id);
-            query = query.filter(events::id.eq_any(inside));
+            found.push(Box::new(events::id.eq_any(inside).nullable()));
         }
         None => {}
     }
@@ -483,7 +491,18 @@ pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> 
         let linked = crate::schema::event_cases::table
             .filter(crate::schema::event_cases::case_id.eq(case.clone()))
             .select(crate::schema::event_cases::event_id);
-        query = query.filter(events::id.eq_any(linked));
+        found.push(Box::new(events::id.eq_any(linked).nullable()));
+    }
+    found
+}
+
+/// Live incidents, newest first (`occurred_on` desc, then id); up to
+/// `limit + 1` of them for the pager.
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
+pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> {
+    let mut query = events::table.select(EventRow::as_select()).into_boxed();
+    for condition in conditions(f) {
+        query = query.filter(condition);
     }
     if let Some((date, id)) = &f.after {
         query = query.filter(
@@ -500,4 +519,217 @@ pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> 
         .map(EventRow::into_event)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(page)
+}
+
+/// At most this many incidents in view are sent one by one to a map; past
+/// it, counts per grid cell (a browser draws a few thousand markers
+/// smoothly, not a million).
+pub const MAP_MARKERS: i64 = 2_000;
+
+/// The most grid cells a map view spans: a 64-pixel cell on a 6,400-pixel
+/// square screen. A wider box (any box is allowed at any zoom) is counted
+/// on a coarser grid, which bounds the answer.
+const MAX_GRID_CELLS: u64 = 10_000;
+
+/// Live incidents in view, for a map: each one when they are few, else
+/// counts per grid cell.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MapView {
+    /// Live incidents in the box that match the filters.
+    pub total: i64,
+    /// Every one of them when `total` is at most 2,000; otherwise empty.
+    pub markers: Vec<Marker>,
+    /// When `total` is over 2,000: the non-empty cells of a grid of about 64
+    /// screen pixels at the zoom (90 / 2^zoom degrees, anchored at -180, -90;
+    /// coarser when the box spans over 10,000 cells); otherwise empty.
+    pub cells: Vec<Cell>,
+}
+
+/// One incident on a map.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Marker {
+    pub id: Uuid,
+    pub title: String,
+    pub event_type: EventType,
+    pub occurred_on: NaiveDate,
+    /// How precise `occurred_on` is (`time_precision` of the incident).
+    pub date_precision: TimePrecision,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// The incidents of one grid cell.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cell {
+    /// Mean latitude of its incidents.
+    pub lat: f64,
+    /// Mean longitude of its incidents.
+    pub lon: f64,
+    pub count: i64,
+    /// `[minLon, minLat, maxLon, maxLat]` of its incidents (within the cell):
+    /// where to zoom to see them.
+    #[schema(value_type = Vec<f64>, min_items = 4, max_items = 4)]
+    pub bbox: [f64; 4],
+}
+
+/// The side of a grid cell at `zoom` (0–20), in degrees: 64 pixels of a
+/// 256-pixel-tile web map, 64 · 360 / (256 · 2^zoom) = 90 / 2^zoom.
+pub fn cell_degrees(zoom: u8) -> f64 {
+    90.0 / f64::from(1u32 << zoom.min(20))
+}
+
+/// How many cells of the grid at `zoom` the box spans.
+fn grid_cells([min_lon, min_lat, max_lon, max_lat]: [f64; 4], zoom: u8) -> u64 {
+    let side = cell_degrees(zoom);
+    let span = |min: f64, max: f64, origin: f64| {
+        ((max + origin) / side).floor() as u64 - ((min + origin) / side).floor() as u64 + 1
+    };
+    span(min_lon, max_lon, 180.0).saturating_mul(span(min_lat, max_lat, 90.0))
+}
+
+/// One grid cell: count, mean lat, mean lon, min lon, min lat, max lon, max lat.
+type CellRow = (
+    i64,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+);
+
+/// Incidents matching `f` (its `bbox` is the view; none means the world):
+/// each of them (up to `max_markers`, newest first) when there are at most
+/// `max_markers`, else counts per cell of the grid at `zoom` (see
+/// [`MapView`]). Counting and grouping happen in the database, so the cost
+/// in memory is the number of cells, not of incidents.
+#[tracing::instrument(level = "debug", skip_all, fields(zoom = zoom, max_markers = max_markers))]
+pub fn map_view(
+    conn: &mut DbConn,
+    f: &EventFilter,
+    zoom: u8,
+    max_markers: i64,
+) -> Result<MapView, AppError> {
+    use diesel::dsl::{avg, count_star, max, min, sql};
+    use diesel::sql_types::BigInt;
+
+    let view = f.bbox.unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+    let mut zoom = zoom.min(20);
+    while zoom > 0 && grid_cells(view, zoom) > MAX_GRID_CELLS {
+        zoom -= 1;
+    }
+    // floor((coordinate - origin) / side) with side = 90 / 2^zoom, written
+    // so that the two backends agree: the shifted coordinate is never
+    // negative, where SQLite's CAST truncates as floor does (SQLite as
+    // bundled has no floor()); PostgreSQL's CAST rounds, so it gets floor.
+    // The text is built from a zoom of 0–20 only, and the same text is the
+    // GROUP BY key on both.
+    let scale = 1u32 << zoom;
+    let cell_of = |column: &str, origin: &str| match conn {
+        DbConn::Sqlite(_) => {
+            format!("CAST(({column} + {origin}) * {scale}.0 / 90.0 AS INTEGER)")
+        }
+        DbConn::Pg(_) => {
+            format!("CAST(floor(({column} + {origin}) * {scale}.0 / 90.0) AS BIGINT)")
+        }
+    };
+    let key = (
+        sql::<BigInt>(&cell_of("events.lon", "180.0")),
+        sql::<BigInt>(&cell_of("events.lat", "90.0")),
+    );
+    let mut grouped = events::table
+        .group_by(key)
+        .select((
+            count_star(),
+            avg(events::lat),
+            avg(events::lon),
+            min(events::lon),
+            min(events::lat),
+            max(events::lon),
+            max(events::lat),
+        ))
+        .into_boxed();
+    for condition in conditions(f) {
+        grouped = grouped.filter(condition);
+    }
+    let rows: Vec<CellRow> = grouped.load(conn)?;
+    let total: i64 = rows.iter().map(|row| row.0).sum();
+    if total <= max_markers {
+        let mut query = events::table
+            .select((
+                events::id,
+                events::title,
+                events::event_type,
+                events::occurred_on,
+                events::time_precision,
+                events::lat,
+                events::lon,
+            ))
+            .into_boxed();
+        for condition in conditions(f) {
+            query = query.filter(condition);
+        }
+        let markers = query
+            .order((events::occurred_on.desc(), events::id.asc()))
+            .limit(max_markers)
+            .load::<(
+                String,
+                String,
+                EventType,
+                NaiveDate,
+                TimePrecision,
+                f64,
+                f64,
+            )>(conn)?
+            .into_iter()
+            .map(
+                |(id, title, event_type, occurred_on, date_precision, lat, lon)| {
+                    Ok(Marker {
+                        id: Uuid::parse_str(&id)
+                            .map_err(|e| AppError::internal_from(format!("events.id {id:?}"), e))?,
+                        title,
+                        event_type,
+                        occurred_on,
+                        date_precision,
+                        lat,
+                        lon,
+                    })
+                },
+            )
+            .collect::<Result<Vec<_>, AppError>>()?;
+        return Ok(MapView {
+            total,
+            markers,
+            cells: Vec::new(),
+        });
+    }
+    // A group has at least one incident, so none of its aggregates is NULL.
+    let present = |v: Option<f64>| v.ok_or_else(|| AppError::internal("an empty map cell"));
+    let mut cells = rows
+        .into_iter()
+        .map(|(count, lat, lon, min_lon, min_lat, max_lon, max_lat)| {
+            Ok(Cell {
+                lat: present(lat)?,
+                lon: present(lon)?,
+                count,
+                bbox: [
+                    present(min_lon)?,
+                    present(min_lat)?,
+                    present(max_lon)?,
+                    present(max_lat)?,
+                ],
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    cells.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.lat.total_cmp(&b.lat))
+            .then(a.lon.total_cmp(&b.lon))
+    });
+    Ok(MapView {
+        total,
+        markers: Vec::new(),
+        cells,
+    })
 }

@@ -56,6 +56,23 @@ impl<K> Shapes<K> {
             .map(|candidate| &self.items[candidate.data].0)
     }
 
+    /// Every key and outline whose bounding box meets the box `[min lon,
+    /// min lat, max lon, max lat]`.
+    pub fn meeting(
+        &self,
+        [min_lon, min_lat, max_lon, max_lat]: [f64; 4],
+    ) -> impl Iterator<Item = (&K, &MultiPolygon<f64>)> {
+        self.tree
+            .locate_in_envelope_intersecting(&AABB::from_corners(
+                [min_lon, min_lat],
+                [max_lon, max_lat],
+            ))
+            .map(|candidate| {
+                let (key, shape) = &self.items[candidate.data];
+                (key, shape)
+            })
+    }
+
     pub fn len(&self) -> usize {
         self.items.len()
     }

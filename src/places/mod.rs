@@ -53,6 +53,30 @@ pub struct Concession {
     pub attributes: serde_json::Value,
 }
 
+/// A district of INEI's boundaries, as the map and the point picker name it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct District {
+    #[schema(example = "030410")]
+    pub ubigeo: String,
+    #[schema(example = "POCOHUANCA")]
+    pub district: String,
+    #[schema(example = "AYMARAES")]
+    pub province: String,
+    #[schema(example = "APURIMAC")]
+    pub region: String,
+}
+
+impl From<DistrictRef> for District {
+    fn from(d: DistrictRef) -> Self {
+        District {
+            ubigeo: d.ubigeo,
+            district: d.name,
+            province: d.province,
+            region: d.region,
+        }
+    }
+}
+
 /// A concession as an incident embeds it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ConcessionRef {

@@ -648,6 +648,8 @@ pub struct ConcessionFilter {
     pub bbox: Option<[f64; 4]>,
     pub after: Option<(String, String)>,
     pub limit: i64,
+    /// Outlines simplified for a map at this zoom (see `geometry::for_map`).
+    pub zoom: Option<u8>,
 }
 
 /// Live concessions by code; up to `limit + 1`.
@@ -692,7 +694,13 @@ pub fn list(conn: &mut DbConn, f: &ConcessionFilter) -> Result<Vec<Concession>, 
         .order((concessions::code.asc(), concessions::id.asc()))
         .limit(f.limit + 1)
         .load::<RowWithHolder>(conn)?;
-    to_concessions(rows)
+    let mut found = to_concessions(rows)?;
+    if let Some(zoom) = f.zoom {
+        for c in &mut found {
+            c.geometry = super::geometry::geojson_for_map(&c.geometry, zoom);
+        }
+    }
+    Ok(found)
 }
 
 /// Every live concession containing the point.
@@ -711,6 +719,46 @@ pub fn at(
         .collect();
     let mut found = load_many(conn, &ids)?;
     found.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(found)
+}
+
+/// The most districts one map answer carries: Peru has 1,834.
+pub const MAP_DISTRICTS: usize = 2_000;
+
+/// The districts whose bounding box meets `bbox` (`[min lon, min lat, max
+/// lon, max lat]`), by ubigeo, at most [`MAP_DISTRICTS`] of them, each with
+/// its outline as a map draws it at `zoom` (`geometry::for_map`). Read from
+/// the process's index, not the database.
+#[tracing::instrument(level = "debug", skip_all, fields(zoom = zoom))]
+pub fn districts_for_map(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    bbox: [f64; 4],
+    zoom: u8,
+) -> Result<Vec<(DistrictRef, serde_json::Value)>, AppError> {
+    let (_, version) = versions(conn, false)?;
+    let shapes = index.districts(conn, version)?;
+    let mut found: Vec<_> = shapes.meeting(bbox).collect();
+    found.sort_by(|a, b| a.0.ubigeo.cmp(&b.0.ubigeo));
+    found.truncate(MAP_DISTRICTS);
+    Ok(found
+        .into_iter()
+        .map(|(district, shape)| (district.clone(), super::geometry::for_map(shape, zoom)))
+        .collect())
+}
+
+/// The district containing the point, if any (on a shared edge, the first
+/// the index finds).
+#[tracing::instrument(level = "debug", skip_all, fields(lon = lon, lat = lat))]
+pub fn district_at(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    lon: f64,
+    lat: f64,
+) -> Result<Option<DistrictRef>, AppError> {
+    let (_, version) = versions(conn, false)?;
+    let shapes = index.districts(conn, version)?;
+    let found = shapes.containing(lon, lat).next().cloned();
     Ok(found)
 }
 

@@ -155,6 +155,7 @@ async fn actor(
                     words: Vec::new(),
                     bbox: None,
                     after: None,
+                    zoom: None,
                     limit: 200,
                 },
             )?;

@@ -211,9 +211,14 @@ async fn exports_stream_every_incident_once_and_gdal_reads_the_geojson() {
 
 /// GDAL's summary of a file, or `None` (said on stderr) when `ogrinfo` is not
 /// installed; under `CI` its absence fails the test (`.ci/run` installs it).
-fn ogrinfo(file: &std::path::Path) -> Option<String> {
+pub fn ogrinfo(file: &std::path::Path) -> Option<String> {
+    ogrinfo_with(file, &["-ro", "-al", "-so"])
+}
+
+/// What `ogrinfo ARGS FILE` prints, or `None` as for [`ogrinfo`].
+pub fn ogrinfo_with(file: &std::path::Path, args: &[&str]) -> Option<String> {
     match std::process::Command::new("ogrinfo")
-        .args(["-ro", "-al", "-so"])
+        .args(args)
         .arg(file)
         .output()
     {

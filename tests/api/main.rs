@@ -20,6 +20,7 @@ mod helpers;
 mod imports;
 mod listing;
 mod mailbox;
+mod maps;
 mod metrics;
 mod operation;
 mod pages;
