@@ -168,6 +168,12 @@
       if (name) {
         name.textContent = actor.name;
       }
+      // Kept with the row so that a form shown again (an error, a
+      // conflict) still names the actor.
+      const shownName = row.querySelector('input[name=actor_name]');
+      if (shownName) {
+        shownName.value = actor.name;
+      }
     }
     const role = row.querySelector('select[name=actor_role]');
     if (role) {
