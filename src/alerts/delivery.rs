@@ -68,7 +68,7 @@ struct Claimed {
     /// False when the watch was deleted, unsubscribed, or (for an alert)
     /// is no longer active: the mail is cancelled instead.
     wanted: Result<(), &'static str>,
-    confirm: Option<(i64, String, String)>,
+    confirm: Option<(i64, String, mail::WatchTarget)>,
     event: Option<EventSummary>,
 }
 
@@ -634,8 +634,8 @@ fn read_claimed(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Claimed>, AppEr
     Ok(out)
 }
 
-/// A line naming what a watch looks at, for its confirmation mail.
-fn describe_watch(conn: &mut DbConn, watch_id: &str) -> Result<String, AppError> {
+/// What a watch looks at, for its confirmation mail.
+fn describe_watch(conn: &mut DbConn, watch_id: &str) -> Result<mail::WatchTarget, AppError> {
     let (target_type, concession_id, actor_id, ubigeo): (
         TargetType,
         Option<String>,
@@ -656,17 +656,19 @@ fn describe_watch(conn: &mut DbConn, watch_id: &str) -> Result<String, AppError>
                 .find(concession_id.unwrap_or_default())
                 .select((concessions::code, concessions::name))
                 .first(conn)?;
-            format!("concesión / concession {code} \"{name}\"")
+            mail::WatchTarget::Concession { code, name }
         }
         TargetType::Holder => {
             let name: String = actors::table
                 .find(actor_id.unwrap_or_default())
                 .select(actors::name)
                 .first(conn)?;
-            format!("titular / holder: {name}")
+            mail::WatchTarget::Holder { name }
         }
-        TargetType::AdminArea => format!("ubigeo {}", ubigeo.unwrap_or_default()),
-        TargetType::Area => "área / area".into(),
+        TargetType::AdminArea => mail::WatchTarget::AdminArea {
+            ubigeo: ubigeo.unwrap_or_default(),
+        },
+        TargetType::Area => mail::WatchTarget::Area,
     })
 }
 

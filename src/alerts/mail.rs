@@ -1,8 +1,8 @@
 //! The mails themselves, in Spanish and English, plain text and HTML, and
 //! the SMTP transport that carries them.
 
-use chrono::{Datelike, NaiveDate};
-use html_escape::encode_text as esc;
+use askama::Template;
+use chrono::NaiveDate;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -13,6 +13,7 @@ use super::tokens::LinkSigner;
 use super::{Language, Reason};
 use crate::config::{SmtpSettings, SmtpTls};
 use crate::events::{EventType, TimePrecision};
+use crate::i18n::{date_text, fill, Label, Texts};
 
 /// What an alert tells of an incident.
 #[derive(Debug, Clone)]
@@ -70,78 +71,23 @@ pub struct Draft {
     pub unsubscribe: Option<String>,
 }
 
-fn event_type_label(t: EventType, lang: Language) -> &'static str {
-    use EventType::*;
-    match (lang, t) {
-        (Language::Es, Protest) => "protesta",
-        (Language::Es, Blockade) => "bloqueo",
-        (Language::Es, Riot) => "disturbio",
-        (Language::Es, PropertyDestruction) => "destrucción de propiedad",
-        (Language::Es, Clash) => "enfrentamiento",
-        (Language::Es, Attack) => "ataque",
-        (Language::Es, Occupation) => "ocupación",
-        (Language::Es, Eviction) => "desalojo",
-        (Language::Es, Arrest) => "detención",
-        (Language::Es, Agreement) => "acuerdo",
-        (Language::Es, EnvironmentalIncident) => "incidente ambiental",
-        (Language::Es, Other) => "otro",
-        (Language::En, Protest) => "protest",
-        (Language::En, Blockade) => "blockade",
-        (Language::En, Riot) => "riot",
-        (Language::En, PropertyDestruction) => "property destruction",
-        (Language::En, Clash) => "clash",
-        (Language::En, Attack) => "attack",
-        (Language::En, Occupation) => "occupation",
-        (Language::En, Eviction) => "eviction",
-        (Language::En, Arrest) => "arrest",
-        (Language::En, Agreement) => "agreement",
-        (Language::En, EnvironmentalIncident) => "environmental incident",
-        (Language::En, Other) => "other",
-    }
+/// What a watch looks at, for its confirmation mail.
+#[derive(Debug, Clone)]
+pub enum WatchTarget {
+    Concession { code: String, name: String },
+    Holder { name: String },
+    AdminArea { ubigeo: String },
+    Area,
 }
 
-const MONTHS_ES: [&str; 12] = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-];
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// The date as precisely as it is known: "mayo de 2022" for a month.
-pub fn date_text(date: NaiveDate, precision: TimePrecision, lang: Language) -> String {
-    let month = date.month0() as usize;
-    match (precision, lang) {
-        (TimePrecision::Year, _) => date.year().to_string(),
-        (TimePrecision::Month, Language::Es) => format!("{} de {}", MONTHS_ES[month], date.year()),
-        (TimePrecision::Month, Language::En) => format!("{} {}", MONTHS_EN[month], date.year()),
-        (TimePrecision::Day, Language::Es) => {
-            format!("{} de {} de {}", date.day(), MONTHS_ES[month], date.year())
+fn target_text(target: &WatchTarget, t: &Texts) -> String {
+    match target {
+        WatchTarget::Concession { code, name } => {
+            fill(t.target_concession, &[("code", code), ("name", name)])
         }
-        (TimePrecision::Day, Language::En) => {
-            format!("{} {} {}", date.day(), MONTHS_EN[month], date.year())
-        }
+        WatchTarget::Holder { name } => fill(t.target_holder, &[("name", name)]),
+        WatchTarget::AdminArea { ubigeo } => fill(t.target_admin_area, &[("ubigeo", ubigeo)]),
+        WatchTarget::Area => t.target_area.to_string(),
     }
 }
 
@@ -164,69 +110,84 @@ fn place_text(e: &EventSummary) -> String {
 
 /// Why the recipient gets this, in one sentence.
 pub fn reason_text(reason: &Reason, lang: Language) -> String {
-    match (reason, lang) {
-        (Reason::Concession { code, name, holder }, Language::Es) => format!(
-            "Está dentro de la concesión {code} «{name}»{}, que usted vigila.",
-            holder
+    let t = lang.texts();
+    match reason {
+        Reason::Concession { code, name, holder } => {
+            let holder = holder
                 .as_ref()
-                .map(|h| format!(" (titular: {h})"))
-                .unwrap_or_default()
-        ),
-        (Reason::Concession { code, name, holder }, Language::En) => format!(
-            "It lies inside concession {code} \"{name}\"{}, which you watch.",
-            holder
-                .as_ref()
-                .map(|h| format!(" (holder: {h})"))
-                .unwrap_or_default()
-        ),
-        (Reason::Holder { holder, code, name }, Language::Es) => format!(
-            "Está dentro de la concesión {code} «{name}» de {holder}, titular que usted vigila."
-        ),
-        (Reason::Holder { holder, code, name }, Language::En) => {
-            format!("It lies inside concession {code} \"{name}\" of {holder}, a holder you watch.")
+                .map(|h| fill(t.reason_concession_holder, &[("holder", h)]))
+                .unwrap_or_default();
+            fill(
+                t.reason_concession,
+                &[("code", code), ("name", name), ("holder", &holder)],
+            )
         }
-        (Reason::Area, Language::Es) => "Está dentro del área que usted vigila.".into(),
-        (Reason::Area, Language::En) => "It lies inside the area you watch.".into(),
-        (Reason::AdminArea { ubigeo, name }, Language::Es) => format!(
-            "Ocurrió en {} (ubigeo {ubigeo}), que usted vigila.",
-            name.as_deref().unwrap_or("la zona")
+        Reason::Holder { holder, code, name } => fill(
+            t.reason_holder,
+            &[("code", code), ("name", name), ("holder", holder)],
         ),
-        (Reason::AdminArea { ubigeo, name }, Language::En) => format!(
-            "It happened in {} (ubigeo {ubigeo}), which you watch.",
-            name.as_deref().unwrap_or("the area")
+        Reason::Area => t.reason_area.to_string(),
+        Reason::AdminArea { ubigeo, name } => fill(
+            t.reason_admin_area,
+            &[
+                ("name", name.as_deref().unwrap_or(t.the_area)),
+                ("ubigeo", ubigeo),
+            ],
         ),
-        (Reason::Confirmation, _) => String::new(),
+        Reason::Confirmation => String::new(),
     }
 }
 
-struct Labels {
-    what: &'static str,
-    when: &'static str,
-    place: &'static str,
-    why: &'static str,
-    more: &'static str,
-    stop: &'static str,
+/// One incident of an alert or digest, as the mail says it.
+struct Item {
+    title: String,
+    kind: &'static str,
+    when: String,
+    place: String,
+    why: String,
+    url: String,
 }
 
-fn labels(lang: Language) -> Labels {
-    match lang {
-        Language::Es => Labels {
-            what: "Tipo",
-            when: "Fecha",
-            place: "Lugar",
-            why: "Por qué lo recibe",
-            more: "Ver el incidente",
-            stop: "Para dejar de recibir estas alertas, abra",
-        },
-        Language::En => Labels {
-            what: "Type",
-            when: "Date",
-            place: "Place",
-            why: "Why you get this",
-            more: "See the incident",
-            stop: "To stop these alerts, open",
-        },
-    }
+#[derive(Template)]
+#[template(path = "mail/alert.txt")]
+struct AlertText<'a> {
+    t: &'static Texts,
+    items: &'a [Item],
+    unsubscribe: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/alert.html")]
+struct AlertHtml<'a> {
+    t: &'static Texts,
+    lang: Language,
+    items: &'a [Item],
+    unsubscribe: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/confirmation.txt")]
+struct ConfirmationText<'a> {
+    t: &'static Texts,
+    what: &'a str,
+    url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/confirmation.html")]
+struct ConfirmationHtml<'a> {
+    t: &'static Texts,
+    lang: Language,
+    what: &'a str,
+    url: &'a str,
+}
+
+/// A mail body from its template; a template cannot fail on these values,
+/// but if it did the mail says so rather than going out empty.
+fn render(template: &impl Template) -> String {
+    template
+        .render()
+        .unwrap_or_else(|e| format!("(this mail could not be written: {e})"))
 }
 
 /// One alert (one item) or a daily digest (several).
@@ -238,53 +199,37 @@ pub fn alert(
     message_id: String,
     links: &Links,
 ) -> Draft {
-    let l = labels(lang);
-    let subject = match (items, lang) {
-        ([(one, _)], _) => format!("[Vigía] {}", one.title),
-        (many, Language::Es) => format!("[Vigía] {} incidentes nuevos", many.len()),
-        (many, Language::En) => format!("[Vigía] {} new incidents", many.len()),
+    let t = lang.texts();
+    let subject = match items {
+        [(one, _)] => format!("[Vigía] {}", one.title),
+        many => fill(t.mail_digest_subject, &[("n", &many.len().to_string())]),
     };
     let unsubscribe = links.unsubscribe(watch_id);
-    let mut text = String::new();
-    let mut html = String::from("<!doctype html><html><body style=\"font-family:sans-serif\">");
-    for (event, reason) in items {
-        let kind = event_type_label(event.event_type, lang);
-        let when = date_text(event.occurred_on, event.time_precision, lang);
-        let place = place_text(event);
-        let why = reason_text(reason, lang);
-        let url = links.event(&event.id);
-        text.push_str(&format!(
-            "{}\n\n{}: {kind}\n{}: {when}\n{}: {place}\n{}: {why}\n{}: {url}\n\n",
-            event.title, l.what, l.when, l.place, l.why, l.more
-        ));
-        html.push_str(&format!(
-            "<h2>{}</h2><p><b>{}:</b> {}<br><b>{}:</b> {}<br><b>{}:</b> {}<br><b>{}:</b> {}</p>\
-             <p><a href=\"{}\">{}</a></p><hr>",
-            esc(&event.title),
-            l.what,
-            esc(kind),
-            l.when,
-            esc(&when),
-            l.place,
-            esc(&place),
-            l.why,
-            esc(&why),
-            esc(&url),
-            l.more
-        ));
-    }
-    text.push_str(&format!("-- \n{} {unsubscribe}\n", l.stop));
-    html.push_str(&format!(
-        "<p style=\"font-size:small\">{} <a href=\"{}\">{}</a></p></body></html>",
-        l.stop,
-        esc(&unsubscribe),
-        esc(&unsubscribe)
-    ));
+    let items: Vec<Item> = items
+        .iter()
+        .map(|(event, reason)| Item {
+            title: event.title.clone(),
+            kind: event.event_type.label(t),
+            when: date_text(event.occurred_on, event.time_precision, t),
+            place: place_text(event),
+            why: reason_text(reason, lang),
+            url: links.event(&event.id),
+        })
+        .collect();
     Draft {
         to: to.into(),
         subject,
-        text,
-        html,
+        text: render(&AlertText {
+            t,
+            items: &items,
+            unsubscribe: &unsubscribe,
+        }),
+        html: render(&AlertHtml {
+            t,
+            lang,
+            items: &items,
+            unsubscribe: &unsubscribe,
+        }),
         message_id,
         unsubscribe: Some(unsubscribe),
     }
@@ -294,39 +239,75 @@ pub fn alert(
 pub fn confirmation(
     lang: Language,
     to: &str,
-    what: &str,
+    target: &WatchTarget,
     confirm_url: &str,
     message_id: String,
 ) -> Draft {
-    let (subject, intro, action, ignore) = match lang {
-        Language::Es => (
-            "[Vigía] Confirme su alerta",
-            "Alguien (esperamos que usted) pidió alertas de Vigía a esta dirección para:",
-            "Para activarlas, abra este enlace y pulse «Confirmar»:",
-            "Si no fue usted, ignore este mensaje: no recibirá nada más.",
-        ),
-        Language::En => (
-            "[Vigía] Confirm your alert",
-            "Someone (we hope you) asked for Vigía alerts at this address for:",
-            "To turn them on, open this link and press Confirm:",
-            "If it was not you, ignore this message: you will get nothing more.",
-        ),
-    };
-    let text = format!("{intro}\n\n  {what}\n\n{action}\n{confirm_url}\n\n{ignore}\n");
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\"><p>{intro}</p>\
-         <p><b>{}</b></p><p>{action}<br><a href=\"{}\">{}</a></p><p>{ignore}</p></body></html>",
-        esc(what),
-        esc(confirm_url),
-        esc(confirm_url)
-    );
+    let t = lang.texts();
+    let what = target_text(target, t);
     Draft {
         to: to.into(),
-        subject: subject.into(),
-        text,
-        html,
+        subject: t.confirm_subject.into(),
+        text: render(&ConfirmationText {
+            t,
+            what: &what,
+            url: confirm_url,
+        }),
+        html: render(&ConfirmationHtml {
+            t,
+            lang,
+            what: &what,
+            url: confirm_url,
+        }),
         message_id,
         unsubscribe: None,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mail/account.txt")]
+struct AccountText<'a> {
+    t: &'static Texts,
+    body: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/account.html")]
+struct AccountHtml<'a> {
+    t: &'static Texts,
+    lang: Language,
+    /// Each paragraph, and whether it is the link.
+    paragraphs: Vec<(bool, &'a str)>,
+    link: &'a str,
+    button: &'a str,
+}
+
+/// An invitation or a password reset: paragraphs of text, one of them the
+/// link (shown in HTML as a button-like link with the address under it).
+pub fn account(
+    lang: Language,
+    to: &str,
+    subject: &str,
+    body: &str,
+    link: &str,
+    button: &str,
+) -> super::outbox::AccountMail {
+    let t = lang.texts();
+    super::outbox::AccountMail {
+        to: to.to_string(),
+        subject: subject.to_string(),
+        text: render(&AccountText { t, body }),
+        html: render(&AccountHtml {
+            t,
+            lang,
+            paragraphs: body
+                .split("\n\n")
+                .map(str::trim)
+                .map(|p| (p == link, p))
+                .collect(),
+            link,
+            button,
+        }),
     }
 }
 
@@ -435,17 +416,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_keep_their_precision() {
-        let d = NaiveDate::from_ymd_opt(2022, 5, 1).expect("date");
+    fn holes_are_filled_in_both_languages() {
+        let reason = Reason::Concession {
+            code: "010461925".into(),
+            name: "LOS CHANCAS 1".into(),
+            holder: Some("Southern Peru Copper Corporation".into()),
+        };
         assert_eq!(
-            date_text(d, TimePrecision::Month, Language::Es),
-            "mayo de 2022"
+            reason_text(&reason, Language::Es),
+            "Está dentro de la concesión 010461925 «LOS CHANCAS 1» (titular: Southern Peru Copper Corporation), que usted vigila."
         );
-        assert_eq!(date_text(d, TimePrecision::Month, Language::En), "May 2022");
-        assert_eq!(
-            date_text(d, TimePrecision::Day, Language::Es),
-            "1 de mayo de 2022"
+        assert!(reason_text(&reason, Language::En).contains("(holder: Southern"));
+        let mail = account(
+            Language::Es,
+            "a@example.org",
+            "Asunto",
+            "Hola <b>Ana</b>:\n\nhttps://x.example/password/set?token=a&b\n\nFin",
+            "https://x.example/password/set?token=a&b",
+            "Elegir",
         );
-        assert_eq!(date_text(d, TimePrecision::Year, Language::En), "2022");
+        assert!(mail.html.contains("&#60;b&#62;Ana") || mail.html.contains("&lt;b&gt;Ana"));
+        assert!(mail.text.contains("Hola <b>Ana</b>"), "text is not escaped");
     }
 }

@@ -5,13 +5,12 @@
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
-use html_escape::encode_double_quoted_attribute as attr;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::alerts::store::{self, AlertFilter, Confirmed, Policy, Scope, WatchFilter};
 use crate::alerts::tokens::LinkSigner;
-use crate::alerts::{AlertRecord, AlertStatus, Language, MailKind, Watch, WatchInput, WatchStatus};
+use crate::alerts::{AlertRecord, AlertStatus, MailKind, Watch, WatchInput, WatchStatus};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
@@ -20,6 +19,7 @@ use crate::openapi as doc;
 use crate::ops::{self, Who};
 use crate::pagination::{self, Page};
 use crate::routing::Routes;
+use crate::web::{link_page, LinkForm, WebContext};
 
 /// What the watch routes share: the confirmation rules and the link signer.
 #[derive(Debug, Clone)]
@@ -222,26 +222,6 @@ pub struct TokenQuery {
     token: String,
 }
 
-fn page(language: Language, title: (&str, &str), body_html: String) -> HttpResponse {
-    let (title, lang) = match language {
-        Language::Es => (title.0, "es"),
-        Language::En => (title.1, "en"),
-    };
-    // The style is one `<style>` element whose hash the page's
-    // Content-Security-Policy names (`crate::headers`): no inline style
-    // attribute, nothing else allowed.
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Cache-Control", "no-store"))
-        .body(format!(
-            "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width\"><title>Vigía — {title}</title>\
-             <style>{style}</style></head>\
-             <body><h1>{title}</h1>{body_html}</body></html>",
-            style = crate::headers::PAGE_STYLE
-        ))
-}
-
 /// The confirmation link opened in a browser: a page with one button,
 /// whose POST confirms. Opening the link changes nothing, so mail scanners
 /// that fetch every link do not confirm watches nobody asked for. A forged,
@@ -254,6 +234,7 @@ fn page(language: Language, title: (&str, &str), body_html: String) -> HttpRespo
 pub async fn confirm_page(
     db: web::Data<Db>,
     ctx: web::Data<WatchContext>,
+    pages: web::Data<WebContext>,
     QueryParams(q): QueryParams<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     let signer = ctx.signer.clone();
@@ -261,34 +242,22 @@ pub async fn confirm_page(
     let (language, active) = db
         .run(move |conn| store::for_confirm(conn, &signer, &token))
         .await?;
-    let title = ("Confirmar alerta", "Confirm alert");
+    let t = language.texts();
     if active {
-        let text = match language {
-            Language::Es => "Esta alerta ya está activa.",
-            Language::En => "This alert is already on.",
-        };
-        return Ok(page(language, title, format!("<p>{text}</p>")));
+        return link_page(&pages, language, t.confirm_title, t.confirm_already, None);
     }
-    let (question, button) = match language {
-        Language::Es => (
-            "Pulse el botón para activar la alerta que pidió para esta dirección.",
-            "Confirmar",
-        ),
-        Language::En => (
-            "Press the button to turn on the alert asked for this address.",
-            "Confirm",
-        ),
+    let form = LinkForm {
+        action: format!("/api/v1/watches/confirm?token={}", q.token),
+        button: t.confirm_button,
+        one_click: false,
     };
-    let action = format!("/api/v1/watches/confirm?token={}", q.token);
-    Ok(page(
+    link_page(
+        &pages,
         language,
-        title,
-        format!(
-            "<p>{question}</p><form method=\"post\" action=\"{}\">\
-             <button type=\"submit\">{button}</button></form>",
-            attr(&action)
-        ),
-    ))
+        t.confirm_title,
+        t.confirm_question,
+        Some(form),
+    )
 }
 
 /// Confirms a watch: what the button of the confirmation page posts.
@@ -302,6 +271,7 @@ pub async fn confirm_page(
 pub async fn confirm_watch(
     db: web::Data<Db>,
     ctx: web::Data<WatchContext>,
+    pages: web::Data<WebContext>,
     QueryParams(q): QueryParams<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     let signer = ctx.signer.clone();
@@ -312,17 +282,13 @@ pub async fn confirm_watch(
         Confirmed::Now(w) => (w, false),
         Confirmed::Already(w) => (w, true),
     };
-    let text = match (watch.language, already) {
-        (Language::Es, false) => "Su alerta está activa: recibirá un correo por cada incidente nuevo que caiga en lo que vigila.",
-        (Language::Es, true) => "Esta alerta ya estaba activa.",
-        (Language::En, false) => "Your alert is on: you will get a mail for every new incident inside what you watch.",
-        (Language::En, true) => "This alert was already on.",
+    let t = watch.language.texts();
+    let text = if already {
+        t.confirmed_before
+    } else {
+        t.confirmed_now
     };
-    Ok(page(
-        watch.language,
-        ("Alerta confirmada", "Alert confirmed"),
-        format!("<p>{text}</p>"),
-    ))
+    link_page(&pages, watch.language, t.confirmed_title, text, None)
 }
 
 /// The unsubscribe link opened in a browser: a page with one button.
@@ -334,6 +300,7 @@ pub async fn confirm_watch(
 pub async fn unsubscribe_page(
     db: web::Data<Db>,
     ctx: web::Data<WatchContext>,
+    pages: web::Data<WebContext>,
     QueryParams(q): QueryParams<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     let signer = ctx.signer.clone();
@@ -341,21 +308,19 @@ pub async fn unsubscribe_page(
     let (_, language) = db
         .run(move |conn| store::for_unsubscribe(conn, &signer, &token))
         .await?;
-    let (question, button) = match language {
-        Language::Es => ("¿Dejar de recibir estas alertas?", "Darme de baja"),
-        Language::En => ("Stop receiving these alerts?", "Unsubscribe"),
+    let t = language.texts();
+    let form = LinkForm {
+        action: format!("/api/v1/watches/unsubscribe?token={}", q.token),
+        button: t.unsubscribe_button,
+        one_click: true,
     };
-    let action = format!("/api/v1/watches/unsubscribe?token={}", q.token);
-    Ok(page(
+    link_page(
+        &pages,
         language,
-        ("Darse de baja", "Unsubscribe"),
-        format!(
-            "<p>{question}</p><form method=\"post\" action=\"{}\">\
-             <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
-             <button type=\"submit\">{button}</button></form>",
-            attr(&action)
-        ),
-    ))
+        t.unsubscribe_title,
+        t.unsubscribe_question,
+        Some(form),
+    )
 }
 
 /// One-click unsubscribe (RFC 8058): mail programs POST here with
@@ -368,21 +333,15 @@ pub async fn unsubscribe_page(
 pub async fn unsubscribe(
     db: web::Data<Db>,
     ctx: web::Data<WatchContext>,
+    pages: web::Data<WebContext>,
     QueryParams(q): QueryParams<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     let signer = ctx.signer.clone();
     let language = db
         .run(move |conn| ops::alerts::unsubscribe(conn, &signer, &q.token))
         .await?;
-    let text = match language {
-        Language::Es => "Listo: no recibirá más alertas de esta vigilancia.",
-        Language::En => "Done: you will get no more alerts from this watch.",
-    };
-    Ok(page(
-        language,
-        ("Baja confirmada", "Unsubscribed"),
-        format!("<p>{text}</p>"),
-    ))
+    let t = language.texts();
+    link_page(&pages, language, t.unsubscribed_title, t.unsubscribed, None)
 }
 
 #[derive(Deserialize, IntoParams, ToSchema)]

@@ -321,7 +321,42 @@ catalogue! {
     error_detail: "Detalle", "Detail";
     back_home: "Volver al inicio", "Back to the start";
 
+    // ---- the pages mail links open ----
+    confirm_title: "Confirmar alerta", "Confirm alert";
+    confirm_question: "Pulse el botón para activar la alerta que pidió para esta dirección.", "Press the button to turn on the alert asked for this address.";
+    confirm_button: "Confirmar", "Confirm";
+    confirm_already: "Esta alerta ya está activa.", "This alert is already on.";
+    confirmed_title: "Alerta confirmada", "Alert confirmed";
+    confirmed_now: "Su alerta está activa: recibirá un correo por cada incidente nuevo que caiga en lo que vigila.", "Your alert is on: you will get a mail for every new incident inside what you watch.";
+    confirmed_before: "Esta alerta ya estaba activa.", "This alert was already on.";
+    unsubscribe_title: "Darse de baja", "Unsubscribe";
+    unsubscribe_question: "¿Dejar de recibir estas alertas?", "Stop receiving these alerts?";
+    unsubscribe_button: "Darme de baja", "Unsubscribe";
+    unsubscribed_title: "Baja confirmada", "Unsubscribed";
+    unsubscribed: "Listo: no recibirá más alertas de esta vigilancia.", "Done: you will get no more alerts from this watch.";
+
     // ---- mails ----
+    mail_what: "Tipo", "Type";
+    mail_when: "Fecha", "Date";
+    mail_place: "Lugar", "Place";
+    mail_why: "Por qué lo recibe", "Why you get this";
+    mail_more: "Ver el incidente", "See the incident";
+    mail_stop: "Para dejar de recibir estas alertas, abra", "To stop these alerts, open";
+    mail_digest_subject: "[Vigía] {n} incidentes nuevos", "[Vigía] {n} new incidents";
+    reason_concession: "Está dentro de la concesión {code} «{name}»{holder}, que usted vigila.", "It lies inside concession {code} \"{name}\"{holder}, which you watch.";
+    reason_concession_holder: " (titular: {holder})", " (holder: {holder})";
+    reason_holder: "Está dentro de la concesión {code} «{name}» de {holder}, titular que usted vigila.", "It lies inside concession {code} \"{name}\" of {holder}, a holder you watch.";
+    reason_area: "Está dentro del área que usted vigila.", "It lies inside the area you watch.";
+    reason_admin_area: "Ocurrió en {name} (ubigeo {ubigeo}), que usted vigila.", "It happened in {name} (ubigeo {ubigeo}), which you watch.";
+    the_area: "la zona", "the area";
+    confirm_subject: "[Vigía] Confirme su alerta", "[Vigía] Confirm your alert";
+    confirm_intro: "Alguien (esperamos que usted) pidió alertas de Vigía a esta dirección para:", "Someone (we hope you) asked for Vigía alerts at this address for:";
+    confirm_action: "Para activarlas, abra este enlace y pulse «Confirmar»:", "To turn them on, open this link and press Confirm:";
+    confirm_ignore: "Si no fue usted, ignore este mensaje: no recibirá nada más.", "If it was not you, ignore this message: you will get nothing more.";
+    target_concession: "la concesión {code} «{name}»", "concession {code} \"{name}\"";
+    target_holder: "las concesiones del titular {name}", "the concessions of holder {name}";
+    target_admin_area: "el ubigeo {ubigeo}", "ubigeo {ubigeo}";
+    target_area: "el área que dibujó", "the area you drew";
     mail_footer: "Vigía — conflictos sociales en torno a la minería en el Perú", "Vigía — social conflicts around mining in Peru";
     mail_invitation_subject: "Invitación a Vigía", "Invitation to Vigía";
     mail_invitation_body: "Hola, {name}:\n\n{inviter} le invitó a Vigía con el rol de {role}. Para elegir su contraseña y entrar, abra este enlace (vale 72 horas):\n\n{link}\n\nSi no esperaba esta invitación, ignore este correo.", "Hello {name},\n\n{inviter} invited you to Vigía with the {role} role. To choose your password and sign in, open this link (it works for 72 hours):\n\n{link}\n\nIf you did not expect this invitation, ignore this mail.";

@@ -2,16 +2,15 @@
 //!
 //! Called by the web pages and the command line (`vigia users create`).
 
-use html_escape::encode_text as esc;
-
 use super::consequences::{self, Change};
 use super::Who;
 use crate::accounts::{self, password, store, LinkPurpose, NewUser, User};
-use crate::alerts::outbox::{self, AccountMail};
+use crate::alerts::mail;
+use crate::alerts::outbox;
 use crate::audit::{self, Action, Entity};
 use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
-use crate::i18n::{fill, Label, Language};
+use crate::i18n::{fill, Label};
 use crate::keys::Role;
 use crate::places::PlaceIndex;
 
@@ -87,42 +86,17 @@ pub fn invite(
         );
         outbox::enqueue(
             conn,
-            &account_mail(
+            &mail::account(
+                user.language,
                 &user.email,
                 t.mail_invitation_subject,
                 &body,
                 &link,
-                user.language,
+                t.mail_invitation_button,
             ),
         )?;
         Ok(user)
     })
-}
-
-/// A mail of plain paragraphs with one link, as text and as HTML.
-fn account_mail(to: &str, subject: &str, body: &str, link: &str, lang: Language) -> AccountMail {
-    let t = lang.texts();
-    let text = format!("{body}\n\n-- \n{}\n", t.mail_footer);
-    let paragraphs: String = body
-        .split("\n\n")
-        .map(|p| {
-            if p.trim() == link {
-                format!("<p><a href=\"{}\">{}</a></p>", esc(link), esc(link))
-            } else {
-                format!("<p>{}</p>", esc(p).replace('\n', "<br>"))
-            }
-        })
-        .collect();
-    let html = format!(
-        "<!doctype html><html lang=\"{lang}\"><body>{paragraphs}<hr><p>{}</p></body></html>",
-        esc(t.mail_footer)
-    );
-    AccountMail {
-        to: to.to_string(),
-        subject: subject.to_string(),
-        text,
-        html,
-    }
 }
 
 /// "Forgot password": mails a reset link (1 hour) when the address has a
@@ -147,12 +121,13 @@ pub fn forgot(conn: &mut DbConn, email: &str, links: &SiteLinks) -> Result<(), A
         );
         outbox::enqueue(
             conn,
-            &account_mail(
+            &mail::account(
+                user.language,
                 &user.email,
                 t.mail_reset_subject,
                 &body,
                 &link,
-                user.language,
+                t.mail_reset_button,
             ),
         )?;
         Ok(())

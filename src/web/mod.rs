@@ -156,6 +156,60 @@ pub fn local_path(path: &str) -> &str {
     }
 }
 
+#[derive(askama::Template)]
+#[template(path = "link_page.html")]
+struct LinkPage<'a> {
+    ctx: Ctx,
+    t: &'static Texts,
+    heading: &'a str,
+    message: &'a str,
+    action: Option<String>,
+    button: &'a str,
+    one_click: bool,
+}
+
+/// A form a page posts from a mail's link (confirm, unsubscribe).
+pub struct LinkForm<'a> {
+    pub action: String,
+    pub button: &'a str,
+    /// RFC 8058's `List-Unsubscribe=One-Click` field.
+    pub one_click: bool,
+}
+
+/// The short pages mail links open (confirm a watch, unsubscribe), in the
+/// watch's language, in the same layout as every page.
+pub fn link_page(
+    web: &WebContext,
+    lang: Language,
+    heading: &str,
+    message: &str,
+    form: Option<LinkForm<'_>>,
+) -> Result<HttpResponse, AppError> {
+    let t = lang.texts();
+    let (action, button, one_click) = match form {
+        Some(f) => (Some(f.action), f.button, f.one_click),
+        None => (None, "", false),
+    };
+    ok(
+        web,
+        &LinkPage {
+            ctx: Ctx {
+                lang,
+                t,
+                user: None,
+                csrf: String::new(),
+                here: "/".into(),
+            },
+            t,
+            heading,
+            message,
+            action,
+            button,
+            one_click,
+        },
+    )
+}
+
 /// Registers every page.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);

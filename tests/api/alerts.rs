@@ -307,7 +307,8 @@ async fn a_concession_watch_confirms_then_alerts_with_everything_the_reader_need
             alert.html
         );
     }
-    let event_link = format!("{BASE}/api/v1/events/{}", event["id"].as_str().unwrap());
+    // The incident's page: opens the sign-in first for someone signed out.
+    let event_link = format!("{BASE}/incidents/{}", event["id"].as_str().unwrap());
     assert!(alert.text.contains(&event_link), "{}", alert.text);
     let unsubscribe = alert.link(&format!("{BASE}/api/v1/watches/unsubscribe?token="));
     assert_eq!(
