@@ -170,6 +170,10 @@ impl Application {
                         Ok(res)
                     }
                 })
+                // gzip for clients that ask: the map's outlines and
+                // clusters, the scripts, the exports. Pages opt out (see
+                // `web::html`).
+                .wrap(actix_web::middleware::Compress::default())
                 .wrap(TracingLogger::<VigiaRootSpan>::new())
                 // Outermost: every answer, errors included, gets them.
                 .wrap(actix_web::middleware::from_fn(

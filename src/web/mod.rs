@@ -114,8 +114,10 @@ pub fn encode(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A rendered page as a response: HTML, the pages' CSP, and never cached
-/// (pages show what a person may read).
+/// A rendered page as a response: HTML, the pages' CSP, never cached
+/// (pages show what a person may read), and never compressed: a page holds
+/// the session's form token beside text the visitor typed (a filter), the
+/// mix that compression leaks over TLS (BREACH).
 pub fn html(
     web: &WebContext,
     status: actix_web::http::StatusCode,
@@ -128,6 +130,7 @@ pub fn html(
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, web.csp.as_str()))
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_ENCODING, "identity"))
         .body(body))
 }
 
