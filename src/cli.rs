@@ -141,6 +141,10 @@ enum KeysCommand {
         role: Role,
         #[arg(long)]
         name: String,
+        /// The e-mail of the person the key belongs to (their scripts):
+        /// disabling the person revokes it.
+        #[arg(long)]
+        user: Option<String>,
     },
     /// List keys (never their tokens).
     List,
@@ -376,9 +380,26 @@ fn run_users(conn: &mut DbConn, command: UsersCommand, base_url: &str) -> Result
 
 fn run_keys(conn: &mut DbConn, command: KeysCommand) -> Result<(), String> {
     match command {
-        KeysCommand::Create { role, name } => {
-            let created = crate::ops::keys::create(conn, &crate::ops::Who::cli(), &name, role)
-                .map_err(|e| e.report())?;
+        KeysCommand::Create { role, name, user } => {
+            let user_id = match user {
+                Some(email) => {
+                    let (_, key) = crate::accounts::email_key(&email, "user")
+                        .map_err(|e| format!("--user: {}", e.report()))?;
+                    let (found, _) = crate::accounts::store::by_email(conn, &key)
+                        .map_err(|e| e.report())?
+                        .ok_or_else(|| format!("--user: no account for {email}"))?;
+                    Some(found.id.to_string())
+                }
+                None => None,
+            };
+            let created = crate::ops::keys::create(
+                conn,
+                &crate::ops::Who::cli(),
+                &name,
+                role,
+                user_id.as_deref(),
+            )
+            .map_err(|e| e.report())?;
             eprintln!(
                 "created {} key {:?} (id {}); the token below is shown only once",
                 role.as_str(),

@@ -75,7 +75,7 @@ pub async fn create_key(
 ) -> Result<HttpResponse, AppError> {
     let who = Who::from(&caller);
     let created = db
-        .run(move |conn| ops::keys::create(conn, &who, &body.name, body.role))
+        .run(move |conn| ops::keys::create(conn, &who, &body.name, body.role, None))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/keys/{}", created.key.id)))

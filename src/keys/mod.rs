@@ -52,6 +52,10 @@ pub struct ApiKey {
     pub token_prefix: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The person the key belongs to (their scripts), if any: disabling the
+    /// person revokes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
 }
 
 /// A key just created: the only time its token is shown.
@@ -73,6 +77,7 @@ struct KeyRow {
     token_prefix: String,
     created_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
+    user_id: Option<String>,
 }
 
 impl KeyRow {
@@ -85,6 +90,10 @@ impl KeyRow {
             token_prefix: self.token_prefix,
             created_at: self.created_at.and_utc(),
             revoked_at: self.revoked_at.map(|t| t.and_utc()),
+            user_id: self
+                .user_id
+                .as_deref()
+                .and_then(|u| Uuid::parse_str(u).ok()),
         })
     }
 }
@@ -119,6 +128,17 @@ pub fn create(
     name: &str,
     role: Role,
 ) -> Result<CreatedKey, AppError> {
+    create_for(conn, actor, name, role, None)
+}
+
+/// Creates a key that belongs to a person (`user_id`), in one transaction.
+pub fn create_for(
+    conn: &mut DbConn,
+    actor: &Actor,
+    name: &str,
+    role: Role,
+    user_id: Option<&str>,
+) -> Result<CreatedKey, AppError> {
     validate_name(name)?;
     let token = new_token();
     let row = KeyRow {
@@ -129,6 +149,7 @@ pub fn create(
         token_prefix: token.chars().take(TOKEN_PREFIX.len() + 4).collect(),
         created_at: db::now(),
         revoked_at: None,
+        user_id: user_id.map(str::to_string),
     };
     db::write_tx(conn, |conn| {
         let taken = api_keys::table
@@ -215,6 +236,15 @@ pub fn revoke(conn: &mut DbConn, actor: &Actor, id: &str) -> Result<ApiKey, AppE
         )?;
         Ok(after)
     })
+}
+
+/// The ids of a person's live keys.
+pub fn live_keys_of(conn: &mut DbConn, user_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(api_keys::table
+        .filter(api_keys::user_id.eq(user_id))
+        .filter(api_keys::revoked_at.is_null())
+        .select(api_keys::id)
+        .load(conn)?)
 }
 
 /// The live key whose token hashes to `token_hash`, if any.

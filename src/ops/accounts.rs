@@ -267,7 +267,7 @@ pub fn sign_out_everywhere(conn: &mut DbConn, user: &User) -> Result<usize, AppE
 
 /// An admin's change to an account: its role and whether it is disabled.
 /// Disabling ends the person's sessions at once and suspends their watches
-/// (as a revoked key's); an admin cannot disable or demote themselves (so
+/// (as a revoked key's) and revokes the keys that belong to them; an admin cannot disable or demote themselves (so
 /// that some admin always remains).
 pub fn update(
     conn: &mut DbConn,
@@ -291,6 +291,8 @@ pub fn update(
         if disabled {
             store::end_sessions_of(conn, user_id)?;
             if before.disabled_at.is_none() {
+                // The person's watches stop as a revoked key's do, and so
+                // do the keys of their scripts.
                 let owner = format!("user:{user_id}");
                 consequences::follow(
                     conn,
@@ -298,6 +300,15 @@ pub fn update(
                     index,
                     Change::KeyRevoked { key_id: &owner },
                 )?;
+                for key_id in crate::keys::live_keys_of(conn, user_id)? {
+                    crate::keys::revoke(conn, &who.actor, &key_id)?;
+                    consequences::follow(
+                        conn,
+                        &who.actor,
+                        index,
+                        Change::KeyRevoked { key_id: &key_id },
+                    )?;
+                }
             }
         }
         audit::record(

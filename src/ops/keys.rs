@@ -7,16 +7,19 @@ use crate::error::AppError;
 use crate::keys::{self, ApiKey, CreatedKey, Role};
 use crate::places::PlaceIndex;
 
-/// Creates a key; its token is in the answer only.
+/// Creates a key, possibly a person's; its token is in the answer only.
 #[tracing::instrument(skip_all, fields(who = %who.actor.name, name))]
 pub fn create(
     conn: &mut DbConn,
     who: &Who,
     name: &str,
     role: Role,
+    user_id: Option<&str>,
 ) -> Result<CreatedKey, AppError> {
     who.require(Role::Admin)?;
-    db::write_tx(conn, |conn| keys::create(conn, &who.actor, name, role))
+    db::write_tx(conn, |conn| {
+        keys::create_for(conn, &who.actor, name, role, user_id)
+    })
 }
 
 /// Revokes a key: it stops working at once (in this process; others within

@@ -201,6 +201,7 @@ async fn update(
     who: SignedIn,
     db: web::Data<Db>,
     index: web::Data<PlaceIndex>,
+    cache: web::Data<crate::keys::KeyCache>,
     id: web::Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, AppError> {
@@ -210,9 +211,22 @@ async fn update(
         .ok_or_else(|| AppError::BadRequest(format!("no role {:?}", f.role)))?;
     let acting = who.who();
     let id = crate::http::parse_id(&id, "account")?;
+    let lookup = id.clone();
+    let live_keys = db
+        .run(move |conn| crate::keys::live_keys_of(conn, &lookup))
+        .await?;
     let user = db
         .run(move |conn| accounts::update(conn, &index, &acting, &id, role, f.disabled.is_some()))
         .await?;
+    if user.disabled_at.is_some() {
+        // Revoked with the person: not trusted from this process's cache
+        // either (other processes stop within `auth.key_cache_seconds`).
+        for key in live_keys {
+            if let Ok(id) = uuid::Uuid::parse_str(&key) {
+                cache.forget(id);
+            }
+        }
+    }
     Ok(see_other(&format!(
         "/users?saved={}",
         super::encode(&user.display_name)

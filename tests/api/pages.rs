@@ -973,3 +973,62 @@ async fn unknown_pages_and_forbidden_ones_are_pages_in_the_visitors_language() {
         .unwrap()
         .starts_with("application/problem+json"));
 }
+
+#[actix_web::test]
+async fn disabling_a_person_revokes_the_keys_of_their_scripts() {
+    let app = spawn_app().await;
+    let mut admin = signed_in(&app, "adm@example.org", "Admin Uno", Role::Admin).await;
+    create_user(&app, "script@example.org", "Persona Scripts", Role::Monitor);
+    let (user_id, token) = {
+        let mut conn = app.db.get().unwrap();
+        let user_id: String = vigia::schema::users::table
+            .filter(vigia::schema::users::email_key.eq("script@example.org"))
+            .select(vigia::schema::users::id)
+            .first(&mut conn)
+            .unwrap();
+        let key = vigia::ops::keys::create(
+            &mut conn,
+            &Who::cli(),
+            "script-key",
+            Role::Monitor,
+            Some(&user_id),
+        )
+        .unwrap();
+        assert_eq!(
+            key.key.user_id.map(|u| u.to_string()),
+            Some(user_id.clone())
+        );
+        (user_id, key.token)
+    };
+    assert_eq!(app.get("/api/v1/events", &token).await.status, 200);
+    let users = admin.get("/users").await;
+    let saved = admin
+        .post(
+            &format!("/users/{user_id}"),
+            &[
+                ("csrf", &users.csrf()),
+                ("role", "monitor"),
+                ("disabled", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    let keys = app.get("/api/v1/keys", &app.admin).await;
+    let key = keys.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "script-key")
+        .unwrap()
+        .clone();
+    assert!(key["revoked_at"].is_string(), "{key}");
+    assert_eq!(app.get("/api/v1/events", &token).await.status, 401);
+    // The change is in the audit trail, with who made it.
+    let audit = app.get("/api/v1/audit?entity=user", &app.admin).await;
+    assert_eq!(audit.status, 200, "{}", audit.body);
+    assert!(audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["key_name"] == "Admin Uno"));
+}
