@@ -99,6 +99,7 @@ pub mod files;
 pub mod headers;
 pub mod http;
 pub mod i18n;
+pub mod idempotency;
 pub mod keys;
 pub mod maintenance;
 pub mod metrics;

@@ -14,6 +14,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::events::Event;
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
+use crate::idempotency;
 use crate::keys::{Caller, Role};
 use crate::openapi as doc;
 use crate::ops::{self, Who};
@@ -41,8 +42,10 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, actor: &Actor) -> Htt
         .json(actor)
 }
 
-/// Add an actor (monitor, admin).
+/// Add an actor (monitor, admin). With an `Idempotency-Key`, added once
+/// however often it is sent (as for incidents).
 #[utoipa::path(tag = "actors", request_body = ActorInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A key the client makes (a UUID), 1–255 printable ASCII characters: the request is done once per key")),
     responses((status = 201, description = "Added", body = Actor, headers(("Location" = String), ("ETag" = String))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::Conflict, doc::PayloadTooLarge,
         doc::UnsupportedMediaType, doc::Unprocessable))]
@@ -50,15 +53,34 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, actor: &Actor) -> Htt
 pub async fn create_actor(
     caller: Caller,
     db: web::Data<Db>,
+    req: HttpRequest,
     JsonBody(input): JsonBody<ActorInput>,
 ) -> Result<HttpResponse, AppError> {
     let who = Who::from(&caller);
-    let actor = db
-        .run(move |conn| ops::actors::create(conn, &who, input))
+    let Some(key) = idempotency::key_of(&req)? else {
+        let actor = db
+            .run(move |conn| ops::actors::create(conn, &who, input))
+            .await?;
+        let mut response = HttpResponse::Created();
+        response.insert_header((header::LOCATION, format!("/api/v1/actors/{}", actor.id)));
+        return Ok(with_etag(response, &actor));
+    };
+    let fingerprint = idempotency::fingerprint("POST /api/v1/actors", &input)?;
+    let (answer, replayed) = db
+        .run(move |conn| {
+            idempotency::once(conn, &who.owner(), &key, &fingerprint, |conn| {
+                let actor = ops::actors::create(conn, &who, input)?;
+                Ok(idempotency::Answer {
+                    status: actix_web::http::StatusCode::CREATED,
+                    body: serde_json::to_string(&actor)
+                        .map_err(|e| AppError::internal_from("writing an actor", e))?,
+                    location: Some(format!("/api/v1/actors/{}", actor.id)),
+                    etag: Some(etag(actor.version)),
+                })
+            })
+        })
         .await?;
-    let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, format!("/api/v1/actors/{}", actor.id)));
-    Ok(with_etag(response, &actor))
+    Ok(answer.into_response(replayed))
 }
 
 /// Read one actor.

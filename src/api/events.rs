@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::events::store::{self, ConcessionKey, EventFilter, MapView, Visibility};
 use crate::events::{Event, EventInput, EventType, Verification};
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
+use crate::idempotency;
 use crate::keys::Caller;
 use crate::openapi as doc;
 use crate::ops::{self, Who};
@@ -42,8 +43,12 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, event: &Event) -> Htt
         .json(event)
 }
 
-/// Log an incident (monitor, admin).
+/// Log an incident (monitor, admin). With an `Idempotency-Key` (a UUID the
+/// client makes) it is logged once however often it is sent: the same key
+/// and body again answer the first answer again (`Idempotent-Replayed:
+/// true`), another body with the key is 422.
 #[utoipa::path(tag = "events", request_body = EventInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A key the client makes (a UUID), 1–255 printable ASCII characters: the request is done once per key")),
     responses(
         (status = 201, description = "Logged", body = Event,
             headers(("Location" = String, description = "URL of the new incident"), ("ETag" = String))),
@@ -54,15 +59,34 @@ pub async fn create_event(
     caller: Caller,
     db: web::Data<Db>,
     index: web::Data<PlaceIndex>,
+    req: HttpRequest,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<HttpResponse, AppError> {
     let who = Who::from(&caller);
-    let event = db
-        .run(move |conn| ops::events::create(conn, &index, &who, input))
+    let Some(key) = idempotency::key_of(&req)? else {
+        let event = db
+            .run(move |conn| ops::events::create(conn, &index, &who, input))
+            .await?;
+        let mut response = HttpResponse::Created();
+        response.insert_header((header::LOCATION, format!("/api/v1/events/{}", event.id)));
+        return Ok(with_etag(response, &event));
+    };
+    let fingerprint = idempotency::fingerprint("POST /api/v1/events", &input)?;
+    let (answer, replayed) = db
+        .run(move |conn| {
+            idempotency::once(conn, &who.owner(), &key, &fingerprint, |conn| {
+                let event = ops::events::create(conn, &index, &who, input)?;
+                Ok(idempotency::Answer {
+                    status: actix_web::http::StatusCode::CREATED,
+                    body: serde_json::to_string(&event)
+                        .map_err(|e| AppError::internal_from("writing an incident", e))?,
+                    location: Some(format!("/api/v1/events/{}", event.id)),
+                    etag: Some(etag(event.version)),
+                })
+            })
+        })
         .await?;
-    let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, format!("/api/v1/events/{}", event.id)));
-    Ok(with_etag(response, &event))
+    Ok(answer.into_response(replayed))
 }
 
 /// Read one incident.

@@ -63,6 +63,14 @@ impl Who {
     pub fn is(&self, role: Role) -> bool {
         self.role >= role
     }
+
+    /// Whose idempotency keys these are: the key's id, or `user:<id>`.
+    pub fn owner(&self) -> String {
+        self.actor
+            .key_id
+            .clone()
+            .unwrap_or_else(|| format!("name:{}", self.actor.name))
+    }
 }
 
 impl From<&Caller> for Who {

@@ -17,6 +17,7 @@ mod events;
 mod exports;
 mod geometry;
 mod helpers;
+mod idempotency;
 mod imports;
 mod listing;
 mod mailbox;
