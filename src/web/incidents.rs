@@ -381,10 +381,16 @@ async fn show(
                 crate::audit::Entity::EventConcession => t.entity_event_concession,
                 _ => t.entity_other,
             };
+            let changed = changed_fields(r, t);
+            let what = if changed.is_empty() {
+                format!("{action} {entity}")
+            } else {
+                format!("{action} {entity}: {}", changed.join(", "))
+            };
             HistoryRow {
                 when: r.at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 who: disclose(&r.key_name, &who, &pseudonyms),
-                what: format!("{action} {entity}"),
+                what,
             }
         })
         .collect();
@@ -429,6 +435,36 @@ async fn show(
         ctx: who.ctx.clone(),
     };
     super::ok(&who.web, &page)
+}
+
+/// The fields an edit of the incident changed, as people call them.
+fn changed_fields(record: &crate::audit::AuditRecord, t: &Texts) -> Vec<&'static str> {
+    if record.entity != crate::audit::Entity::Event
+        || record.action != crate::audit::Action::Update
+    {
+        return Vec::new();
+    }
+    let (Some(before), Some(after)) = (&record.before, &record.after) else {
+        return Vec::new();
+    };
+    [
+        ("title", t.field_title),
+        ("description", t.description),
+        ("event_type", t.field_type),
+        ("sub_event_type", t.field_sub_type),
+        ("occurred_on", t.field_date),
+        ("time_precision", t.field_time_precision),
+        ("location", t.field_location),
+        ("admin", t.field_district),
+        ("fatalities", t.field_fatalities),
+        ("injuries", t.field_injuries),
+        ("sources", t.sources),
+        ("verification", t.field_verification),
+    ]
+    .into_iter()
+    .filter(|(field, _)| before.get(field) != after.get(field))
+    .map(|(_, label)| label)
+    .collect()
 }
 
 // ---------------------------------------------------------------- the form

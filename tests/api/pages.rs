@@ -942,6 +942,9 @@ async fn a_conflicting_edit_shows_both_versions_and_overwrites_nothing() {
     assert_eq!(ben.post(&edit, &again_refs).await.status, 303);
     let saved = app.get(&format!("/api/v1/events/{id}"), &app.admin).await;
     assert_eq!(saved.body["title"], "Título de Ben");
+    // The history says who changed what.
+    let page = ana.get(&format!("/incidents/{id}")).await;
+    assert!(page.body.contains("<td>Ben</td><td>modificó el incidente: Título</td>"), "{}", page.body);
 }
 
 #[actix_web::test]
