@@ -159,7 +159,7 @@ pub fn record(event: &Event, base: &str) -> Vec<(&'static str, Value)> {
         (
             "url",
             json!(format!(
-                "{}/api/v1/events/{}",
+                "{}/incidents/{}",
                 base.trim_end_matches('/'),
                 event.id
             )),
