@@ -20,6 +20,10 @@
       attribution: el.dataset.tileAttribution || ""
     }).addTo(map);
   }
+  // The view is set before any layer is added: a vector layer added to a
+  // map without a view throws in Leaflet 1.9 ("reading 'min'") once the
+  // view is set.
+  var layers = [];
   var bounds = L.latLngBounds([]);
   if (geo.concessions && geo.concessions.features && geo.concessions.features.length) {
     var outlines = L.geoJSON(geo.concessions, {
@@ -31,13 +35,13 @@
         span.textContent = text;
         layer.bindTooltip(span);
       }
-    }).addTo(map);
+    });
+    layers.push(outlines);
     bounds.extend(outlines.getBounds());
   }
   var points = geo.points || (geo.point ? [geo.point] : []);
   points.forEach(function (p) {
-    var marker = L.circleMarker(p, { radius: 7, color: "#102a43", weight: 2, fillColor: "#f2a900", fillOpacity: 1 });
-    marker.addTo(map);
+    layers.push(L.circleMarker(p, { radius: 7, color: "#102a43", weight: 2, fillColor: "#f2a900", fillOpacity: 1 }));
     bounds.extend(p);
   });
   if (bounds.isValid()) {
@@ -45,4 +49,7 @@
   } else {
     map.setView([-9.19, -75.02], 5);
   }
+  layers.forEach(function (layer) {
+    layer.addTo(map);
+  });
 })();

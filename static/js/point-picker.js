@@ -146,6 +146,8 @@
   // A point chosen on the map or by the device: written into the fields
   // (6 decimals, about 10 cm) and told to the form as a change.
   const choose = (lat, lon, zoomIn) => {
+    // A lookup of typed coordinates still waiting must not answer after this one.
+    clearTimeout(pending);
     latInput.value = lat.toFixed(6);
     lonInput.value = lon.toFixed(6);
     [latInput, lonInput].forEach((input) => {
