@@ -61,6 +61,8 @@ struct ListPage {
     tile_url: String,
     tile_attribution: String,
     type_labels: String,
+    /// The month names, for the map's popups.
+    months: String,
     error: String,
 }
 
@@ -260,6 +262,7 @@ async fn list(
             tile_url: who.web.settings.tile_url.clone(),
             tile_attribution: who.web.settings.tile_attribution.clone(),
             type_labels,
+            months: serde_json::to_string(&t.months).unwrap_or_default(),
             error,
             ctx: who.ctx.clone(),
         },

@@ -170,6 +170,33 @@
     });
   };
 
+  // "mayo de 2022" for a month: the page gives the month names and the
+  // patterns of its language (data-months, data-date-day, data-date-month).
+  let months = [];
+  try {
+    months = JSON.parse(data.months || '[]');
+  } catch (e) {
+    months = [];
+  }
+  const dateText = (iso, precision) => {
+    const parts = String(iso).split('-');
+    if (parts.length !== 3 || months.length !== 12) {
+      return String(iso);
+    }
+    const [year, month, day] = parts;
+    if (precision === 'year') {
+      return year;
+    }
+    const pattern = precision === 'month' ? data.dateMonth : data.dateDay;
+    if (!pattern) {
+      return String(iso);
+    }
+    return pattern
+      .replace('{day}', String(Number(day)))
+      .replace('{month}', months[Number(month) - 1] || month)
+      .replace('{year}', year);
+  };
+
   const typeClass = (type) => 'map-marker--' + String(type).replace(/[^a-z0-9_]/g, '');
   const popupFor = (item) => {
     const box = document.createElement('div');
@@ -181,7 +208,7 @@
     const meta = document.createElement('p');
     meta.className = 'map-popup-meta';
     const type = typeLabels[item.event_type] || item.event_type;
-    meta.textContent = type + ' · ' + item.occurred_on;
+    meta.textContent = type + ' · ' + dateText(item.occurred_on, item.date_precision);
     box.appendChild(meta);
     return box;
   };

@@ -190,9 +190,17 @@
   lonInput.addEventListener('input', typed);
   // A decimal comma (as typed in Spanish) is sent as the point the server reads.
   [latInput, lonInput].forEach((input) => {
-    input.addEventListener('change', () => {
+    input.addEventListener('change', (event) => {
       if (input.value.indexOf(',') !== -1 && parse(input, 180) !== null) {
         input.value = input.value.trim().replace(',', '.');
+      }
+      // Done typing (the field left): show the point up close, as a click
+      // on the map would be made.
+      // (Not for the change `choose` announces: a click keeps its zoom.)
+      const lat = parse(latInput, 90);
+      const lon = parse(lonInput, 180);
+      if (event.isTrusted && lat !== null && lon !== null) {
+        map.setView([lat, lon], Math.max(map.getZoom(), CLOSE_ZOOM));
       }
     });
   });
