@@ -232,7 +232,8 @@
       if (outcome === 'auth') {
         say('error', texts.signInAgain, { href: '/sign-in?next=/envios', text: texts.signIn });
       } else {
-        say('notice', texts.savedOffline, { href: '/envios', text: document.querySelector('a[href="/envios"]:not(#outbox-badge)') ? document.querySelector('a[href="/envios"]:not(#outbox-badge)').textContent : '/envios' });
+        const nav = document.querySelector('nav a[href="/envios"]');
+        say('notice', navigator.onLine ? texts.tryFailed : texts.savedOffline, { href: '/envios', text: nav ? nav.textContent : '/envios' });
       }
     } finally {
       if (!leaving) {

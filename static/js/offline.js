@@ -8,6 +8,11 @@
     return;
   }
   navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => undefined);
+  // The form open online: the kept copy of the actors (for the search
+  // without a network) is brought up to date.
+  if (document.getElementById('actor-search') && navigator.onLine && navigator.serviceWorker.controller) {
+    navigator.serviceWorker.controller.postMessage({ type: 'refresh-actors' });
+  }
   document.addEventListener('submit', (event) => {
     const form = event.target;
     if (form instanceof HTMLFormElement && form.getAttribute('action') === '/sign-out' && navigator.serviceWorker.controller) {

@@ -46,6 +46,7 @@ const precache = async () => {
       // Not signed in yet, or no network: kept on the next visit.
     }
   }
+  await refreshActors();
 };
 
 self.addEventListener('install', (event) => {
@@ -126,6 +127,16 @@ const searchKeptActors = async (url) => {
   });
 };
 
+// A file asked for under another version's address (Leaflet's images,
+// named relative to its stylesheet's address): the kept copy of it.
+const anyVersion = async (url) => {
+  const file = url.pathname.replace(/^\/static\/[^/]+\//, '/');
+  const cache = await caches.open(STATIC_CACHE);
+  const keys = await cache.keys();
+  const same = keys.find((k) => new URL(k.url).pathname.replace(/^\/static\/[^/]+\//, '/') === file);
+  return same ? cache.match(same) : null;
+};
+
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') {
@@ -141,7 +152,7 @@ self.addEventListener('fetch', (event) => {
         if (hit) {
           return hit;
         }
-        return fetch(request).then((response) => {
+        return fetch(request).catch(() => anyVersion(url).then((kept) => kept || Response.error())).then((response) => {
           if (response.ok && /^\/static\/[0-9a-f]{12}\//.test(url.pathname)) {
             const copy = response.clone();
             caches.open(STATIC_CACHE).then((cache) => cache.put(request, copy));
