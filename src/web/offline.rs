@@ -39,11 +39,13 @@ async fn manifest() -> HttpResponse {
 
 /// `/offline/session.json`: the session's form token, which the outbox
 /// sends as `X-CSRF-Token` (a page kept by the service worker may hold an
-/// older one). Not signed in: the sign-in page (a redirect), as for pages.
+/// older one), and whose session it is (the outbox sends a person's items
+/// only in their own session). Not signed in: the sign-in page (a
+/// redirect), as for pages.
 async fn session(who: SignedIn) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "csrf": who.ctx.csrf }))
+        .json(serde_json::json!({ "csrf": who.ctx.csrf, "user": who.session.user.id }))
 }
 
 #[derive(Template)]

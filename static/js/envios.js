@@ -80,7 +80,8 @@
   };
 
   const draw = async () => {
-    const items = await outbox.all();
+    const user = await outbox.currentUser();
+    const items = (await outbox.all()).filter((i) => outbox.mine(i, user));
     const groups = [
       ['waiting', label.labelWaiting, items.filter((i) => i.status === 'waiting')],
       ['refused', label.labelRefused, items.filter((i) => i.status === 'refused')],

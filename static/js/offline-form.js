@@ -200,6 +200,7 @@
         next_try: 0,
         incident_id: null,
         done: false,
+        owner: await outbox.currentUser(),
       });
       await outbox.put(item);
       if (fixing) {

@@ -113,9 +113,11 @@
         if (!badge) {
           return;
         }
-        const n = items.filter(pending).length;
-        badge.textContent = (badge.dataset.label || '{n}').replace('{n}', String(n));
-        badge.hidden = n === 0;
+        return currentUser().then((user) => {
+          const n = items.filter((i) => pending(i) && mine(i, user)).length;
+          badge.textContent = (badge.dataset.label || '{n}').replace('{n}', String(n));
+          badge.hidden = n === 0;
+        });
       })
       .catch(() => undefined);
   window.addEventListener('vigia-outbox-changed', showCount);
@@ -175,8 +177,18 @@
     if (!response.ok || response.redirected || type.indexOf('json') === -1) {
       return null;
     }
-    return (await response.json()).csrf || null;
+    const session = await response.json();
+    if (!session.csrf) {
+      return null;
+    }
+    await setMeta('user', session.user);
+    return session.csrf;
   };
+
+  // Items are sent, counted and listed only for the person who saved them
+  // (a shared phone: another person's session never sends them).
+  const mine = (item, user) => !item.owner || !user || item.owner === user;
+  const currentUser = () => getMeta('user').catch(() => undefined);
 
   const post = async (path, body, csrf, key) => {
     const headers = { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrf };
@@ -303,16 +315,22 @@
     const o = options || {};
     return withLock(Boolean(o.wait), async () => {
       let outcome = 'idle';
+      let csrf;
+      try {
+        csrf = await sessionToken();
+      } catch (e) {
+        csrf = undefined; // No network: the due items wait longer.
+      }
+      const user = await currentUser();
       const due = (await all()).filter(
+        (i) => mine(i, user)
+      ).filter(
         (i) => pending(i) && (!o.only || i.id === o.only) && (o.force || o.only || !i.next_try || i.next_try <= Date.now())
       );
       if (due.length === 0) {
         return outcome;
       }
-      let csrf;
-      try {
-        csrf = await sessionToken();
-      } catch (e) {
+      if (csrf === undefined) {
         for (const i of due) {
           await later(i);
         }
@@ -367,6 +385,8 @@
     run,
     pending,
     needsSignIn: () => getMeta('auth').then(Boolean),
+    currentUser,
+    mine,
     changed,
     persist,
   };
@@ -374,7 +394,9 @@
   // ----------------------------------------------------------- triggers
 
   const runQuietly = (o) => run(o).catch(() => undefined);
-  window.addEventListener('online', () => runQuietly({ force: true }));
+  // Back online: wait for a run still under way (it may have started
+  // offline) rather than skip.
+  window.addEventListener('online', () => runQuietly({ force: true, wait: true }));
   setInterval(() => runQuietly({}), EVERY);
   document.addEventListener('DOMContentLoaded', () => {
     showCount();

@@ -1104,4 +1104,6 @@ async fn offline_the_app_its_worker_and_my_submissions() {
     let token: serde_json::Value =
         serde_json::from_str(&ana.get("/offline/session.json").await.body).unwrap();
     assert_eq!(token["csrf"], form.csrf());
+    // Whose session: the outbox sends a person's items in their session only.
+    assert!(token["user"].as_str().is_some_and(|id| !id.is_empty()));
 }
