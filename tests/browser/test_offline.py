@@ -114,6 +114,7 @@ def test_saved_offline_waits_and_is_sent_once(vigia, admin, new_context):
     expect(page.locator("#outbox-badge")).to_have_text("1 por enviar")
     expect(page.locator("#outbox-badge")).to_be_visible()
     shot(vigia, page, "offline-saved")
+    check_axe(vigia, page, "incident form, saved offline (the badge shown)")
     page.close()
 
     # A new page, still offline: the list shows it waiting.
@@ -123,6 +124,7 @@ def test_saved_offline_waits_and_is_sent_once(vigia, admin, new_context):
     expect(page.locator("#outbox-status")).to_contain_text("no hay conexión")
     assert count_incidents(vigia) == before
     shot(vigia, page, "offline-envios-waiting")
+    check_axe(vigia, page, "mis envíos, waiting")
 
     # Back online: sent by itself, once.
     context.set_offline(False)
