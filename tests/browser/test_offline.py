@@ -126,6 +126,12 @@ def test_saved_offline_waits_and_is_sent_once(vigia, admin, new_context):
     shot(vigia, page, "offline-envios-waiting")
     check_axe(vigia, page, "mis envíos, waiting")
 
+    # A second tab: both hear `online` and both try; the lock lets one
+    # send and the other finds the item sent.
+    other = context.new_page()
+    goto(other, vigia.base + "/envios")
+    expect(other.locator("#outbox-waiting")).to_contain_text(title)
+
     # Back online: sent by itself, once.
     context.set_offline(False)
     expect(page.locator("#outbox-sent")).to_contain_text(title, timeout=20_000)
@@ -133,6 +139,8 @@ def test_saved_offline_waits_and_is_sent_once(vigia, admin, new_context):
     expect(page.locator("#outbox-badge")).to_be_hidden()
     item = [i for i in outbox_items(page) if i["title"] == title][0]
     assert item["done"], item
+    expect(other.locator("#outbox-sent")).to_contain_text(title)
+    other.close()
     assert count_incidents(vigia) == before + 1
     [event] = titled(vigia, title)
     assert event["id"] == item["incident_id"]
