@@ -364,4 +364,30 @@ catalogue! {
     mail_reset_subject: "Su contraseña de Vigía", "Your Vigía password";
     mail_reset_body: "Hola, {name}:\n\nAlguien pidió una contraseña nueva para su cuenta de Vigía. Para elegirla, abra este enlace (vale una hora):\n\n{link}\n\nSi no lo pidió usted, ignore este correo: su contraseña no cambió.", "Hello {name},\n\nSomeone asked for a new password for your Vigía account. To choose it, open this link (it works for one hour):\n\n{link}\n\nIf it was not you, ignore this mail: your password has not changed.";
     mail_reset_button: "Elegir una contraseña nueva", "Choose a new password";
+
+    // ---- offline: the outbox and "Mis envíos" ----
+    nav_submissions: "Mis envíos", "My submissions";
+    submissions_title: "Mis envíos", "My submissions";
+    submissions_intro: "Lo que se guardó en este dispositivo. Un incidente guardado sin señal espera aquí y se envía solo cuando vuelve la conexión, una sola vez.", "What was saved on this device. An incident saved without signal waits here and is sent by itself, once, when the connection comes back.";
+    outbox_waiting_count: "{n} por enviar", "{n} waiting";
+    outbox_send_now: "Enviar ahora", "Send now";
+    outbox_waiting: "Por enviar", "Waiting";
+    outbox_sent: "Enviados", "Sent";
+    outbox_refused: "Rechazados", "Refused";
+    outbox_none: "Nada en este grupo.", "Nothing in this group.";
+    outbox_saved_at: "Guardado: {time}", "Saved: {time}";
+    outbox_sent_at: "Enviado: {time}", "Sent: {time}";
+    outbox_untitled: "(sin título)", "(untitled)";
+    outbox_open_incident: "Ver el incidente", "See the incident";
+    outbox_fix: "Corregir y reenviar", "Fix and send again";
+    outbox_delete: "Borrar", "Delete";
+    outbox_try_failed: "El último intento no llegó (sin señal o error del servidor); se volverá a intentar.", "The last attempt did not get through (no signal or a server error); it will be tried again.";
+    outbox_sign_in_again: "Su sesión terminó: inicie sesión otra vez para enviar lo que espera.", "Your session has ended: sign in again to send what is waiting.";
+    outbox_saved_offline: "Sin conexión: el incidente quedó guardado en este dispositivo y se enviará cuando vuelva la señal.", "No connection: the incident is saved on this device and will be sent when the signal comes back.";
+    outbox_offline_now: "Ahora no hay conexión.", "There is no connection now.";
+    outbox_sending: "Enviando…", "Sending…";
+    outbox_fix_loaded: "Este envío fue rechazado: corrija lo indicado y guárdelo otra vez.", "This submission was refused: fix what is shown and save it again.";
+    outbox_check_fields: "Revise los campos marcados.", "Check the fields marked.";
+    outbox_not_a_number: "debe ser un número", "must be a number";
+    outbox_actor_step_failed: "El incidente se envió, pero falta vincular a un actor; se volverá a intentar.", "The incident was sent, but an actor still has to be linked; it will be tried again.";
 }

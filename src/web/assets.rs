@@ -49,8 +49,59 @@ async fn serve(path: web::Path<(String, String)>) -> HttpResponse {
         .body(found.data.into_owned())
 }
 
+/// One hash of every embedded file: changes whenever any of them does.
+pub fn build_version() -> String {
+    let mut names: Vec<_> = Static::iter().collect();
+    names.sort();
+    let mut all = String::new();
+    for name in names {
+        if let Some(v) = version(&name) {
+            all.push_str(&name);
+            all.push_str(&v);
+        }
+    }
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(all.as_bytes());
+    hex::encode(digest)[..12].to_string()
+}
+
+/// The versioned address of every embedded file: what the service worker
+/// keeps for the pages to work without a network.
+pub fn all_urls() -> Vec<String> {
+    let mut names: Vec<_> = Static::iter().map(|n| n.to_string()).collect();
+    names.sort();
+    names.iter().map(|n| url(n)).collect()
+}
+
+/// `/sw.js`: the service worker, at the root so that its scope is the whole
+/// site. Its first line names the build, so a new build is a new worker
+/// (the browser compares the bytes) that keeps the new files.
+async fn service_worker() -> HttpResponse {
+    let Some(file) = Static::get("js/sw.js") else {
+        return HttpResponse::NotFound().finish();
+    };
+    let mut body = format!("const VIGIA_BUILD = '{}';\n", build_version()).into_bytes();
+    body.extend_from_slice(&file.data);
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
+
+/// `/offline/assets.json`: what the service worker precaches.
+async fn offline_assets() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(serde_json::json!({
+            "build": build_version(),
+            "assets": all_urls(),
+            "pages": ["/incidents/new", "/envios"],
+        }))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/{version}/{file:.*}", web::get().to(serve));
+    cfg.route("/static/{version}/{file:.*}", web::get().to(serve))
+        .route("/sw.js", web::get().to(service_worker))
+        .route("/offline/assets.json", web::get().to(offline_assets));
 }
 
 #[cfg(test)]
@@ -65,5 +116,14 @@ mod tests {
             let u = url(&f);
             assert!(u.starts_with("/static/") && !u.contains("missing"), "{u}");
         }
+    }
+
+    #[test]
+    fn the_offline_list_has_every_asset_and_the_worker_exists() {
+        let all = all_urls();
+        assert!(all.iter().any(|u| u.ends_with("/js/outbox.js")), "{all:?}");
+        assert!(all.iter().any(|u| u.ends_with("/icons/vigia-512.png")));
+        assert!(Static::get("js/sw.js").is_some());
+        assert_eq!(build_version().len(), 12);
     }
 }

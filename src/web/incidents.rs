@@ -445,8 +445,7 @@ async fn show(
 
 /// The fields an edit of the incident changed, as people call them.
 fn changed_fields(record: &crate::audit::AuditRecord, t: &Texts) -> Vec<&'static str> {
-    if record.entity != crate::audit::Entity::Event
-        || record.action != crate::audit::Action::Update
+    if record.entity != crate::audit::Entity::Event || record.action != crate::audit::Action::Update
     {
         return Vec::new();
     }

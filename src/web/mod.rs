@@ -14,6 +14,7 @@
 //! - `errors`: any error a page route answers becomes a page in the
 //!   visitor's language (a 401 becomes the way to the sign-in page).
 //! - `account`, `incidents`, `records`, `people`: the pages.
+//! - `offline`: the manifest, the outbox's session token, "Mis envíos".
 //!
 //! Pages are not part of the API document: they are registered here, not
 //! through `routing::Routes`.
@@ -23,6 +24,7 @@ pub mod assets;
 pub mod errors;
 pub mod form;
 pub mod incidents;
+pub mod offline;
 pub mod people;
 pub mod records;
 pub mod session;
@@ -58,6 +60,7 @@ impl WebContext {
         let csp = format!(
             "default-src 'none'; script-src 'self'; style-src 'self'; \
              img-src 'self' data:{tiles}; connect-src 'self'; form-action 'self'; \
+             worker-src 'self'; manifest-src 'self'; \
              frame-ancestors 'none'; base-uri 'none'"
         );
         WebContext {
@@ -220,6 +223,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     people::configure(cfg);
     incidents::configure(cfg);
     records::configure(cfg);
+    offline::configure(cfg);
 }
 
 #[cfg(test)]
@@ -253,6 +257,9 @@ mod tests {
             .contains("img-src 'self' data: https://*.tile.example.org;"));
         assert!(!web.csp.contains("unsafe"));
         assert!(web.csp.contains("frame-ancestors 'none'"));
+        // The service worker and the manifest come from Vigía only.
+        assert!(web.csp.contains("worker-src 'self'"));
+        assert!(web.csp.contains("manifest-src 'self'"));
         assert!(web.secure_cookies);
     }
 }

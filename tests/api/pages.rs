@@ -944,7 +944,12 @@ async fn a_conflicting_edit_shows_both_versions_and_overwrites_nothing() {
     assert_eq!(saved.body["title"], "Título de Ben");
     // The history says who changed what.
     let page = ana.get(&format!("/incidents/{id}")).await;
-    assert!(page.body.contains("<td>Ben</td><td>modificó el incidente: Título</td>"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<td>Ben</td><td>modificó el incidente: Título</td>"),
+        "{}",
+        page.body
+    );
 }
 
 #[actix_web::test]
@@ -1034,4 +1039,71 @@ async fn disabling_a_person_revokes_the_keys_of_their_scripts() {
         .unwrap()
         .iter()
         .any(|r| r["key_name"] == "Admin Uno"));
+}
+
+#[actix_web::test]
+async fn offline_the_app_its_worker_and_my_submissions() {
+    let app = spawn_app().await;
+    let mut stranger = Browser::new(&app);
+    // The worker, at the root, never kept stale; its first line names the build.
+    let sw = stranger.get("/sw.js").await;
+    assert_eq!(sw.status, 200);
+    assert_eq!(
+        sw.headers.get("content-type").unwrap().to_str().unwrap(),
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(
+        sw.headers.get("cache-control").unwrap().to_str().unwrap(),
+        "no-cache"
+    );
+    assert!(sw.body.starts_with("const VIGIA_BUILD = '"), "{}", sw.body);
+    // The manifest: installable, with icons that exist.
+    let manifest = stranger.get("/manifest.webmanifest").await;
+    assert_eq!(manifest.status, 200);
+    let m: serde_json::Value = serde_json::from_str(&manifest.body).unwrap();
+    assert_eq!(m["name"], "Vigía");
+    assert_eq!(m["start_url"], "/");
+    assert_eq!(m["display"], "standalone");
+    for icon in m["icons"].as_array().unwrap() {
+        let png = stranger.get(icon["src"].as_str().unwrap()).await;
+        assert_eq!(png.status, 200);
+        assert_eq!(
+            png.headers.get("content-type").unwrap().to_str().unwrap(),
+            "image/png"
+        );
+    }
+    // What the worker keeps: every file, by its versioned address.
+    let list = stranger.get("/offline/assets.json").await;
+    let list: serde_json::Value = serde_json::from_str(&list.body).unwrap();
+    let assets: Vec<&str> = list["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(assets.iter().any(|a| a.ends_with("/js/outbox.js")));
+    assert_eq!(list["pages"], json!(["/incidents/new", "/envios"]));
+    // "Mis envíos" and the outbox's token need a session.
+    assert_eq!(stranger.get("/envios").await.status, 303);
+    assert_eq!(stranger.get("/offline/session.json").await.status, 303);
+
+    let mut ana = signed_in(&app, "ana@example.org", "Ana", Role::Monitor).await;
+    let page = ana.get("/envios").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<h1>Mis envíos</h1>"));
+    assert!(page.body.contains("id=\"outbox-badge\""));
+    assert!(page.body.contains("rel=\"manifest\""));
+    let csp = page
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("worker-src 'self'") && csp.contains("manifest-src 'self'"));
+    let form = ana.get("/incidents/new").await;
+    let token: serde_json::Value =
+        serde_json::from_str(&ana.get("/offline/session.json").await.body).unwrap();
+    assert_eq!(token["csrf"], form.csrf());
+    // Whose session: the outbox sends a person's items in their session only.
+    assert!(token["user"].as_str().is_some_and(|id| !id.is_empty()));
 }

@@ -1,0 +1,71 @@
+//! Working without a network (issue 13, "Offline"): the web app's manifest,
+//! the session's form token for the outbox's scripts, and the "Mis envíos"
+//! page, whose list the script fills from the browser's IndexedDB (the
+//! server never sees what waits on a phone). The service worker itself is
+//! served by `assets` (`/sw.js`).
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use super::{assets, Ctx, SignedIn};
+use crate::error::AppError;
+use crate::i18n::Texts;
+
+/// `/manifest.webmanifest`: Vigía installs as an app that opens on `/`.
+async fn manifest() -> HttpResponse {
+    let es = crate::i18n::Language::Es.texts();
+    let en = crate::i18n::Language::En.texts();
+    let body = serde_json::json!({
+        "name": "Vigía",
+        "short_name": "Vigía",
+        "description": format!("{} / {}", es.tagline, en.tagline),
+        "lang": "es",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b5cad",
+        "icons": [
+            {"src": assets::url("icons/vigia-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": assets::url("icons/vigia-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+        ],
+    });
+    HttpResponse::Ok()
+        .content_type("application/manifest+json")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body.to_string())
+}
+
+/// `/offline/session.json`: the session's form token, which the outbox
+/// sends as `X-CSRF-Token` (a page kept by the service worker may hold an
+/// older one), and whose session it is (the outbox sends a person's items
+/// only in their own session). Not signed in: the sign-in page (a
+/// redirect), as for pages.
+async fn session(who: SignedIn) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "csrf": who.ctx.csrf, "user": who.session.user.id }))
+}
+
+#[derive(Template)]
+#[template(path = "envios.html")]
+struct SubmissionsPage {
+    ctx: Ctx,
+    t: &'static Texts,
+}
+
+/// `/envios`: "Mis envíos", what this device keeps and has sent.
+async fn submissions(who: SignedIn) -> Result<HttpResponse, AppError> {
+    let page = SubmissionsPage {
+        t: who.ctx.t,
+        ctx: who.ctx.clone(),
+    };
+    super::ok(&who.web, &page)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/manifest.webmanifest", web::get().to(manifest))
+        .route("/offline/session.json", web::get().to(session))
+        .route("/envios", web::get().to(submissions));
+}

@@ -1,0 +1,244 @@
+"""Offline capture (issue 13): the form opens without a network, what is
+saved waits in the outbox (IndexedDB) and is sent exactly once when the
+network comes back, also when the server's answer was lost after it
+committed, and a double click makes one incident.
+
+Expected console errors, allowed precisely: while the context is offline,
+the page's own requests that cannot leave (the district lookup, the
+outbox's token request) log `net::ERR_INTERNET_DISCONNECTED`; the answer
+the test aborts logs `net::ERR_CONNECTION_RESET` (or `ERR_FAILED`); a 422
+the server gives on purpose logs `status of 422`."""
+
+import re
+import uuid
+
+from playwright.sync_api import expect
+
+from conftest import allow_console_error, api, check_axe, count_incidents, goto, shot
+
+INCIDENT_URL = re.compile(r"/incidents/[0-9a-f-]{36}(\?.*)?$")
+OFFLINE_ERRORS = r"net::ERR_INTERNET_DISCONNECTED"
+
+READY = """async () => {
+  const reg = await navigator.serviceWorker.getRegistration();
+  // Active, and this page in its hands (clients.claim()).
+  if (!reg || !reg.active || reg.active.state !== 'activated') return false;
+  if (!navigator.serviceWorker.controller) return false;
+  const form = await caches.match('/incidents/new');
+  const list = await caches.match('/envios');
+  return Boolean(form && list);
+}"""
+
+
+def signed_in_context(admin, new_context):
+    """A context of its own (its own service worker and IndexedDB), signed
+    in as Ana."""
+    return new_context(storage_state=admin.storage)
+
+
+def open_form_once(vigia, context):
+    """The form, visited online once: the service worker keeps it."""
+    page = context.new_page()
+    goto(page, vigia.base + "/incidents/new")
+    # (wait_for_function takes a Promise for true: poll with evaluate.)
+    for _ in range(200):
+        if page.evaluate(READY):
+            return page
+        page.wait_for_timeout(100)
+    raise AssertionError("the service worker did not take the form in hand")
+
+
+def fill(page, title: str, occurred_on: str = "2023-03-14"):
+    page.fill("#title", title)
+    page.select_option("#event_type", "blockade")
+    page.fill("#occurred_on", occurred_on)
+    page.fill("#lat", "-14.219")
+    page.fill("#lon", "-73.088")
+
+
+def save(page):
+    page.locator("#incident-form button[type=submit].primary").click()
+
+
+def titled(vigia, title: str) -> list:
+    status, found = api(vigia, "GET", "/api/v1/events?limit=200&q=" + uuid_words(title))
+    assert status == 200, found
+    return [e for e in found["items"] if e["title"] == title]
+
+
+def uuid_words(title: str) -> str:
+    # The unique part of the title: a search word.
+    return title.rsplit(" ", 1)[1]
+
+
+def outbox_items(page) -> list:
+    return page.evaluate("() => window.VigiaOutbox.all()")
+
+
+def test_the_app_installs(vigia, admin, new_context):
+    context = signed_in_context(admin, new_context)
+    page = open_form_once(vigia, context)
+    manifest = page.locator("link[rel=manifest]").get_attribute("href")
+    answer = page.request.get(vigia.base + manifest)
+    assert answer.status == 200
+    body = answer.json()
+    assert body["name"] == "Vigía" and body["start_url"] == "/" and body["display"] == "standalone"
+    sizes = {i["sizes"] for i in body["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in body["icons"]:
+        assert page.request.get(vigia.base + icon["src"]).headers["content-type"] == "image/png"
+    sw = page.request.get(vigia.base + "/sw.js")
+    assert sw.headers["content-type"].startswith("text/javascript")
+    assert sw.headers["cache-control"] == "no-cache"
+
+
+def test_saved_offline_waits_and_is_sent_once(vigia, admin, new_context):
+    allow_console_error(OFFLINE_ERRORS)
+    context = signed_in_context(admin, new_context)
+    page = open_form_once(vigia, context)
+    title = f"Bloqueo de la vía a Los Chancas {uuid.uuid4().hex[:10]}"
+    before = count_incidents(vigia)
+
+    context.set_offline(True)
+    goto(page, vigia.base + "/incidents/new")  # from the service worker
+    expect(page.locator("h1")).to_have_text("Nuevo incidente")
+    fill(page, title)
+    # SPCC, found in the kept copy of the actors.
+    page.locator("#actor-search").press_sequentially("SPCC", delay=40)
+    suggestion = page.locator("#actor-search-listbox [role=option]", has_text="Southern")
+    expect(suggestion).to_be_visible()
+    suggestion.click()
+    expect(page.locator("#actor-rows tbody tr")).to_have_count(1)
+    save(page)
+    expect(page.locator(".outbox-message")).to_contain_text("quedó guardado en este dispositivo")
+    expect(page.locator("#outbox-badge")).to_have_text("1 por enviar")
+    expect(page.locator("#outbox-badge")).to_be_visible()
+    shot(vigia, page, "offline-saved")
+    check_axe(vigia, page, "incident form, saved offline (the badge shown)")
+    page.close()
+
+    # A new page, still offline: the list shows it waiting.
+    page = context.new_page()
+    goto(page, vigia.base + "/envios")
+    expect(page.locator("#outbox-waiting")).to_contain_text(title)
+    expect(page.locator("#outbox-status")).to_contain_text("no hay conexión")
+    assert count_incidents(vigia) == before
+    shot(vigia, page, "offline-envios-waiting")
+    check_axe(vigia, page, "mis envíos, waiting")
+
+    # A second tab: both hear `online` and both try; the lock lets one
+    # send and the other finds the item sent.
+    other = context.new_page()
+    goto(other, vigia.base + "/envios")
+    expect(other.locator("#outbox-waiting")).to_contain_text(title)
+
+    # Back online: sent by itself, once.
+    context.set_offline(False)
+    expect(page.locator("#outbox-sent")).to_contain_text(title, timeout=20_000)
+    expect(page.locator("#outbox-sent a.outbox-open")).to_have_count(1)
+    expect(page.locator("#outbox-badge")).to_be_hidden()
+    item = [i for i in outbox_items(page) if i["title"] == title][0]
+    assert item["done"], item
+    expect(other.locator("#outbox-sent")).to_contain_text(title)
+    other.close()
+    assert count_incidents(vigia) == before + 1
+    [event] = titled(vigia, title)
+    assert event["id"] == item["incident_id"]
+    # The actor link came after the incident.
+    status, full = api(vigia, "GET", f"/api/v1/events/{event['id']}")
+    assert [a["actor_id"] for a in full["actors"]] == [vigia.actor_id]
+    shot(vigia, page, "offline-envios-sent")
+    check_axe(vigia, page, "mis envíos")
+
+    page.locator("#outbox-sent a.outbox-open").first.click()
+    page.wait_for_url(INCIDENT_URL)
+    expect(page.locator("h1")).to_have_text(title)
+
+
+def test_an_answer_lost_after_the_commit_is_not_sent_twice(vigia, admin, new_context):
+    allow_console_error(r"net::ERR_(CONNECTION_RESET|FAILED)")
+    context = signed_in_context(admin, new_context)
+    page = open_form_once(vigia, context)
+    title = f"Marcha de comuneros de Tambobamba {uuid.uuid4().hex[:10]}"
+    before = count_incidents(vigia)
+    lost = []
+
+    def lose_the_answer(route):
+        if route.request.method == "POST" and not lost:
+            answer = route.fetch()  # the server commits and answers…
+            lost.append(answer.status)
+            route.abort("connectionreset")  # …and the phone never hears it
+        else:
+            route.fallback()
+
+    context.route("**/api/v1/events", lose_the_answer)
+    fill(page, title)
+    save(page)
+    expect(page.locator(".outbox-message")).to_contain_text("se volverá a intentar")
+    assert lost == [201]
+    assert count_incidents(vigia) == before + 1
+    context.unroute("**/api/v1/events", lose_the_answer)
+
+    goto(page, vigia.base + "/envios")
+    expect(page.locator("#outbox-waiting")).to_contain_text(title)
+    page.get_by_role("button", name="Enviar ahora").click()
+    expect(page.locator("#outbox-sent")).to_contain_text(title)
+    assert count_incidents(vigia) == before + 1
+    assert len(titled(vigia, title)) == 1
+
+
+def test_a_double_click_makes_one_incident(vigia, admin, new_context):
+    context = signed_in_context(admin, new_context)
+    page = open_form_once(vigia, context)
+    title = f"Paro en Progreso {uuid.uuid4().hex[:10]}"
+    before = count_incidents(vigia)
+    fill(page, title)
+    page.locator("#incident-form button[type=submit].primary").dblclick()
+    page.wait_for_url(INCIDENT_URL)
+    expect(page.locator("h1")).to_have_text(title)
+    assert count_incidents(vigia) == before + 1
+    assert len(outbox_items(page)) == 1
+
+
+def test_refused_at_once_online_shows_the_fields_errors(vigia, admin, new_context):
+    allow_console_error(r"status of 422")
+    context = signed_in_context(admin, new_context)
+    page = open_form_once(vigia, context)
+    before = count_incidents(vigia)
+    fill(page, "")
+    save(page)
+    expect(page.locator("#title-error")).to_be_visible()
+    expect(page.locator("#title")).to_have_attribute("aria-invalid", "true")
+    # Posted as without JavaScript: the outbox keeps nothing.
+    assert outbox_items(page) == []
+    assert count_incidents(vigia) == before
+
+
+def test_refused_later_is_fixed_and_sent(vigia, admin, new_context):
+    allow_console_error(OFFLINE_ERRORS)
+    allow_console_error(r"status of 422")
+    context = signed_in_context(admin, new_context)
+    page = open_form_once(vigia, context)
+    title = f"Incidente con fecha futura {uuid.uuid4().hex[:10]}"
+    before = count_incidents(vigia)
+    context.set_offline(True)
+    goto(page, vigia.base + "/incidents/new")
+    fill(page, title, occurred_on="2099-01-01")  # the server refuses a future date
+    save(page)
+    expect(page.locator("#outbox-badge")).to_have_text("1 por enviar")
+    goto(page, vigia.base + "/envios")
+    context.set_offline(False)
+    refused = page.locator("#outbox-refused")
+    expect(refused).to_contain_text(title, timeout=20_000)
+    expect(refused.locator(".outbox-errors")).to_contain_text("occurred_on")
+    check_axe(vigia, page, "mis envíos, refused")
+    refused.get_by_role("link", name="Corregir y reenviar").click()
+    expect(page.locator("#title")).to_have_value(title)
+    expect(page.locator("#occurred_on")).to_have_attribute("aria-invalid", "true")
+    page.fill("#occurred_on", "2023-01-01")
+    save(page)
+    page.wait_for_url(INCIDENT_URL)
+    assert count_incidents(vigia) == before + 1
+    # The refused item was replaced by the one sent.
+    items = outbox_items(page)
+    assert [i["status"] for i in items] == ["sent"], items
