@@ -342,10 +342,9 @@ pub fn locked_until(conn: &mut DbConn, subject: &str) -> Result<Option<NaiveDate
         .order(sign_in_failures::at.desc())
         .limit(MAX_FAILURES as i64)
         .load(conn)?;
-    Ok(match recent.get(MAX_FAILURES - 1) {
-        Some(oldest) => Some(*oldest + FAILURE_WINDOW),
-        None => None,
-    })
+    Ok(recent
+        .get(MAX_FAILURES - 1)
+        .map(|oldest| *oldest + FAILURE_WINDOW))
 }
 
 pub fn record_failure(conn: &mut DbConn, subject: &str) -> Result<(), AppError> {

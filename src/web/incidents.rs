@@ -78,9 +78,12 @@ struct Filters {
     actor: String,
 }
 
+/// A query's name-value pairs, in order.
+type Pairs = Vec<(String, String)>;
+
 /// The query's pairs without empty values (an empty field of the filter
 /// form means "no filter") and without the page's own `cursor`.
-fn filter_pairs(req: &HttpRequest) -> Result<(Vec<(String, String)>, Option<String>), AppError> {
+fn filter_pairs(req: &HttpRequest) -> Result<(Pairs, Option<String>), AppError> {
     let pairs: Vec<(String, String)> = serde_html_form::from_str(req.query_string())
         .map_err(|e| AppError::BadRequest(format!("invalid query: {e}")))?;
     let mut cursor = None;
