@@ -80,7 +80,7 @@ struct Filters {
     actor: String,
 }
 
-/// A query's name/value pairs, in order.
+/// A query's name-value pairs, in order.
 type Pairs = Vec<(String, String)>;
 
 /// The query's pairs without empty values (an empty field of the filter
