@@ -53,12 +53,59 @@ async fn session(who: SignedIn) -> HttpResponse {
 struct SubmissionsPage {
     ctx: Ctx,
     t: &'static Texts,
+    /// The rules' messages by code and the fields' names, in the page's
+    /// language, for the server's errors on refused items (JSON).
+    messages: String,
+}
+
+/// What a refused item's errors say, in the page's language: each rule's
+/// code (the API's `errors[].code`) and each field of the form.
+fn messages(t: &Texts) -> String {
+    let codes: std::collections::BTreeMap<&str, String> = [
+        "required",
+        "blank",
+        "control_character",
+        "date",
+        "future",
+        "too_old",
+        "url",
+        "ubigeo",
+        "number",
+        "invalid",
+    ]
+    .into_iter()
+    .map(|code| {
+        let error = crate::error::FieldError::coded("", code, "");
+        (code, crate::i18n::field_message(&error, t))
+    })
+    .collect();
+    let fields: std::collections::BTreeMap<&str, &str> = [
+        ("title", t.field_title),
+        ("description", t.description),
+        ("event_type", t.field_type),
+        ("sub_event_type", t.field_sub_type),
+        ("occurred_on", t.field_date),
+        ("time_precision", t.field_time_precision),
+        ("location", t.field_location),
+        ("location.lat", t.lat),
+        ("location.lon", t.lon),
+        ("location.place", t.field_place),
+        ("fatalities", t.field_fatalities),
+        ("injuries", t.field_injuries),
+        ("verification", t.field_verification),
+        ("sources", t.sources),
+        ("actor_id", t.actors),
+    ]
+    .into_iter()
+    .collect();
+    serde_json::json!({ "codes": codes, "fields": fields }).to_string()
 }
 
 /// `/envios`: "Mis envíos", what this device keeps and has sent.
 async fn submissions(who: SignedIn) -> Result<HttpResponse, AppError> {
     let page = SubmissionsPage {
         t: who.ctx.t,
+        messages: messages(who.ctx.t),
         ctx: who.ctx.clone(),
     };
     super::ok(&who.web, &page)

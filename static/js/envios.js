@@ -14,6 +14,35 @@
   }
   const label = list.dataset;
   const texts = window.VigiaOutboxTexts || {};
+  // The server's errors in the page's language: the rule by its code, the
+  // field by its name in the form (`sources[1].url` → "Fuentes 2");
+  // anything unknown as the server said it.
+  let messages = { codes: {}, fields: {} };
+  try {
+    messages = JSON.parse(label.messages || '{}');
+  } catch (e) {
+    messages = { codes: {}, fields: {} };
+  }
+  const fieldName = (field) => {
+    if (!field) {
+      return '';
+    }
+    const fields = messages.fields || {};
+    if (fields[field]) {
+      return fields[field];
+    }
+    const item = /^([a-z_]+)\[(\d+)\]/.exec(field);
+    if (item && fields[item[1]]) {
+      return fields[item[1]] + ' ' + (Number(item[2]) + 1);
+    }
+    return field;
+  };
+  const describeError = (e) => {
+    const codes = messages.codes || {};
+    const text = (e.code && codes[e.code]) || e.message || '';
+    const name = fieldName(e.field);
+    return name ? name + ': ' + text : text;
+  };
   const when = (ms) => {
     try {
       return new Date(ms).toLocaleString(label.lang === 'en' ? 'en-GB' : 'es-PE', { dateStyle: 'medium', timeStyle: 'short' });
@@ -51,7 +80,7 @@
     const errors = (item.errors || []).concat(item.status === 'sent' ? item.step_errors || [] : []);
     if (errors.length) {
       const ul = el('ul', 'outbox-errors');
-      errors.forEach((e) => ul.appendChild(el('li', '', (e.field ? e.field + ': ' : '') + e.message)));
+      errors.forEach((e) => ul.appendChild(el('li', '', describeError(e))));
       li.appendChild(ul);
     }
     const buttons = el('p', 'buttons');

@@ -230,7 +230,8 @@ def test_refused_later_is_fixed_and_sent(vigia, admin, new_context):
     context.set_offline(False)
     refused = page.locator("#outbox-refused")
     expect(refused).to_contain_text(title, timeout=20_000)
-    expect(refused.locator(".outbox-errors")).to_contain_text("occurred_on")
+    # In the page's language: the field by its name in the form, the rule by its code.
+    expect(refused.locator(".outbox-errors")).to_contain_text("Fecha: No puede estar en el futuro.")
     check_axe(vigia, page, "mis envíos, refused")
     refused.get_by_role("link", name="Corregir y reenviar").click()
     expect(page.locator("#title")).to_have_value(title)
