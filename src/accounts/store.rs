@@ -265,6 +265,16 @@ pub struct Session {
 pub fn start_session(conn: &mut DbConn, user_id: &str) -> Result<String, AppError> {
     let cookie = random_token();
     let now = db::now();
+    // Ended sessions (idle or too old) go as new ones start: the table
+    // holds live sessions and a few days' worth of dead ones at most.
+    diesel::delete(
+        sessions::table.filter(
+            sessions::last_seen_at
+                .lt(now - IDLE)
+                .or(sessions::created_at.lt(now - ABSOLUTE)),
+        ),
+    )
+    .execute(conn)?;
     diesel::insert_into(sessions::table)
         .values((
             sessions::id_hash.eq(hash_token(&cookie)),

@@ -212,7 +212,11 @@
 
   const errorsOf = (json) =>
     json && Array.isArray(json.errors) && json.errors.length
-      ? json.errors.map((e) => ({ field: String(e.field || ''), message: String(e.message || '') }))
+      ? json.errors.map((e) => ({
+        field: String(e.field || ''),
+        message: String(e.message || ''),
+        code: String(e.code || '')
+      }))
       : [{ field: '', message: String((json && (json.detail || json.title)) || '') }];
 
   // What one answer means: 'ok', 'refused', 'auth' or 'retry'.
