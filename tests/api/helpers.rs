@@ -380,6 +380,11 @@ pub fn shared_data(name: &str) -> Option<std::path::PathBuf> {
     if path.exists() {
         return Some(path);
     }
+    // A clone elsewhere (CI's) finds it at the workplace's fixed place.
+    let fixed = std::path::Path::new("/work/shared/data").join(name);
+    if fixed.exists() {
+        return Some(fixed);
+    }
     let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"));
     assert!(
         !ci,

@@ -34,7 +34,12 @@ cache=${VIGIA_CI_CACHE:-$HOME/.cache/vigia-ci}
 chromium=${VIGIA_CHROMIUM:-/usr/bin/chromium}
 venv=${VIGIA_BROWSER_VENV:-$cache/venv}
 axe_dir=${VIGIA_AXE_DIR:-$cache/axe}
+# The shared data sits beside the checkout; a clone elsewhere (CI's) finds
+# it at the workplace's fixed place.
 data=${VIGIA_SHARED_DATA:-$root/../shared/data}
+if [ -z "${VIGIA_SHARED_DATA:-}" ] && [ ! -d "$data" ] && [ -d /work/shared/data ]; then
+  data=/work/shared/data
+fi
 shots=${VIGIA_BROWSER_SHOTS:-/tmp/vigia-browser-shots}
 
 [ -x "$chromium" ] || fail "no Chromium at $chromium: install Debian's chromium (apt-get install chromium) or run tests/browser/setup.sh"
