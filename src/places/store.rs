@@ -785,6 +785,17 @@ type ChangeRow = (
     Option<String>,
 );
 
+fn change_of((id, at, code, change, before, after): ChangeRow) -> RegistryChange {
+    RegistryChange {
+        id,
+        code,
+        change,
+        before: before.and_then(|s| serde_json::from_str(&s).ok()),
+        after: after.and_then(|s| serde_json::from_str(&s).ok()),
+        at: at.and_utc(),
+    }
+}
+
 /// Registry changes at or after `since`, oldest first; up to `limit + 1`.
 #[tracing::instrument(level = "debug", skip_all, fields(limit = limit))]
 pub fn changes(
@@ -812,17 +823,7 @@ pub fn changes(
             concession_changes::after_json,
         ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, at, code, change, before, after)| RegistryChange {
-            id,
-            code,
-            change,
-            before: before.and_then(|s| serde_json::from_str(&s).ok()),
-            after: after.and_then(|s| serde_json::from_str(&s).ok()),
-            at: at.and_utc(),
-        })
-        .collect())
+    Ok(rows.into_iter().map(change_of).collect())
 }
 
 /// The latest registry changes of one concession (by code), newest first.
@@ -844,17 +845,7 @@ pub fn changes_of(
             concession_changes::after_json,
         ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, at, code, change, before, after)| RegistryChange {
-            id,
-            code,
-            change,
-            before: before.and_then(|s| serde_json::from_str(&s).ok()),
-            after: after.and_then(|s| serde_json::from_str(&s).ok()),
-            at: at.and_utc(),
-        })
-        .collect())
+    Ok(rows.into_iter().map(change_of).collect())
 }
 
 /// A district to store.
