@@ -241,6 +241,7 @@ catalogue! {
     concessions_held: "Concesiones de las que es titular", "Concessions held";
     no_concessions_held: "Ninguna concesión registrada a su nombre.", "No registered concession in its name.";
     see_all: "Ver todos", "See all";
+    no_incidents_yet: "Ningún incidente registrado.", "No incident recorded.";
 
     // ---- enum values ----
     type_protest: "protesta", "protest";

@@ -94,12 +94,12 @@ async fn sign_in(
         )
     };
     match outcome {
-        SignIn::Welcome { user, cookie } => {
+        // The pages keep the browser's language (or the switch's); the
+        // account's language is for its mails.
+        SignIn::Welcome { cookie, .. } => {
             let mut res = see_other(&next);
             res.add_cookie(&session_cookie(&visitor.web, &cookie))
                 .map_err(|e| AppError::internal_from("setting the session cookie", e))?;
-            res.add_cookie(&language_cookie(user.language))
-                .map_err(|e| AppError::internal_from("setting the language cookie", e))?;
             Ok(res)
         }
         SignIn::Refused => refused(StatusCode::UNAUTHORIZED, t.sign_in_failed.to_string()),
@@ -273,12 +273,10 @@ async fn set_password(
         .await?;
     let t = visitor.ctx.t;
     match result {
-        (_, Ok((user, cookie))) => {
+        (_, Ok((_, cookie))) => {
             let mut res = see_other("/");
             res.add_cookie(&session_cookie(&visitor.web, &cookie))
                 .map_err(|e| AppError::internal_from("setting the session cookie", e))?;
-            res.add_cookie(&language_cookie(user.language))
-                .map_err(|e| AppError::internal_from("setting the language cookie", e))?;
             Ok(res)
         }
         (Some(user), Err(AppError::Validation(errors))) => super::html(

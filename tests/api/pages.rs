@@ -1107,3 +1107,32 @@ async fn offline_the_app_its_worker_and_my_submissions() {
     // Whose session: the outbox sends a person's items in their session only.
     assert!(token["user"].as_str().is_some_and(|id| !id.is_empty()));
 }
+
+#[actix_web::test]
+async fn signing_in_keeps_the_browsers_language() {
+    let app = spawn_app().await;
+    // The account's language (Spanish) is for its mails; the pages follow
+    // the browser, or the switch.
+    let link = create_user(&app, "eng@example.org", "English Reader", Role::Researcher);
+    let mut browser = Browser::new(&app);
+    browser.language = Some("en-GB,en;q=0.9");
+    let token = browser.get(&link).await.input("token");
+    let done = browser
+        .post(
+            "/password/set",
+            &[
+                ("token", &token),
+                ("password", PASSWORD),
+                ("password_again", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    let home = browser.get("/").await;
+    assert!(
+        home.body.contains("<html lang=\"en\">"),
+        "{}",
+        &home.body[..200]
+    );
+    assert!(!browser.cookies.contains_key("vigia_lang"));
+}
