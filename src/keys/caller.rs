@@ -197,7 +197,11 @@ pub async fn authenticate_first(
             // would skip the outer middleware (the security headers).
             Err(other) => return Ok(req.error_response(other).map_into_boxed_body()),
         })
-    } else if req.cookie(crate::accounts::SESSION_COOKIE).is_some() {
+    } else if req.cookie(crate::accounts::SESSION_COOKIE).is_some()
+        // The browser sends the cookie with every file a page loads; files
+        // need no one, so a page view is one session lookup, not thirteen.
+        && !req.path().starts_with("/static/")
+    {
         Some(resolve_session(req.request()).await)
     } else {
         None

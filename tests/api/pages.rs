@@ -14,7 +14,7 @@ use vigia::keys::Role;
 use vigia::ops::accounts::{self, SiteLinks};
 use vigia::ops::Who;
 
-use crate::helpers::{los_chancas, spawn_app, spawn_app_with, TestApp, TestDb};
+use crate::helpers::{los_chancas, spawn_app, spawn_app_on, spawn_app_with, TestApp, TestDb};
 use crate::mailbox::MailServer;
 
 /// What a browser keeps between requests: its cookies.
@@ -1135,4 +1135,35 @@ async fn signing_in_keeps_the_browsers_language() {
         &home.body[..200]
     );
     assert!(!browser.cookies.contains_key("vigia_lang"));
+}
+
+#[actix_web::test]
+async fn a_session_outlives_a_restart_and_files_need_none() {
+    let app = spawn_app().await;
+    let browser = signed_in(&app, "mon@example.org", "Monitora", Role::Monitor).await;
+    let cookies = browser.cookies.clone();
+    let test_db = app.stop().await;
+    let app = spawn_app_on(test_db).await;
+    let mut browser = Browser::new(&app);
+    browser.cookies = cookies;
+    let home = browser.get("/").await;
+    assert_eq!(home.status, 200, "signed out by a restart");
+    // A page's files are served to anyone, cookie or not, cached for a year.
+    let css = home
+        .body
+        .split("href=\"/static/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let file = Browser::new(&app).get(&format!("/static/{css}")).await;
+    assert_eq!(file.status, 200);
+    assert!(file
+        .headers
+        .get("cache-control")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
 }
