@@ -23,6 +23,37 @@ pub struct Settings {
     pub backup: BackupSettings,
     pub import: ImportSettings,
     pub web: WebSettings,
+    pub attachments: AttachmentSettings,
+}
+
+/// Files attached to incidents and cases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentSettings {
+    /// Largest file accepted, in bytes.
+    pub max_bytes: u64,
+    /// Empty: the bytes are kept in the database. Else a directory where
+    /// they are kept as files named by their SHA-256.
+    pub dir: String,
+    /// Keep each photo as uploaded too, with its location and camera data,
+    /// for evidence; only admins can read it.
+    pub keep_originals: bool,
+}
+
+impl AttachmentSettings {
+    pub fn policy(&self) -> crate::attachments::AttachmentPolicy {
+        use crate::attachments::{AttachmentPolicy, Storage};
+        let dir = self.dir.trim();
+        AttachmentPolicy {
+            storage: if dir.is_empty() {
+                Storage::Database
+            } else {
+                Storage::Dir(dir.into())
+            },
+            max_bytes: self.max_bytes,
+            keep_originals: self.keep_originals,
+        }
+    }
 }
 
 /// The web pages.

@@ -337,3 +337,119 @@ mod tests {
         ));
     }
 }
+
+/// A `multipart/form-data` body as read: its files and its short text
+/// fields, in the order sent.
+#[derive(Debug, Default)]
+pub struct FormData {
+    /// (field name, the file name the client gave, bytes).
+    pub files: Vec<(String, Option<String>, Vec<u8>)>,
+    pub fields: Vec<(String, String)>,
+}
+
+impl FormData {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Most text fields a multipart body may carry, and their size each.
+const MAX_FORM_FIELDS: usize = 32;
+const MAX_FORM_FIELD_BYTES: usize = 64 * 1024;
+
+/// Reads a `multipart/form-data` body with at most `max_files` files of at
+/// most `max_file_bytes` each: 415 for another content type, 413 as soon as
+/// a file (or the declared length) is too large, 400 for a malformed body.
+/// A file part with neither name nor bytes (a form's empty file input) is
+/// skipped.
+pub async fn read_multipart(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max_file_bytes: u64,
+    max_files: usize,
+    too_large: impl Fn() -> AppError,
+) -> Result<FormData, AppError> {
+    use futures_util::StreamExt;
+
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return Err(AppError::UnsupportedMediaType(
+            "send the file as multipart/form-data, in a part named \"file\"".into(),
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let allowance = max_file_bytes
+        .saturating_mul(max_files as u64)
+        .saturating_add(1024 * 1024);
+    if declared.is_some_and(|n| n > allowance) {
+        return Err(too_large());
+    }
+    let malformed = |e: actix_multipart::MultipartError| {
+        AppError::BadRequest(format!("the upload could not be read: {e}"))
+    };
+    let mut multipart = actix_multipart::Multipart::new(req.headers(), payload);
+    let mut form = FormData::default();
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(malformed)?;
+        let name = field.name().unwrap_or("").to_string();
+        let filename = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .map(str::to_string);
+        let is_file = filename.is_some();
+        let limit = if is_file {
+            usize::try_from(max_file_bytes).unwrap_or(usize::MAX)
+        } else {
+            MAX_FORM_FIELD_BYTES
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(malformed)?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(if is_file {
+                    too_large()
+                } else {
+                    AppError::PayloadTooLarge(format!(
+                        "the form field {name:?} is larger than {MAX_FORM_FIELD_BYTES} bytes"
+                    ))
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if is_file {
+            if bytes.is_empty() && filename.as_deref().unwrap_or("").is_empty() {
+                continue;
+            }
+            if form.files.len() == max_files {
+                return Err(AppError::BadRequest(format!(
+                    "send at most {max_files} file(s) at once"
+                )));
+            }
+            form.files.push((name, filename, bytes));
+        } else {
+            if form.fields.len() == MAX_FORM_FIELDS {
+                return Err(AppError::BadRequest("the form has too many fields".into()));
+            }
+            let text = String::from_utf8(bytes).map_err(|_| {
+                AppError::BadRequest(format!("the form field {name:?} is not UTF-8 text"))
+            })?;
+            form.fields.push((name, text));
+        }
+    }
+    Ok(form)
+}

@@ -87,6 +87,7 @@ pub mod accounts;
 pub mod actors;
 pub mod alerts;
 pub mod api;
+pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod cli;

@@ -257,6 +257,7 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
         (name = "districts", description = "INEI's district boundaries: outlines for maps, the district of a point"),
         (name = "watches", description = "Watches on concessions, holders and areas, and the e-mail alerts they send"),
         (name = "cases", description = "Defensoría del Pueblo cases and monthly report entries, linked to incidents"),
+        (name = "attachments", description = "Photos, videos and PDFs of incidents and cases; photos without their location and camera data"),
         (name = "keys", description = "API keys and roles"),
         (name = "operation", description = "Health and readiness"),
     )

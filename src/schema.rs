@@ -378,6 +378,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    attachment_blobs (sha256) {
+        sha256 -> Text,
+        bytes -> BigInt,
+        data -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Text,
+        event_id -> Nullable<Text>,
+        case_id -> Nullable<Text>,
+        filename -> Text,
+        content_type -> Text,
+        bytes -> BigInt,
+        sha256 -> Text,
+        thumbnail_sha256 -> Nullable<Text>,
+        original_sha256 -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Text,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_links -> users (user_id));
 
@@ -398,4 +424,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_companies,
     report_entries,
     event_cases,
+    attachments,
+    attachment_blobs,
 );

@@ -115,6 +115,7 @@ impl Application {
             settings.auth.key_cache_seconds,
         )));
         let max_body = settings.server.max_body_bytes;
+        let attachment_policy = web::Data::new(settings.attachments.policy());
         let readiness = web::Data::new(Readiness {
             max_due_seconds: settings.alerts.ready_max_due_seconds,
         });
@@ -187,6 +188,7 @@ impl Application {
                 .app_data(web_context.clone())
                 .app_data(watch_context.clone())
                 .app_data(readiness.clone())
+                .app_data(attachment_policy.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .service(doc_routes(doc::finish(api)))
                 .configure(crate::web::configure)
@@ -251,6 +253,7 @@ pub fn api_routes() -> Routes {
     api::actors::configure(&mut routes);
     api::places::configure(&mut routes);
     api::cases::configure(&mut routes);
+    api::attachments::configure(&mut routes);
     api::audit::configure(&mut routes);
     api::alerts::configure(&mut routes);
     api::keys::configure(&mut routes);

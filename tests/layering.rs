@@ -8,7 +8,14 @@
 
 use std::path::{Path, PathBuf};
 
-const DOMAINS: [&str; 5] = ["events", "actors", "places", "alerts", "cases"];
+const DOMAINS: [&str; 6] = [
+    "events",
+    "actors",
+    "places",
+    "alerts",
+    "cases",
+    "attachments",
+];
 /// The files of a domain module that hold storage and its helpers
 /// (`mod.rs` holds types and rules).
 const STORAGE_PARTS: [&str; 6] = [

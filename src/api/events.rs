@@ -43,10 +43,10 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, event: &Event) -> Htt
         .json(event)
 }
 
-/// Log an incident (monitor, admin). With an `Idempotency-Key` (a UUID the
-/// client makes) it is logged once however often it is sent: the same key
-/// and body again answer the first answer again (`Idempotent-Replayed:
-/// true`), another body with the key is 422.
+/// Log an incident (monitor, admin). With an `Idempotency-Key` or a
+/// `client_id` (a UUID the client makes) it is logged once however often it
+/// is sent: the same key and body again answer the first answer again
+/// (`Idempotent-Replayed: true`), another body with the key is 422.
 #[utoipa::path(tag = "events", request_body = EventInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "A key the client makes (a UUID), 1–255 printable ASCII characters: the request is done once per key")),
     responses(
@@ -63,7 +63,10 @@ pub async fn create_event(
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<HttpResponse, AppError> {
     let who = Who::from(&caller);
-    let Some(key) = idempotency::key_of(&req)? else {
+    // A `client_id` in the body is a key as the header is (same text, same
+    // key), for clients that cannot set headers.
+    let key = idempotency::key_of(&req)?.or_else(|| input.client_id.map(|id| id.to_string()));
+    let Some(key) = key else {
         let event = db
             .run(move |conn| ops::events::create(conn, &index, &who, input))
             .await?;

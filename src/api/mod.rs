@@ -5,6 +5,7 @@
 
 pub mod actors;
 pub mod alerts;
+pub mod attachments;
 pub mod audit;
 pub mod cases;
 pub mod events;

@@ -70,6 +70,8 @@ string_enum! {
         ApiKey = "api_key",
         /// A person's account (invited, role changed, disabled, password set).
         User = "user",
+        /// A file attached to an incident or a case.
+        Attachment = "attachment",
     }
 }
 

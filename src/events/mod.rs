@@ -147,6 +147,8 @@ pub struct Event {
     pub concessions: Vec<crate::places::ConcessionRef>,
     /// The Defensoría cases the incident is linked to.
     pub cases: Vec<crate::cases::CaseRef>,
+    /// Photos, videos and documents attached to it (live ones).
+    pub attachments: Vec<crate::attachments::Attachment>,
     /// Only in the answer to a create or an edit, and only when there is
     /// something to check (e.g. `outside_boundaries`: the point falls in no
     /// loaded district, often a sign error in longitude). The incident is
@@ -229,6 +231,12 @@ pub struct EventInput {
     #[validate(custom(function = "known_verification"))]
     #[schema(value_type = Option<Verification>)]
     pub verification: Option<String>,
+    /// A UUID the client made for this incident (the offline form's outbox
+    /// does): with it, the incident is logged once however often it is
+    /// sent, as with the `Idempotency-Key` header (the header wins when
+    /// both are sent). Not kept on the incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]

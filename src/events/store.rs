@@ -169,6 +169,7 @@ impl EventRow {
             actors: Vec::new(),
             concessions: Vec::new(),
             cases: Vec::new(),
+            attachments: Vec::new(),
             warnings: Vec::new(),
         })
     }

@@ -7,7 +7,9 @@
 //! it back into typed columns (SQLite `json_each`, PostgreSQL
 //! `json_populate_recordset`). Timestamps leave PostgreSQL in the text form
 //! diesel writes on SQLite (`%F %T%.f`), so that text comparisons on SQLite
-//! (keyset cursors) see the same values. The source is read in one read
+//! (keyset cursors) see the same values. Binary columns (attachments'
+//! bytes) travel as `\x`-prefixed hex, PostgreSQL's own text form of
+//! `bytea`, a few rows at a time. The source is read in one read
 //! transaction, the target written in one transaction: all or nothing.
 
 use std::time::Instant;
@@ -21,7 +23,7 @@ use crate::db::{self, DbConn, Target};
 use crate::error::AppError;
 
 /// Tables that reference others come after them.
-const REFERENCING: [&str; 10] = [
+const REFERENCING: [&str; 11] = [
     "api_keys",
     "sessions",
     "user_links",
@@ -32,9 +34,18 @@ const REFERENCING: [&str; 10] = [
     "case_companies",
     "report_entries",
     "event_cases",
+    "attachments",
 ];
 
 const PAGE: i64 = 500;
+/// Rows per page of a table with binary columns (files of up to 25 MiB).
+const BLOB_PAGE: i64 = 4;
+
+impl Column {
+    fn is_binary(&self) -> bool {
+        self.kind == "BLOB" || self.kind == "bytea"
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct CopyReport {
@@ -94,6 +105,7 @@ fn read_page(
     table: &str,
     cols: &[Column],
     offset: i64,
+    page: i64,
 ) -> Result<String, AppError> {
     let order = (1..=cols.len())
         .map(|i| i.to_string())
@@ -103,12 +115,19 @@ fn read_page(
         DbConn::Sqlite(_) => {
             let pairs = cols
                 .iter()
-                .map(|c| format!("{}, {}", literal(&c.name), ident(&c.name)))
+                .map(|c| {
+                    let col = ident(&c.name);
+                    if c.is_binary() {
+                        format!("{}, '\\x' || lower(hex({col}))", literal(&c.name))
+                    } else {
+                        format!("{}, {col}", literal(&c.name))
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             format!(
                 "SELECT COALESCE(json_group_array(json_object({pairs})), '[]') AS t \
-                 FROM (SELECT * FROM {} ORDER BY {order} LIMIT {PAGE} OFFSET {offset})",
+                 FROM (SELECT * FROM {} ORDER BY {order} LIMIT {page} OFFSET {offset})",
                 ident(table)
             )
         }
@@ -125,6 +144,8 @@ fn read_page(
                              WHEN date_part('microseconds', {col})::bigint % 1000 = 0 THEN to_char({col}, 'YYYY-MM-DD HH24:MI:SS.MS') \
                              ELSE to_char({col}, 'YYYY-MM-DD HH24:MI:SS.US') END"
                         )
+                    } else if c.is_binary() {
+                        format!("'\\x' || encode({col}, 'hex')")
                     } else {
                         col
                     };
@@ -134,7 +155,7 @@ fn read_page(
                 .join(", ");
             format!(
                 "SELECT COALESCE(json_agg(json_build_object({pairs})), '[]')::text AS t \
-                 FROM (SELECT * FROM {} ORDER BY {order} LIMIT {PAGE} OFFSET {offset}) s",
+                 FROM (SELECT * FROM {} ORDER BY {order} LIMIT {page} OFFSET {offset}) s",
                 ident(table)
             )
         }
@@ -159,7 +180,11 @@ fn write_page(
                 .iter()
                 .map(|c| {
                     let path = literal(&format!("$.\"{}\"", c.name));
-                    format!("json_extract(value, {path})")
+                    if c.is_binary() {
+                        format!("unhex(substr(json_extract(value, {path}), 3))")
+                    } else {
+                        format!("json_extract(value, {path})")
+                    }
                 })
                 .collect::<Vec<_>>()
                 .join(", ");
@@ -246,14 +271,19 @@ pub fn copy(from: &Target, to: &Target) -> Result<CopyReport, AppError> {
         for table in &tables {
             let cols = columns(&mut source, table)?;
             let target_cols = columns(target, table)?;
+            let size = if cols.iter().any(Column::is_binary) {
+                BLOB_PAGE
+            } else {
+                PAGE
+            };
             let mut offset = 0;
             loop {
-                let page = read_page(&mut source, table, &cols, offset)?;
+                let page = read_page(&mut source, table, &cols, offset, size)?;
                 if page == "[]" {
                     break;
                 }
                 write_page(target, table, &target_cols, page)?;
-                offset += PAGE;
+                offset += size;
             }
             reset_sequences(target, table, &target_cols)?;
             copied.push(table.clone());

@@ -258,10 +258,12 @@ fn embed(conn: &mut DbConn, events: &mut [Event]) -> Result<(), AppError> {
     let mut actors = actors::store::for_events(conn, &ids)?;
     let mut concessions = places::store::for_events(conn, &ids)?;
     let mut cases = cases::store::for_events(conn, &ids)?;
+    let mut attachments = crate::attachments::store::for_events(conn, &ids)?;
     for (event, id) in events.iter_mut().zip(&ids) {
         event.actors = actors.remove(id).unwrap_or_default();
         event.concessions = concessions.remove(id).unwrap_or_default();
         event.cases = cases.remove(id).unwrap_or_default();
+        event.attachments = attachments.remove(id).unwrap_or_default();
     }
     Ok(())
 }
@@ -453,5 +455,6 @@ fn empty_input() -> EventInput {
         injuries: None,
         sources: None,
         verification: None,
+        client_id: None,
     }
 }

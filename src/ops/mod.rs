@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod actors;
 pub mod alerts;
+pub mod attachments;
 pub mod backup;
 pub mod cases;
 pub mod consequences;

@@ -300,11 +300,16 @@ struct IncidentPage {
     tile_url: String,
     tile_attribution: String,
     notice: String,
+    /// Why the files just sent were refused, next to the file field.
+    attach_error: String,
+    attach_hint: String,
 }
 
 #[derive(Deserialize)]
 struct Notice {
     saved: Option<String>,
+    attached: Option<String>,
+    removed: Option<String>,
 }
 
 /// What a reader may see of who did something: researchers read
@@ -321,10 +326,47 @@ async fn show(
     who: SignedIn,
     db: web::Data<Db>,
     pseudonyms: web::Data<Pseudonyms>,
+    policy: web::Data<crate::attachments::AttachmentPolicy>,
     id: web::Path<String>,
     q: web::Query<Notice>,
 ) -> Result<HttpResponse, AppError> {
     let id = crate::http::parse_id(&id, "incident")?;
+    let t = who.ctx.t;
+    let notice = if q.saved.is_some() {
+        t.saved
+    } else if q.attached.is_some() {
+        t.attach_saved
+    } else if q.removed.is_some() {
+        t.attach_deleted
+    } else {
+        ""
+    };
+    incident_page(
+        &who,
+        &db,
+        &pseudonyms,
+        &policy,
+        id,
+        notice,
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The incident's page; after a refused upload, with the reason next to
+/// the file field and the refusal's status.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn incident_page(
+    who: &SignedIn,
+    db: &Db,
+    pseudonyms: &Pseudonyms,
+    policy: &crate::attachments::AttachmentPolicy,
+    id: String,
+    notice: &str,
+    attach_error: String,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let acting = who.who();
     let visibility = if acting.is(Role::Admin) {
         Visibility::Any
@@ -395,7 +437,7 @@ async fn show(
             };
             HistoryRow {
                 when: r.at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                who: disclose(&r.key_name, &who, &pseudonyms),
+                who: disclose(&r.key_name, who, pseudonyms),
                 what,
             }
         })
@@ -413,11 +455,6 @@ async fn show(
             )
         })
         .collect();
-    let notice = if q.saved.is_some() {
-        t.saved.to_string()
-    } else {
-        String::new()
-    };
     let page = IncidentPage {
         t,
         date: date_text(event.fields.occurred_on, event.fields.time_precision, t),
@@ -426,7 +463,7 @@ async fn show(
         time_precision: event.fields.time_precision.label(t),
         location_precision: event.fields.location.precision.label(t),
         place: place_text(&event),
-        created_by: disclose(&event.created_by, &who, &pseudonyms),
+        created_by: disclose(&event.created_by, who, pseudonyms),
         updated: event.updated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         deleted,
         can_write: who.ctx.user.as_ref().is_some_and(|u| u.can_write),
@@ -436,11 +473,16 @@ async fn show(
         geo,
         tile_url: who.web.settings.tile_url.clone(),
         tile_attribution: who.web.settings.tile_attribution.clone(),
-        notice,
+        notice: notice.to_string(),
+        attach_error,
+        attach_hint: crate::i18n::fill(
+            t.attach_hint,
+            &[("mb", &(policy.max_bytes / (1024 * 1024)).to_string())],
+        ),
         e: event,
         ctx: who.ctx.clone(),
     };
-    super::ok(&who.web, &page)
+    super::html(&who.web, status, &page)
 }
 
 /// The fields an edit of the incident changed, as people call them.
@@ -652,6 +694,7 @@ impl IncidentForm {
             injuries: whole_number(injuries),
             sources: (!sources.is_empty()).then_some(sources),
             verification: some(&self.verification),
+            client_id: None,
         };
         if errors.is_empty() {
             Ok(WholeIncident {

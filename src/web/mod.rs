@@ -13,7 +13,8 @@
 //!   under a path that changes with their content (cached for a year).
 //! - `errors`: any error a page route answers becomes a page in the
 //!   visitor's language (a 401 becomes the way to the sign-in page).
-//! - `account`, `incidents`, `records`, `people`: the pages.
+//! - `account`, `incidents`, `records`, `people`: the pages;
+//!   `attachments`: attaching files from an incident's page.
 //! - `offline`: the manifest, the outbox's session token, "Mis envíos".
 //!
 //! Pages are not part of the API document: they are registered here, not
@@ -21,6 +22,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod attachments;
 pub mod errors;
 pub mod form;
 pub mod incidents;
@@ -222,6 +224,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     account::configure(cfg);
     people::configure(cfg);
     incidents::configure(cfg);
+    attachments::configure(cfg);
     records::configure(cfg);
     offline::configure(cfg);
 }

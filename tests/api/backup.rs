@@ -109,6 +109,17 @@ pub async fn realistic_rows(app: &TestApp) {
             .await;
     }
     let id = chancas["id"].as_str().unwrap();
+    // A photo and its thumbnail: binary columns in the copy and the backup.
+    let res = app
+        .upload(
+            &format!("/api/v1/events/{id}/attachments"),
+            &app.monitor,
+            "campamento.jpg",
+            &crate::attachments::phone_photo(),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
     let res = app
         .patch(
             &format!("/api/v1/events/{id}"),

@@ -402,3 +402,52 @@ pub fn shared_data(name: &str) -> Option<std::path::PathBuf> {
     );
     None
 }
+
+/// A `multipart/form-data` body with one file part named `file` (and any
+/// text parts): the content type to send and the bytes.
+pub fn multipart(
+    filename: &str,
+    content_type: &str,
+    bytes: &[u8],
+    fields: &[(&str, &str)],
+) -> (String, Vec<u8>) {
+    let boundary = format!("vigia-test-{}", uuid::Uuid::new_v4().simple());
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl TestApp {
+    /// Uploads one file to `path` (`/api/v1/events/{id}/attachments`).
+    pub async fn upload(
+        &self,
+        path: &str,
+        token: &str,
+        filename: &str,
+        bytes: &[u8],
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let (content_type, body) = multipart(filename, "application/octet-stream", bytes, &[]);
+        self.send(
+            Method::POST,
+            path,
+            Some(token),
+            headers,
+            Some((&content_type, body)),
+        )
+        .await
+    }
+}

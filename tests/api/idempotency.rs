@@ -138,3 +138,34 @@ async fn actors_are_created_once_too() {
     assert_eq!(again.body["id"], first.body["id"]);
     assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
 }
+
+#[actix_web::test]
+async fn a_client_id_in_the_body_is_a_key_too() {
+    let app = spawn_app().await;
+    let id = uuid::Uuid::new_v4().to_string();
+    let body = event_with(json!({"client_id": id}));
+    let first = app.post("/api/v1/events", &app.monitor, body.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert!(
+        first.body.get("client_id").is_none(),
+        "not kept on the incident"
+    );
+    let again = app.post("/api/v1/events", &app.monitor, body.clone()).await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.body["id"], first.body["id"]);
+    // The same text as a header is the same key.
+    let header = create(&app, &app.monitor, &id, &body).await;
+    assert_eq!(header.body["id"], first.body["id"]);
+    // Another incident under the same client id: refused.
+    let other = event_with(json!({"client_id": id, "title": "Otro"}));
+    app.post("/api/v1/events", &app.monitor, other)
+        .await
+        .problem(422);
+    // Not a UUID: the field is refused.
+    let bad = event_with(json!({"client_id": "no-es-uuid"}));
+    app.post("/api/v1/events", &app.monitor, bad)
+        .await
+        .problem(422);
+    assert_eq!(incidents(&app), 1);
+}

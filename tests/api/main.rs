@@ -7,6 +7,7 @@
 mod access;
 mod actors;
 mod alerts;
+mod attachments;
 mod audit;
 mod backup;
 mod cases;

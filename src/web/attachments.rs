@@ -1,0 +1,149 @@
+//! Attaching files from an incident's page and removing them. The page's
+//! form posts `multipart/form-data` with its token; a refused file shows the
+//! incident's page again with the reason next to the file field.
+
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::form;
+use super::incidents::incident_page;
+use super::{see_other, SignedIn};
+use crate::attachments::{AttachmentPolicy, Owner};
+use crate::audit::Pseudonyms;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::i18n::{fill, Texts};
+use crate::ops::attachments::{self as op, Upload};
+
+/// Files one form may send at once.
+const MAX_FILES: usize = 10;
+
+/// What the person reads about a refused file, in the page's language.
+fn reason(e: &AppError, name: &str, policy: &AttachmentPolicy, t: &Texts) -> Option<String> {
+    let mb = (policy.max_bytes / (1024 * 1024)).to_string();
+    let text = match e {
+        AppError::PayloadTooLarge(_) => t.attach_too_large,
+        AppError::UnsupportedMediaType(why) if why.contains("HEIC") => t.attach_heic,
+        AppError::UnsupportedMediaType(_) => t.attach_unsupported,
+        AppError::Validation(errors) => match errors.first().map(|e| e.code.as_str()) {
+            Some("unreadable") => t.attach_unreadable,
+            Some("required") => t.attach_none_chosen,
+            _ => t.attach_bad_name,
+        },
+        _ => return None,
+    };
+    Some(fill(text, &[("name", name), ("mb", &mb)]))
+}
+
+async fn attach(
+    who: SignedIn,
+    db: web::Data<Db>,
+    pseudonyms: web::Data<Pseudonyms>,
+    policy: web::Data<AttachmentPolicy>,
+    req: HttpRequest,
+    payload: web::Payload,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = crate::http::parse_id(&id, "incident")?;
+    let t = who.ctx.t;
+    let refused = |message: String, status: StatusCode| {
+        let (who, db, pseudonyms, policy, id) = (&who, &db, &pseudonyms, &policy, id.clone());
+        async move { incident_page(who, db, pseudonyms, policy, id, "", message, status).await }
+    };
+    let too_large = {
+        let policy = policy.clone();
+        move || op::too_large(&policy)
+    };
+    let form =
+        match crate::http::read_multipart(&req, payload, policy.max_bytes, MAX_FILES, too_large)
+            .await
+        {
+            Ok(form) => form,
+            Err(e @ AppError::PayloadTooLarge(_)) => {
+                let message = reason(&e, "", &policy, t).unwrap_or_default();
+                return refused(message, StatusCode::PAYLOAD_TOO_LARGE).await;
+            }
+            Err(e) => return Err(e),
+        };
+    who.check_csrf(form.field("csrf").unwrap_or(""))?;
+    if form.files.is_empty() {
+        return refused(
+            t.attach_none_chosen.to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    // Every file is judged before any is kept: all of them or none.
+    let uploads: Vec<Upload> = form
+        .files
+        .into_iter()
+        .map(|(_, filename, bytes)| Upload { filename, bytes })
+        .collect();
+    let prepared = {
+        let policy = policy.clone();
+        web::block(move || {
+            uploads
+                .into_iter()
+                .map(|u| {
+                    let name = u.filename.clone().unwrap_or_default();
+                    op::prepare(&policy, u).map_err(|e| (e, name))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| AppError::internal_from("preparing attachments", e))?
+    };
+    let files = match prepared {
+        Ok(files) => files,
+        Err((e, name)) => {
+            let Some(message) = reason(&e, &name, &policy, t) else {
+                return Err(e);
+            };
+            let status = actix_web::ResponseError::status_code(&e);
+            return refused(message, status).await;
+        }
+    };
+    let acting = who.who();
+    let owner = Owner::Event(id.clone());
+    let keep = policy.clone();
+    db.run(move |conn| op::attach_all(conn, &keep, &acting, &owner, &files))
+        .await?;
+    Ok(see_other(&format!(
+        "/incidents/{id}?attached=1#attachments"
+    )))
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn remove(
+    who: SignedIn,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let f: CsrfForm = form::parse(&body)?;
+    who.check_csrf(&f.csrf)?;
+    let id = crate::http::parse_id(&id, "attachment")?;
+    let acting = who.who();
+    let event = db
+        .run(move |conn| {
+            let row = op::load(conn, &acting, &id)?;
+            op::delete(conn, &acting, &id)?;
+            Ok::<_, AppError>(row.event_id)
+        })
+        .await?;
+    Ok(match event {
+        Some(event) => see_other(&format!("/incidents/{event}?removed=1#attachments")),
+        None => see_other("/"),
+    })
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/incidents/{id}/attachments", web::post().to(attach))
+        .route("/attachments/{id}/delete", web::post().to(remove));
+}
