@@ -228,11 +228,7 @@ fn blank_user_data(bytes: &mut [u8], from: usize, to: usize, depth: u8) -> Resul
 type MediaBox = ([u8; 4], usize, usize, usize);
 
 /// The boxes between `from` and `to`.
-fn boxes(
-    bytes: &[u8],
-    from: usize,
-    to: usize,
-) -> Result<Vec<MediaBox>, Refusal> {
+fn boxes(bytes: &[u8], from: usize, to: usize) -> Result<Vec<MediaBox>, Refusal> {
     let bad = || {
         Refusal::Unreadable("this video cannot be read: a box runs past the end of the file".into())
     };

@@ -189,6 +189,8 @@ catalogue! {
     attach_label: "Añadir fotos, videos o PDF", "Add photos, videos or PDFs";
     attach_hint: "JPEG, PNG, WebP, MP4, MOV o PDF, hasta {mb} MB cada uno. Las fotos pierden su ubicación GPS y los datos de la cámara al guardarse.", "JPEG, PNG, WebP, MP4, MOV or PDF, up to {mb} MB each. Photos lose their GPS location and camera data when saved.";
     attach_button: "Adjuntar", "Attach";
+    outbox_files: "Con {n} archivo(s) adjunto(s)", "With {n} attached file(s)";
+    photos_hint: "Fotos (JPEG, PNG, WebP), videos (MP4, MOV) o PDF. Las fotos pierden su ubicación GPS y los datos de la cámara al guardarse; sin conexión, esperan en este dispositivo con el incidente.", "Photos (JPEG, PNG, WebP), videos (MP4, MOV) or PDFs. Photos lose their GPS location and camera data when saved; offline, they wait on this device with the incident.";
     attach_saved: "Archivo adjuntado.", "File attached.";
     attach_none_chosen: "Elija al menos un archivo.", "Choose at least one file.";
     attach_too_large: "«{name}» pesa más de {mb} MB.", "“{name}” is larger than {mb} MB.";

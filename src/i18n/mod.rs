@@ -243,6 +243,9 @@ pub fn field_message(error: &crate::error::FieldError, t: &Texts) -> String {
         "common_password" => t.err_common_password,
         "password_mismatch" => t.err_password_mismatch,
         "number" => t.err_number,
+        // A refused file: its reason is said in the page's language
+        // already (`web::attachments::reason`).
+        "file" => return error.message.clone(),
         _ => return format!("{} ({})", t.err_invalid, error.message),
     };
     fill(

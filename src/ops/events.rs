@@ -353,6 +353,24 @@ pub fn create_whole(
     })
 }
 
+/// An incident from the form with the photos taken with it: the incident,
+/// its actors and every file, or (if any is refused) nothing.
+pub fn create_with_files(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    policy: &crate::attachments::AttachmentPolicy,
+    who: &Who,
+    whole: WholeIncident,
+    files: &[crate::attachments::store::NewFile],
+) -> Result<Event, AppError> {
+    db::write_tx(conn, |conn| {
+        let mut event = create_whole(conn, index, who, whole)?;
+        let owner = crate::attachments::Owner::Event(event.id.to_string());
+        event.attachments = super::attachments::attach_all(conn, policy, who, &owner, files)?;
+        Ok(event)
+    })
+}
+
 /// Rewrites an incident from the form (if it is still at the version the
 /// form was filled from: else 412 and nothing changes) and makes its actor
 /// links what the form says, in one transaction. The incident's district

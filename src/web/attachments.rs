@@ -21,7 +21,12 @@ use crate::ops::attachments::{self as op, Upload};
 const MAX_FILES: usize = 10;
 
 /// What the person reads about a refused file, in the page's language.
-fn reason(e: &AppError, name: &str, policy: &AttachmentPolicy, t: &Texts) -> Option<String> {
+pub(super) fn reason(
+    e: &AppError,
+    name: &str,
+    policy: &AttachmentPolicy,
+    t: &Texts,
+) -> Option<String> {
     let mb = (policy.max_bytes / (1024 * 1024)).to_string();
     let text = match e {
         AppError::PayloadTooLarge(_) => t.attach_too_large,

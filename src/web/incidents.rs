@@ -867,6 +867,50 @@ async fn create(
     body: Bytes,
 ) -> Result<HttpResponse, AppError> {
     let v: IncidentForm = form::parse(&body)?;
+    create_from(who, db, index, None, v, Vec::new()).await
+}
+
+/// Photos sent with a new incident, at most.
+const MAX_PHOTOS: usize = 10;
+
+/// The new-incident form with its photos (`multipart/form-data`): the
+/// fields are read as the plain form's, the files judged before anything
+/// is kept; a refused file shows the form again with the reason beside the
+/// file field.
+async fn create_with_photos(
+    who: SignedIn,
+    db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
+    policy: web::Data<crate::attachments::AttachmentPolicy>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let too_large = {
+        let policy = policy.clone();
+        move || crate::ops::attachments::too_large(&policy)
+    };
+    let sent =
+        crate::http::read_multipart(&req, payload, policy.max_bytes, MAX_PHOTOS, too_large).await?;
+    let fields = serde_html_form::to_string(&sent.fields)
+        .map_err(|e| AppError::BadRequest(format!("this form could not be read: {e}")))?;
+    let v: IncidentForm = form::parse(&Bytes::from(fields))?;
+    let uploads = sent
+        .files
+        .into_iter()
+        .filter(|(name, _, _)| name == "photos")
+        .map(|(_, filename, bytes)| crate::ops::attachments::Upload { filename, bytes })
+        .collect();
+    create_from(who, db, index, Some(policy), v, uploads).await
+}
+
+async fn create_from(
+    who: SignedIn,
+    db: web::Data<Db>,
+    index: web::Data<PlaceIndex>,
+    policy: Option<web::Data<crate::attachments::AttachmentPolicy>>,
+    v: IncidentForm,
+    uploads: Vec<crate::ops::attachments::Upload>,
+) -> Result<HttpResponse, AppError> {
     who.check_csrf(&v.csrf)?;
     who.require(Role::Monitor)?;
     let t = who.ctx.t;
@@ -886,9 +930,33 @@ async fn create(
         Ok(whole) => whole,
         Err(errors) => return refused(v, errors),
     };
+    let policy = policy.map(|p| p.get_ref().clone()).unwrap_or_default();
+    let files = {
+        let policy = policy.clone();
+        web::block(move || {
+            uploads
+                .into_iter()
+                .map(|u| {
+                    let name = u.filename.clone().unwrap_or_default();
+                    crate::ops::attachments::prepare(&policy, u).map_err(|e| (e, name))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| AppError::internal_from("preparing photos", e))?
+    };
+    let files = match files {
+        Ok(files) => files,
+        Err((e, name)) => match super::attachments::reason(&e, &name, &policy, t) {
+            Some(message) => return refused(v, vec![FieldError::coded("photos", "file", message)]),
+            None => return Err(e),
+        },
+    };
     let acting = who.who();
     let result = db
-        .run(move |conn| incidents::create_whole(conn, &index, &acting, whole))
+        .run(move |conn| {
+            incidents::create_with_files(conn, &index, &policy, &acting, whole, &files)
+        })
         .await;
     match result {
         Ok(event) => Ok(see_other(&format!("/incidents/{}?saved=1", event.id))),
@@ -1148,6 +1216,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
         .route("/incidents", web::get().to(list))
         .route("/incidents/new", web::get().to(new_form))
+        .route(
+            "/incidents/new",
+            web::post()
+                .guard(actix_web::guard::fn_guard(|ctx| {
+                    ctx.head()
+                        .headers()
+                        .get(actix_web::http::header::CONTENT_TYPE)
+                        .is_some_and(|v| v.as_bytes().starts_with(b"multipart/form-data"))
+                }))
+                .to(create_with_photos),
+        )
         .route("/incidents/new", web::post().to(create))
         .route("/incidents/{id}", web::get().to(show))
         .route("/incidents/{id}/edit", web::get().to(edit_form))

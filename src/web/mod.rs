@@ -218,6 +218,15 @@ pub fn link_page(
     )
 }
 
+/// A file's size as people read it: bytes, kB or MB (one decimal).
+pub fn size_text(bytes: i64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{} kB", (b + 512) / 1024),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
 /// Registers every page.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
@@ -232,6 +241,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_as_people_say_them() {
+        assert_eq!(size_text(812), "812 B");
+        assert_eq!(size_text(1536), "2 kB");
+        assert_eq!(size_text(5 * 1024 * 1024 + 300_000), "5.3 MB");
+    }
 
     #[test]
     fn only_local_paths_are_followed() {

@@ -71,6 +71,10 @@
       meta.textContent += ' · ' + (label.labelSentAt || '').replace('{time}', when(item.sent_at));
     }
     li.appendChild(meta);
+    const files = (item.photos || []).length;
+    if (files) {
+      li.appendChild(el('p', 'outbox-meta', (label.labelFiles || '{n}').replace('{n}', String(files))));
+    }
     if (item.status === 'waiting' && item.last_error) {
       li.appendChild(el('p', 'outbox-meta', label.labelTryFailed));
     }

@@ -117,6 +117,13 @@
         actors.push({ actor_id: id, role: roles[i] || 'participant', attribution: attributions[i] || 'alleged', done: false });
       }
     });
+    // Photos wait in IndexedDB as they are (Blobs); the server takes their
+    // location out when they arrive.
+    const photos = data
+      .getAll('photos')
+      .filter((f) => f instanceof Blob && f.size > 0)
+      .slice(0, 10)
+      .map((f) => ({ name: String(f.name || 'foto.jpg'), type: String(f.type || ''), bytes: f.size, blob: f, done: false }));
     const newName = one('new_actor_name');
     const body = {
       title: some(one('title')),
@@ -150,6 +157,7 @@
           ? { name: newName, kind: one('new_actor_kind') || 'other', role: one('new_actor_role') || 'participant',
             attribution: one('new_actor_attribution') || 'alleged', actor_id: null, done: false }
           : null,
+        photos,
         fields,
       },
     };
@@ -165,6 +173,8 @@
   };
 
   const fixing = new URLSearchParams(window.location.search).get('outbox');
+  // The photos of the refused item being fixed: they go with the new one.
+  let carried = [];
   let busy = false;
 
   form.addEventListener('submit', async (event) => {
@@ -192,6 +202,7 @@
         form.reportValidity();
         return;
       }
+      built.item.photos = built.item.photos.concat(carried).slice(0, 10);
       const item = Object.assign(built.item, {
         id: crypto.randomUUID(),
         status: 'waiting',
@@ -260,6 +271,7 @@
     if (!item) {
       return;
     }
+    carried = (item.photos || []).filter((p) => p.blob && !p.done);
     const values = {};
     item.fields.forEach(([name, value]) => {
       (values[name] = values[name] || []).push(value);

@@ -14,8 +14,11 @@
 //   5xx waits 30 s, then twice as long each time up to 15 min; 401/403
 //   keeps the item and asks to sign in again; 422 makes it "refused" with
 //   the server's errors.
-// - After the incident: the actor created on the spot (its own key) and
-//   the actor links, each step recorded so a retry resumes where it was.
+// - After the incident: the actor created on the spot (its own key), the
+//   actor links, and the photos (each with its own key, `<item>.photo.<n>`,
+//   so a photo whose answer was lost is not attached twice), each step
+//   recorded so a retry resumes where it was. A photo the server refuses
+//   (too large, not a photo) is noted on the item; the rest go on.
 // Names and titles are only ever set as text.
 (function () {
   'use strict';
@@ -210,6 +213,24 @@
     return { status: response.status, json };
   };
 
+  const upload = async (path, photo, csrf, key) => {
+    const data = new FormData();
+    data.append('file', photo.blob, photo.name);
+    const response = await fetch(path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', 'X-CSRF-Token': csrf, 'Idempotency-Key': key },
+      body: data,
+    });
+    let json = null;
+    try {
+      json = await response.json();
+    } catch (e) {
+      json = null;
+    }
+    return { status: response.status, json };
+  };
+
   const errorsOf = (json) =>
     json && Array.isArray(json.errors) && json.errors.length
       ? json.errors.map((e) => ({
@@ -227,7 +248,7 @@
     if (status === 401 || status === 403) {
       return 'auth';
     }
-    if (status === 422 || status === 400 || status === 404) {
+    if (status === 422 || status === 400 || status === 404 || status === 413 || status === 415) {
       return 'refused';
     }
     return 'retry'; // 409 (the first request still running), 5xx, …
@@ -289,6 +310,26 @@
         link.done = true;
         await put(item);
       }
+    }
+    const photos = item.photos || [];
+    for (let n = 0; n < photos.length; n += 1) {
+      const photo = photos[n];
+      if (photo.done) {
+        continue;
+      }
+      const path = '/api/v1/events/' + encodeURIComponent(item.incident_id) + '/attachments';
+      const answer = await upload(path, photo, csrf, item.id + '.photo.' + n);
+      const m = meaning(answer.status);
+      if (m === 'refused') {
+        item.step_errors = (item.step_errors || []).concat(
+          errorsOf(answer.json).map((e) => Object.assign(e, { field: photo.name }))
+        );
+      } else if (m !== 'ok') {
+        return m;
+      }
+      photo.done = true;
+      photo.blob = null; // Sent: the device need not keep it.
+      await put(item);
     }
     item.done = true;
     await put(item);

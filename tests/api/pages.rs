@@ -1167,3 +1167,115 @@ async fn a_session_outlives_a_restart_and_files_need_none() {
         .unwrap()
         .contains("immutable"));
 }
+
+#[actix_web::test]
+async fn a_monitor_attaches_files_from_the_incident_page_and_a_refused_one_says_why() {
+    use crate::attachments::PDF;
+    use crate::helpers::multipart;
+    let app = spawn_app().await;
+    let id = app.create_event(los_chancas()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut b = signed_in(&app, "rosa@example.org", "Rosa Quispe", Role::Monitor).await;
+    let path = format!("/incidents/{id}");
+    let page = b.get(&path).await;
+    assert!(
+        page.body.contains("enctype=\"multipart/form-data\""),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    let origin = app.address.clone();
+    let same_site = [
+        ("Origin", origin.as_str()),
+        ("Sec-Fetch-Site", "same-origin"),
+    ];
+    let send = |name: &str, bytes: &[u8], csrf: &str| {
+        let (ct, body) = multipart(name, "application/octet-stream", bytes, &[("csrf", csrf)]);
+        (ct, String::from_utf8(body).unwrap())
+    };
+
+    let body = send("informe.pdf", PDF, &csrf);
+    let done = b
+        .request(
+            Method::POST,
+            &format!("{path}/attachments"),
+            &same_site,
+            Some((&body.0, body.1)),
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let shown = b.get(done.location.as_deref().unwrap()).await;
+    assert!(shown.body.contains("Archivo adjuntado."), "{}", shown.body);
+    assert!(shown.body.contains("informe.pdf"));
+
+    // HTML named as a photo: the page again, 415, the reason next to the
+    // field, the name escaped.
+    let body = send(
+        "<b>foto</b>.jpg",
+        b"<!DOCTYPE html><script>alert(1)</script>",
+        &csrf,
+    );
+    let refused = b
+        .request(
+            Method::POST,
+            &format!("{path}/attachments"),
+            &same_site,
+            Some((&body.0, body.1)),
+        )
+        .await;
+    assert_eq!(refused.status, 415, "{}", refused.body);
+    assert!(refused.body.contains("id=\"attach-error\""));
+    assert!(
+        refused.body.contains("&#60;b&#62;foto&#60;/b&#62;.jpg"),
+        "{}",
+        refused.body
+    );
+    assert!(!refused.body.contains("<b>foto"));
+    assert!(refused.body.contains("no es una foto"));
+
+    // Without the form's token, or from another site: refused, nothing kept.
+    let body = send("otro.pdf", b"%PDF-1.4\n%%EOF\n", "not-the-token");
+    let forged = b
+        .request(
+            Method::POST,
+            &format!("{path}/attachments"),
+            &same_site,
+            Some((&body.0, body.1)),
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let body = send("otro.pdf", b"%PDF-1.4\n%%EOF\n", &csrf);
+    let cross = b
+        .request(
+            Method::POST,
+            &format!("{path}/attachments"),
+            &[
+                ("Origin", "https://evil.example"),
+                ("Sec-Fetch-Site", "cross-site"),
+            ],
+            Some((&body.0, body.1)),
+        )
+        .await;
+    assert_eq!(cross.status, 403);
+    let listed = app
+        .get(&format!("/api/v1/events/{id}/attachments"), &app.admin)
+        .await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+
+    // Removing it from the page.
+    let aid = listed.body[0]["id"].as_str().unwrap().to_string();
+    let removed = b
+        .post(&format!("/attachments/{aid}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(removed.status, 303);
+    let shown = b.get(removed.location.as_deref().unwrap()).await;
+    assert!(shown.body.contains("Archivo quitado."));
+    assert!(!shown.body.contains("informe.pdf"));
+
+    // A researcher sees the files but no way to add or remove them.
+    let mut reader = signed_in(&app, "ana@example.org", "Ana", Role::Researcher).await;
+    let page = reader.get(&path).await;
+    assert!(!page.body.contains("multipart/form-data"));
+}

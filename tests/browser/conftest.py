@@ -76,6 +76,14 @@ def api(vigia: Vigia, method: str, path: str, body=None):
         return e.code, json.loads(e.read() or b"null")
 
 
+def download(vigia: Vigia, path: str) -> bytes:
+    """The bytes of a file the API serves (an attachment), with the admin key."""
+    request = urllib.request.Request(vigia.base + path)
+    request.add_header("Authorization", f"Bearer {vigia.api_key}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read()
+
+
 def count_incidents(vigia: Vigia) -> int:
     """Every incident the API lists, page after page."""
     total, cursor = 0, None
