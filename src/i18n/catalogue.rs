@@ -217,6 +217,10 @@ catalogue! {
     point_hint: "Haga clic en el mapa para marcar el lugar, o escriba la latitud y la longitud.", "Click the map to mark the place, or type the latitude and longitude.";
     district_of_point: "Distrito del punto", "District of the point";
     no_district: "El punto no cae en ningún distrito cargado.", "The point falls in no loaded district.";
+    district_offline: "Sin conexión: el distrito se asignará al enviar.", "No connection: the district will be set when it is sent.";
+    district_search: "O busque un distrito", "Or find a district";
+    district_search_hint: "Escriba su nombre (funciona sin conexión): el punto se pone dentro del distrito y la precisión pasa a «aproximada».", "Type its name (works offline): the point is put inside the district and the precision becomes “approximate”.";
+    district_none: "Ningún distrito con ese nombre.", "No district by that name.";
     locating: "Buscando su ubicación…", "Finding your location…";
     geolocation_failed: "No se pudo obtener su ubicación.", "Your location could not be found.";
     place_hint: "Por ejemplo: campamento del proyecto Los Chancas", "For example: Los Chancas project camp";

@@ -747,6 +747,47 @@ pub fn districts_for_map(
         .collect())
 }
 
+/// A district as the form's search finds it offline: its names and a point
+/// inside it (not the centroid, which a crescent-shaped district may not
+/// contain), to five decimals (about a metre).
+#[derive(Debug, Serialize)]
+pub struct DistrictSpot {
+    pub ubigeo: String,
+    pub district: String,
+    pub province: String,
+    pub region: String,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// Every district with a point inside it, by ubigeo: what a phone keeps to
+/// find a district by name with no network. Read from the process's index.
+pub fn district_spots(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+) -> Result<Vec<DistrictSpot>, AppError> {
+    use geo::InteriorPoint;
+    let (_, version) = versions(conn, false)?;
+    let shapes = index.districts(conn, version)?;
+    let round = |v: f64| (v * 100_000.0).round() / 100_000.0;
+    let mut spots: Vec<DistrictSpot> = shapes
+        .meeting([-180.0, -90.0, 180.0, 90.0])
+        .filter_map(|(d, shape)| {
+            let point = shape.interior_point()?;
+            Some(DistrictSpot {
+                ubigeo: d.ubigeo.clone(),
+                district: d.name.clone(),
+                province: d.province.clone(),
+                region: d.region.clone(),
+                lat: round(point.y()),
+                lon: round(point.x()),
+            })
+        })
+        .collect();
+    spots.sort_by(|a, b| a.ubigeo.cmp(&b.ubigeo));
+    Ok(spots)
+}
+
 /// The district containing the point, if any (on a shared edge, the first
 /// the index finds).
 #[tracing::instrument(level = "debug", skip_all, fields(lon = lon, lat = lat))]

@@ -48,6 +48,23 @@ async fn session(who: SignedIn) -> HttpResponse {
         .json(serde_json::json!({ "csrf": who.ctx.csrf, "user": who.session.user.id }))
 }
 
+/// `/offline/districts.json`: every district's names and a point inside it
+/// (about 150 kB), which the service worker keeps so that the form finds a
+/// district by name with no network. Cached for a day: district
+/// boundaries change once in years.
+async fn districts(
+    _who: SignedIn,
+    db: web::Data<crate::db::Db>,
+    index: web::Data<crate::places::PlaceIndex>,
+) -> Result<HttpResponse, AppError> {
+    let spots = db
+        .run(move |conn| crate::places::store::district_spots(conn, &index))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "private, max-age=86400"))
+        .json(serde_json::json!({ "items": spots })))
+}
+
 #[derive(Template)]
 #[template(path = "envios.html")]
 struct SubmissionsPage {
@@ -114,5 +131,6 @@ async fn submissions(who: SignedIn) -> Result<HttpResponse, AppError> {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/manifest.webmanifest", web::get().to(manifest))
         .route("/offline/session.json", web::get().to(session))
+        .route("/offline/districts.json", web::get().to(districts))
         .route("/envios", web::get().to(submissions));
 }

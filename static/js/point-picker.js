@@ -112,7 +112,7 @@
       say(d.district + ', ' + d.province + ', ' + d.region + ' (' + d.ubigeo + ')');
     } catch (e) {
       if (!e || e.name !== 'AbortError') {
-        say(label('labelError'));
+        say(label(navigator.onLine ? 'labelError' : 'labelOffline'));
       }
     } finally {
       if (inFlight === controller) {

@@ -11,6 +11,8 @@
 // - GET /api/v1/actors (the form's search as you type): the network, and
 //   without it a search in a kept copy of every actor, refreshed whenever
 //   the form opens online;
+// - GET /offline/districts.json (the form's district search): the network,
+//   kept whenever it answers, and the kept copy without a network;
 // - anything else (API writes above all) is never touched nor kept.
 /* global VIGIA_BUILD */
 'use strict';
@@ -20,6 +22,20 @@ const PAGES_CACHE = 'vigia-pages';
 const DATA_CACHE = 'vigia-data';
 const OFFLINE_PAGES = ['/incidents/new', '/envios'];
 const ACTORS_KEY = '/offline/actors.json';
+const DISTRICTS = '/offline/districts.json';
+
+// The district list, fetched and kept (a failed fetch keeps the old one).
+const refreshDistricts = async () => {
+  try {
+    const response = await fetch(DISTRICTS, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (response.ok && !response.redirected) {
+      const cache = await caches.open(DATA_CACHE);
+      await cache.put(DISTRICTS, response);
+    }
+  } catch (e) {
+    // No network: the kept copy stays.
+  }
+};
 
 const keepPage = async (path, response) => {
   // A redirect (to sign in) or an error page is not what the person needs.
@@ -47,6 +63,7 @@ const precache = async () => {
     }
   }
   await refreshActors();
+  await refreshDistricts();
 };
 
 self.addEventListener('install', (event) => {
@@ -167,6 +184,26 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(fetch(request).catch(() => searchKeptActors(url)));
     return;
   }
+  if (url.pathname === DISTRICTS) {
+    event.respondWith(
+      fetch(request)
+        .then((response) => {
+          if (response.ok && !response.redirected) {
+            const copy = response.clone();
+            event.waitUntil(caches.open(DATA_CACHE).then((cache) => cache.put(DISTRICTS, copy)));
+          }
+          return response;
+        })
+        .catch(async (error) => {
+          const kept = await caches.match(DISTRICTS, { cacheName: DATA_CACHE });
+          if (kept) {
+            return kept;
+          }
+          throw error;
+        })
+    );
+    return;
+  }
   if (request.mode === 'navigate') {
     const kept = OFFLINE_PAGES.indexOf(url.pathname) !== -1;
     event.respondWith(
@@ -176,6 +213,7 @@ self.addEventListener('fetch', (event) => {
             event.waitUntil(keepPage(url.pathname, response.clone()));
             if (url.pathname === '/incidents/new') {
               event.waitUntil(refreshActors());
+              event.waitUntil(refreshDistricts());
             }
           }
           return response;

@@ -330,7 +330,7 @@ async fn clusters_refuse_a_bad_box_or_zoom_with_a_problem() {
 }
 
 /// Loads the real district boundaries through the command line.
-fn load_districts(app: &TestApp) -> bool {
+pub fn load_districts(app: &TestApp) -> bool {
     let Some(file) = shared_data("peru-districts.geojson") else {
         return false;
     };

@@ -1279,3 +1279,37 @@ async fn a_monitor_attaches_files_from_the_incident_page_and_a_refused_one_says_
     let page = reader.get(&path).await;
     assert!(!page.body.contains("multipart/form-data"));
 }
+
+#[actix_web::test]
+async fn the_district_list_for_offline_search_is_for_people_signed_in() {
+    let app = spawn_app().await;
+    let mut stranger = Browser::new(&app);
+    let page = stranger.get("/offline/districts.json").await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let mut b = signed_in(&app, "rosa@example.org", "Rosa", Role::Monitor).await;
+    let page = b.get("/offline/districts.json").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let body: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(body["items"], json!([]));
+
+    // With Peru's real districts: each one's point is inside it.
+    assert!(
+        crate::maps::load_districts(&app),
+        "the shared district file is missing"
+    );
+    let page = b.get("/offline/districts.json").await;
+    let body: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+    let items = body["items"].as_array().unwrap();
+    assert!(items.len() > 1800, "{}", items.len());
+    let pocohuanca = items.iter().find(|d| d["ubigeo"] == "030410").unwrap();
+    assert_eq!(pocohuanca["district"], "POCOHUANCA");
+    for d in items.iter().step_by(37).chain([pocohuanca]) {
+        let at = app
+            .get(
+                &format!("/api/v1/districts/at?lat={}&lon={}", d["lat"], d["lon"]),
+                &app.researcher,
+            )
+            .await;
+        assert_eq!(at.body["ubigeo"], d["ubigeo"], "{d}");
+    }
+}

@@ -29,7 +29,8 @@ READY = """async () => {
   if (!navigator.serviceWorker.controller) return false;
   const form = await caches.match('/incidents/new');
   const list = await caches.match('/envios');
-  return Boolean(form && list);
+  const districts = await caches.match('/offline/districts.json');
+  return Boolean(form && list && districts);
 }"""
 
 
@@ -328,3 +329,38 @@ def test_refused_later_is_fixed_and_sent(vigia, admin, new_context):
     # The refused item was replaced by the one sent.
     items = outbox_items(page)
     assert [i["status"] for i in items] == ["sent"], items
+
+
+def test_a_district_is_found_by_name_offline(vigia, admin, new_context):
+    """No GPS and no network: the monitor types the district's name, the point
+    goes inside it and the precision becomes approximate; the server puts
+    the incident in that district."""
+    allow_console_error(OFFLINE_ERRORS)
+    context = signed_in_context(admin, new_context)
+    page = open_form_once(vigia, context)
+    title = f"Asamblea comunal en Pocohuanca {uuid.uuid4().hex[:10]}"
+    context.set_offline(True)
+    goto(page, vigia.base + "/incidents/new")
+    page.fill("#title", title)
+    page.select_option("#event_type", "protest")
+    page.fill("#occurred_on", "2023-05-02")
+    page.locator("#district-search").press_sequentially("pocohu", delay=40)
+    option = page.locator("#district-search-listbox [role=option]", has_text="POCOHUANCA")
+    expect(option).to_be_visible()
+    shot(vigia, page, "offline-district-search")
+    check_axe(vigia, page, "incident form, district search offline")
+    option.click()
+    expect(page.locator("#location_precision")).to_have_value("approximate")
+    expect(page.locator("#place")).to_have_value("POCOHUANCA, AYMARAES, APURIMAC")
+    assert page.input_value("#lat") != "" and page.input_value("#lon") != ""
+    save(page)
+    expect(page.locator(".outbox-message")).to_contain_text("quedó guardado en este dispositivo")
+    context.set_offline(False)
+    for _ in range(200):
+        found = titled(vigia, title)
+        if found:
+            break
+        page.wait_for_timeout(100)
+    [event] = found
+    assert event["admin"]["ubigeo"] == "030410", event["admin"]
+    assert event["location"]["precision"] == "approximate"
