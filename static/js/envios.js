@@ -149,9 +149,20 @@
     }
   };
 
-  window.addEventListener('vigia-outbox-changed', () => draw().catch(() => undefined));
-  window.addEventListener('online', () => draw().catch(() => undefined));
-  window.addEventListener('offline', () => draw().catch(() => undefined));
+  // A thousand items sent one after another change the outbox a thousand
+  // times: the list is drawn again at most every quarter of a second.
+  let soon = null;
+  const redraw = () => {
+    if (!soon) {
+      soon = setTimeout(() => {
+        soon = null;
+        draw().catch(() => undefined);
+      }, 250);
+    }
+  };
+  window.addEventListener('vigia-outbox-changed', redraw);
+  window.addEventListener('online', redraw);
+  window.addEventListener('offline', redraw);
   if (sendNow) {
     sendNow.addEventListener('click', async () => {
       sendNow.disabled = true;

@@ -123,7 +123,17 @@
         });
       })
       .catch(() => undefined);
-  window.addEventListener('vigia-outbox-changed', showCount);
+  // Counted again at most every quarter of a second, however many items
+  // change meanwhile.
+  let countSoon = null;
+  window.addEventListener('vigia-outbox-changed', () => {
+    if (!countSoon) {
+      countSoon = setTimeout(() => {
+        countSoon = null;
+        showCount();
+      }, 250);
+    }
+  });
 
   // ---------------------------------------------------------- the lock
 

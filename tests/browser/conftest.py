@@ -242,3 +242,13 @@ def admin(vigia, new_context) -> Person:
 def monitor(vigia, new_context) -> Person:
     """Ben Mamani, monitor, signed in through his link."""
     return sign_in_through_link(vigia, new_context, vigia.monitor_link, "monitor")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests, or with VIGIA_BENCH=1 the benchmarks (bench_*.py) alone."""
+    bench = os.environ.get("VIGIA_BENCH") == "1"
+    keep = [i for i in items if i.path.name.startswith("bench_") == bench]
+    dropped = [i for i in items if i.path.name.startswith("bench_") != bench]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
