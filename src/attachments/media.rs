@@ -278,9 +278,10 @@ pub fn thumbnail(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
     let bad = |e: image::ImageError| Refusal::Unreadable(format!("this image cannot be read: {e}"));
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
-    limits.max_image_width = Some(16_384);
-    limits.max_image_height = Some(16_384);
-    limits.max_alloc = Some(1 << 30);
+    // A 50-megapixel phone photo is 8160 × 6120 (150 MB decoded).
+    limits.max_image_width = Some(12_000);
+    limits.max_image_height = Some(12_000);
+    limits.max_alloc = Some(512 << 20);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(bad)?;
     let orientation = decoder.orientation().map_err(bad)?;
@@ -294,4 +295,75 @@ pub fn thumbnail(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
         .encode_image(&small)
         .map_err(bad)?;
     Ok(out.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_jpeg() -> Vec<u8> {
+        let pixels = image::RgbImage::from_pixel(16, 8, image::Rgb([10, 120, 200]));
+        let mut out = Cursor::new(Vec::new());
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+            .encode_image(&pixels)
+            .unwrap_or_default();
+        out.into_inner()
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_not_allocated() {
+        let mut jpeg = small_jpeg();
+        // The frame header (SOF0: FF C0, length, precision) says 60000 × 60000.
+        let sof = jpeg
+            .windows(2)
+            .position(|w| w == [0xFF, 0xC0])
+            .unwrap_or_default();
+        assert!(sof > 0);
+        jpeg[sof + 5..sof + 9].copy_from_slice(&[0xEA, 0x60, 0xEA, 0x60]);
+        assert!(matches!(
+            thumbnail(Kind::Jpeg, &jpeg),
+            Err(Refusal::Unreadable(_))
+        ));
+    }
+
+    #[test]
+    fn a_cut_photo_is_unreadable() {
+        let jpeg = small_jpeg();
+        let cut = jpeg[..jpeg.len() - 40].to_vec();
+        assert!(matches!(
+            scrub(Kind::Jpeg, cut),
+            Err(Refusal::Unreadable(_))
+        ));
+    }
+
+    #[test]
+    fn broken_video_boxes_are_refused_without_panicking() {
+        let mut file = b"\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom".to_vec();
+        // A moov that claims more bytes than the file has.
+        file.extend_from_slice(b"\x00\x00\x10\x00moov\x00\x00\x00\x08udta");
+        assert!(matches!(
+            scrub(Kind::Mp4, file.clone()),
+            Err(Refusal::Unreadable(_))
+        ));
+        // Every truncation and a 64-bit size of 1 byte: an answer, never a panic.
+        for end in 0..file.len() {
+            let _ = scrub(Kind::Mp4, file[..end].to_vec());
+        }
+        let mut large = b"\x00\x00\x00\x14ftypisom\x00\x00\x02\x00isom".to_vec();
+        large.extend_from_slice(b"\x00\x00\x00\x01moov\x00\x00\x00\x00\x00\x00\x00\x01");
+        assert!(scrub(Kind::Mp4, large).is_err());
+    }
+
+    #[test]
+    fn types_come_from_the_bytes() {
+        assert_eq!(sniff(&small_jpeg()), Ok(Kind::Jpeg));
+        assert_eq!(sniff(b"%PDF-1.7\n"), Ok(Kind::Pdf));
+        assert!(matches!(
+            sniff(b"<html><script>"),
+            Err(Refusal::Unsupported(_))
+        ));
+        assert!(matches!(sniff(b""), Err(Refusal::Unsupported(_))));
+        let heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic";
+        assert!(matches!(sniff(heic), Err(Refusal::Unsupported(m)) if m.contains("HEIC")));
+    }
 }
