@@ -183,6 +183,48 @@ pub struct CaseListQuery {
     limit: Option<i64>,
 }
 
+impl CaseListQuery {
+    /// The store's filter; 400 for an ubigeo or report number out of bounds.
+    /// The cases page reads the same query.
+    pub fn into_filter(self) -> Result<CaseFilter, AppError> {
+        let q = self;
+        if let Some(prefix) = &q.ubigeo {
+            if prefix.is_empty() || prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(AppError::BadRequest("ubigeo must be 1 to 6 digits".into()));
+            }
+        }
+        if let Some(n) = q.report_number {
+            if !(1..=10000).contains(&n) {
+                return Err(AppError::BadRequest(
+                    "report_number must be between 1 and 10000".into(),
+                ));
+            }
+        }
+        if q.q.as_deref().is_some_and(|t| t.chars().count() > 200) {
+            return Err(AppError::BadRequest(
+                "q must be at most 200 characters".into(),
+            ));
+        }
+        Ok(CaseFilter {
+            words: q
+                .q
+                .as_deref()
+                .map(crate::text::fold)
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
+            status: q.status,
+            region: q.region.filter(|r| !r.trim().is_empty()),
+            ubigeo_prefix: q.ubigeo,
+            report_number: q.report_number,
+            after: q.cursor.as_deref().map(pagination::decode).transpose()?,
+            limit: pagination::limit(q.limit)?,
+        })
+    }
+}
+
 /// Find cases, by name.
 #[utoipa::path(tag = "cases", params(CaseListQuery),
     responses((status = 200, description = "A page of cases, by name", body = Page<Case>),
@@ -193,34 +235,7 @@ pub async fn list_cases(
     db: web::Data<Db>,
     QueryParams(q): QueryParams<CaseListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(prefix) = &q.ubigeo {
-        if prefix.is_empty() || prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(AppError::BadRequest("ubigeo must be 1 to 6 digits".into()));
-        }
-    }
-    if let Some(n) = q.report_number {
-        if !(1..=10000).contains(&n) {
-            return Err(AppError::BadRequest(
-                "report_number must be between 1 and 10000".into(),
-            ));
-        }
-    }
-    let filter = CaseFilter {
-        words: q
-            .q
-            .as_deref()
-            .map(crate::text::fold)
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(String::from)
-            .collect(),
-        status: q.status,
-        region: q.region,
-        ubigeo_prefix: q.ubigeo,
-        report_number: q.report_number,
-        after: q.cursor.as_deref().map(pagination::decode).transpose()?,
-        limit: pagination::limit(q.limit)?,
-    };
+    let filter = q.into_filter()?;
     let limit = filter.limit;
     let rows = db.run(move |conn| store::list(conn, &filter)).await?;
     Ok(

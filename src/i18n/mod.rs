@@ -185,6 +185,49 @@ impl Label for Role {
     }
 }
 
+impl Label for crate::cases::CaseStatus {
+    fn label(self, t: &Texts) -> &'static str {
+        use crate::cases::CaseStatus::*;
+        match self {
+            Activo => t.case_status_activo,
+            Latente => t.case_status_latente,
+            Resuelto => t.case_status_resuelto,
+            Retirado => t.case_status_retirado,
+            Observacion => t.case_status_observacion,
+        }
+    }
+}
+
+impl Label for crate::cases::Phase {
+    fn label(self, t: &Texts) -> &'static str {
+        use crate::cases::Phase::*;
+        match self {
+            FaseTemprana => t.phase_fase_temprana,
+            Escalamiento => t.phase_escalamiento,
+            Crisis => t.phase_crisis,
+            Desescalamiento => t.phase_desescalamiento,
+            Dialogo => t.phase_dialogo,
+            ConflictoNoIniciado => t.phase_conflicto_no_iniciado,
+        }
+    }
+}
+
+impl Label for crate::cases::CaseType {
+    fn label(self, t: &Texts) -> &'static str {
+        use crate::cases::CaseType::*;
+        match self {
+            Socioambiental => t.case_type_socioambiental,
+            AsuntosGobiernoLocal => t.case_type_gobierno_local,
+            AsuntosGobiernoRegional => t.case_type_gobierno_regional,
+            AsuntosGobiernoNacional => t.case_type_gobierno_nacional,
+            DemarcacionTerritorial => t.case_type_demarcacion,
+            Comunal => t.case_type_comunal,
+            Laboral => t.case_type_laboral,
+            Otros => t.case_type_otros,
+        }
+    }
+}
+
 impl Label for crate::places::store::ChangeKind {
     fn label(self, t: &Texts) -> &'static str {
         use crate::places::store::ChangeKind::*;

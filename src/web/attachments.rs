@@ -42,7 +42,7 @@ pub(super) fn reason(
     Some(fill(text, &[("name", name), ("mb", &mb)]))
 }
 
-async fn attach(
+async fn attach_to_incident(
     who: SignedIn,
     db: web::Data<Db>,
     pseudonyms: web::Data<Pseudonyms>,
@@ -52,10 +52,63 @@ async fn attach(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = crate::http::parse_id(&id, "incident")?;
+    attach(
+        who,
+        db,
+        Some(pseudonyms),
+        policy,
+        req,
+        payload,
+        Owner::Event(id),
+    )
+    .await
+}
+
+async fn attach_to_case(
+    who: SignedIn,
+    db: web::Data<Db>,
+    policy: web::Data<AttachmentPolicy>,
+    req: HttpRequest,
+    payload: web::Payload,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = crate::http::parse_id(&id, "case")?;
+    attach(who, db, None, policy, req, payload, Owner::Case(id)).await
+}
+
+/// The page a file was sent from.
+fn page_of(owner: &Owner) -> String {
+    match owner {
+        Owner::Event(id) => format!("/incidents/{id}"),
+        Owner::Case(id) => format!("/cases/{id}"),
+    }
+}
+
+async fn attach(
+    who: SignedIn,
+    db: web::Data<Db>,
+    pseudonyms: Option<web::Data<Pseudonyms>>,
+    policy: web::Data<AttachmentPolicy>,
+    req: HttpRequest,
+    payload: web::Payload,
+    owner: Owner,
+) -> Result<HttpResponse, AppError> {
     let t = who.ctx.t;
     let refused = |message: String, status: StatusCode| {
-        let (who, db, pseudonyms, policy, id) = (&who, &db, &pseudonyms, &policy, id.clone());
-        async move { incident_page(who, db, pseudonyms, policy, id, "", message, status).await }
+        let (who, db, pseudonyms, policy, owner) = (&who, &db, &pseudonyms, &policy, owner.clone());
+        async move {
+            match (owner, pseudonyms) {
+                (Owner::Event(id), Some(p)) => {
+                    incident_page(who, db, p, policy, id, "", message, status).await
+                }
+                (Owner::Case(id), _) => {
+                    super::cases::case_page(who, db, policy, id, "", message, status).await
+                }
+                (Owner::Event(_), None) => {
+                    Err(AppError::internal("an incident page without pseudonyms"))
+                }
+            }
+        }
     };
     let too_large = {
         let policy = policy.clone();
@@ -111,13 +164,11 @@ async fn attach(
         }
     };
     let acting = who.who();
-    let owner = Owner::Event(id.clone());
+    let back = page_of(&owner);
     let keep = policy.clone();
     db.run(move |conn| op::attach_all(conn, &keep, &acting, &owner, &files))
         .await?;
-    Ok(see_other(&format!(
-        "/incidents/{id}?attached=1#attachments"
-    )))
+    Ok(see_other(&format!("{back}?attached=1#attachments")))
 }
 
 #[derive(Deserialize)]
@@ -135,20 +186,24 @@ async fn remove(
     who.check_csrf(&f.csrf)?;
     let id = crate::http::parse_id(&id, "attachment")?;
     let acting = who.who();
-    let event = db
+    let owner = db
         .run(move |conn| {
             let row = op::load(conn, &acting, &id)?;
             op::delete(conn, &acting, &id)?;
-            Ok::<_, AppError>(row.event_id)
+            Ok::<_, AppError>(row.owner())
         })
         .await?;
-    Ok(match event {
-        Some(event) => see_other(&format!("/incidents/{event}?removed=1#attachments")),
+    Ok(match owner {
+        Some(owner) => see_other(&format!("{}?removed=1#attachments", page_of(&owner))),
         None => see_other("/"),
     })
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/incidents/{id}/attachments", web::post().to(attach))
-        .route("/attachments/{id}/delete", web::post().to(remove));
+    cfg.route(
+        "/incidents/{id}/attachments",
+        web::post().to(attach_to_incident),
+    )
+    .route("/cases/{id}/attachments", web::post().to(attach_to_case))
+    .route("/attachments/{id}/delete", web::post().to(remove));
 }

@@ -81,11 +81,11 @@ struct Filters {
 }
 
 /// A query's name-value pairs, in order.
-type Pairs = Vec<(String, String)>;
+pub(super) type Pairs = Vec<(String, String)>;
 
 /// The query's pairs without empty values (an empty field of the filter
 /// form means "no filter") and without the page's own `cursor`.
-fn filter_pairs(req: &HttpRequest) -> Result<(Pairs, Option<String>), AppError> {
+pub(super) fn filter_pairs(req: &HttpRequest) -> Result<(Pairs, Option<String>), AppError> {
     let pairs: Vec<(String, String)> = serde_html_form::from_str(req.query_string())
         .map_err(|e| AppError::BadRequest(format!("invalid query: {e}")))?;
     let mut cursor = None;
@@ -103,7 +103,7 @@ fn filter_pairs(req: &HttpRequest) -> Result<(Pairs, Option<String>), AppError> 
     Ok((kept, cursor))
 }
 
-fn encode_pairs(pairs: &[(String, String)]) -> String {
+pub(super) fn encode_pairs(pairs: &[(String, String)]) -> String {
     serde_html_form::to_string(pairs).unwrap_or_default()
 }
 

@@ -14,7 +14,8 @@
 //! - `errors`: any error a page route answers becomes a page in the
 //!   visitor's language (a 401 becomes the way to the sign-in page).
 //! - `account`, `incidents`, `records`, `people`: the pages;
-//!   `attachments`: attaching files from an incident's page.
+//!   `attachments`: attaching files from an incident's or a case's page;
+//!   `cases`: the Defensoría's cases, their list and pages.
 //! - `offline`: the manifest, the outbox's session token, "Mis envíos".
 //!
 //! Pages are not part of the API document: they are registered here, not
@@ -23,6 +24,7 @@
 pub mod account;
 pub mod assets;
 pub mod attachments;
+pub mod cases;
 pub mod errors;
 pub mod form;
 pub mod incidents;
@@ -234,6 +236,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     people::configure(cfg);
     incidents::configure(cfg);
     attachments::configure(cfg);
+    cases::configure(cfg);
     records::configure(cfg);
     offline::configure(cfg);
 }

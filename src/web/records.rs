@@ -16,19 +16,19 @@ use crate::places::store::{ConcessionFilter, RegistryChange};
 use crate::places::Concession;
 
 /// Incidents shown on a concession's or actor's page (the list has the rest).
-const SHOWN: i64 = 50;
+pub(super) const SHOWN: i64 = 50;
 
 /// An incident as these pages list it.
-struct Line {
-    id: String,
-    title: String,
-    date: String,
-    type_label: &'static str,
-    event_type: &'static str,
-    extra: String,
+pub(super) struct Line {
+    pub(super) id: String,
+    pub(super) title: String,
+    pub(super) date: String,
+    pub(super) type_label: &'static str,
+    pub(super) event_type: &'static str,
+    pub(super) extra: String,
 }
 
-fn line(e: &Event, t: &Texts, extra: String) -> Line {
+pub(super) fn line(e: &Event, t: &Texts, extra: String) -> Line {
     Line {
         id: e.id.to_string(),
         title: e.fields.title.clone(),
@@ -39,7 +39,7 @@ fn line(e: &Event, t: &Texts, extra: String) -> Line {
     }
 }
 
-fn filter() -> EventFilter {
+pub(super) fn filter() -> EventFilter {
     EventFilter {
         from: None,
         to: None,

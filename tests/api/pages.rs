@@ -1313,3 +1313,106 @@ async fn the_district_list_for_offline_search_is_for_people_signed_in() {
         assert_eq!(at.body["ubigeo"], d["ubigeo"], "{d}");
     }
 }
+
+#[actix_web::test]
+async fn cases_are_listed_with_their_filters_and_a_case_shows_its_reports_incidents_and_files() {
+    use crate::attachments::PDF;
+    use crate::helpers::multipart;
+    let app = spawn_app().await;
+    let case = app
+        .post(
+            "/api/v1/cases",
+            &app.monitor,
+            json!({"name": "Tiaparo - Tapayrihua - SPCC (Los Chancas)", "case_type": "socioambiental",
+                "activity": "minería", "region": "Apurímac", "province": "Aymaraes",
+                "district": "Pocohuanca", "ubigeo": "030410"}),
+        )
+        .await;
+    assert_eq!(case.status, 201, "{}", case.body);
+    let cid = case.body["id"].as_str().unwrap().to_string();
+    for (n, month, status) in [(219, "2022-05", "activo"), (220, "2022-06", "latente")] {
+        let res = app
+            .post(
+                &format!("/api/v1/cases/{cid}/entries"),
+                &app.monitor,
+                json!({"report_number": n, "report_month": month, "status": status,
+                    "phase": "crisis", "violence": n == 219, "dialogue": false,
+                    "description": "Quema del campamento <script>alert(1)</script>"}),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.body);
+    }
+    let event = app.create_event(los_chancas()).await;
+    let eid = event["id"].as_str().unwrap();
+    let res = app
+        .post(
+            &format!("/api/v1/events/{eid}/cases"),
+            &app.monitor,
+            json!({"case_id": cid}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+
+    let mut b = signed_in(&app, "rosa@example.org", "Rosa Quispe", Role::Monitor).await;
+    let list = b
+        .get("/cases?q=chancas&status=latente&region=&report_number=")
+        .await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains(&format!("/cases/{cid}")));
+    let none = b.get("/cases?q=chancas&status=resuelto").await;
+    assert!(none.body.contains("Ningún caso coincide"));
+    let bad = b.get("/cases?report_number=99999").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("id=\"c-error\""));
+
+    let page = b.get(&format!("/cases/{cid}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("class=\"timeline\""));
+    assert!(page.body.contains("219") && page.body.contains("latente"));
+    assert!(page.body.contains(&format!("/incidents/{eid}")));
+    assert!(!page.body.contains("<script>alert(1)"));
+    // A report PDF attached from the page.
+    let csrf = page.csrf();
+    let origin = app.address.clone();
+    let (ct, body) = multipart(
+        "Reporte-219.pdf",
+        "application/pdf",
+        PDF,
+        &[("csrf", &csrf)],
+    );
+    let done = b
+        .request(
+            Method::POST,
+            &format!("/cases/{cid}/attachments"),
+            &[
+                ("Origin", origin.as_str()),
+                ("Sec-Fetch-Site", "same-origin"),
+            ],
+            Some((&ct, String::from_utf8(body).unwrap())),
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(done
+        .location
+        .as_deref()
+        .unwrap()
+        .starts_with(&format!("/cases/{cid}?attached=1")));
+    let page = b.get(done.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("Reporte-219.pdf"));
+    // A refused file: the case page with the reason.
+    let (ct, body) = multipart("x.jpg", "image/jpeg", b"<html></html>", &[("csrf", &csrf)]);
+    let refused = b
+        .request(
+            Method::POST,
+            &format!("/cases/{cid}/attachments"),
+            &[
+                ("Origin", origin.as_str()),
+                ("Sec-Fetch-Site", "same-origin"),
+            ],
+            Some((&ct, String::from_utf8(body).unwrap())),
+        )
+        .await;
+    assert_eq!(refused.status, 415);
+    assert!(refused.body.contains("id=\"attach-error\""));
+    assert!(refused.body.contains("Tiaparo"));
+}

@@ -85,6 +85,28 @@ class Logged:
 
 
 @pytest.fixture(scope="module")
+def case_id(vigia) -> str:
+    """The Defensoría's Los Chancas case, in two reports."""
+    status, case = api(vigia, "POST", "/api/v1/cases", {
+        "name": "Tiaparo - Tapayrihua - SPCC (Los Chancas)", "case_type": "socioambiental",
+        "activity": "minería", "region": "Apurímac", "province": "Aymaraes",
+        "district": "Pocohuanca", "ubigeo": "030410"})
+    assert status == 201, case
+    for number, month, state, phase, violence in [
+        (218, "2022-04", "latente", "fase_temprana", False),
+        (219, "2022-05", "activo", "crisis", True),
+        (220, "2022-06", "activo", "desescalamiento", False),
+        (221, "2022-07", "activo", "dialogo", False),
+    ]:
+        status, entry = api(vigia, "POST", f"/api/v1/cases/{case['id']}/entries", {
+            "report_number": number, "report_month": month, "status": state, "phase": phase,
+            "violence": violence, "dialogue": phase == "dialogo",
+            "description": "Informales queman el campamento" if violence else "Mesa de trabajo"})
+        assert status == 201, entry
+    return case["id"]
+
+
+@pytest.fixture(scope="module")
 def chancas(vigia, admin) -> Logged:
     """The Los Chancas fire, logged through the form by clicking the map."""
     page = admin.page
@@ -362,7 +384,7 @@ def test_the_language_switch_is_remembered(vigia, admin, chancas):
 # ------------------------------------------------------------- 8. axe
 
 
-def test_every_page_passes_axe(vigia, admin, chancas, new_context):
+def test_every_page_passes_axe(vigia, admin, chancas, case_id, new_context):
     page = admin.page
     pages = [
         ("incidents", "/"),
@@ -373,6 +395,8 @@ def test_every_page_passes_axe(vigia, admin, chancas, new_context):
         ("account", "/account"),
         ("concession", f"/concessions/{vigia.concession_id}"),
         ("actor", f"/actors/{vigia.actor_id}"),
+        ("cases", "/cases"),
+        ("case", f"/cases/{case_id}"),
     ]
     for name, path in pages:
         goto(page, vigia.base + path)
@@ -413,8 +437,8 @@ def test_every_page_passes_axe(vigia, admin, chancas, new_context):
 # ----------------------------------------------------------- 9. a phone
 
 
-@pytest.mark.parametrize("path", ["/", "/incidents/new", "/incidents/{id}"])
-def test_a_phone_screen_scrolls_only_down(vigia, admin, chancas, new_context, path):
+@pytest.mark.parametrize("path", ["/", "/incidents/new", "/incidents/{id}", "/cases/{case}"])
+def test_a_phone_screen_scrolls_only_down(vigia, admin, chancas, case_id, new_context, path):
     context = new_context(
         viewport={"width": 390, "height": 844},
         device_scale_factor=2,
@@ -423,10 +447,11 @@ def test_a_phone_screen_scrolls_only_down(vigia, admin, chancas, new_context, pa
         storage_state=admin.storage,
     )
     page = context.new_page()
-    goto(page, vigia.base + path.format(id=chancas.id))
+    goto(page, vigia.base + path.format(id=chancas.id, case=case_id))
     page.wait_for_load_state("networkidle")
     width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    name = {"/": "phone-incidents", "/incidents/new": "phone-form"}.get(path, "phone-incident")
+    name = {"/": "phone-incidents", "/incidents/new": "phone-form", "/cases/{case}": "phone-case"}.get(
+        path, "phone-incident")
     shot(vigia, page, name)
     assert width[0] <= width[1], f"{path} scrolls sideways on a phone: {width[0]}px wide in {width[1]}px"
     check_axe(vigia, page, f"{path} on a phone")
