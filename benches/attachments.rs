@@ -10,10 +10,11 @@
 //! out of it); PostgreSQL is the server at VIGIA_BENCH_DATABASE_URL.
 //!
 //! The files, all distinct (no upload is a duplicate):
-//! - photos as a phone takes them: 4000 × 3000 JPEGs (12 MP, quality 90,
-//!   2.5–3.5 MB) with EXIF holding GPS, camera and orientation, so each
-//!   upload does the whole work: type sniffing, metadata removal, the
-//!   thumbnail (decoding 12 MP), SHA-256, storage;
+//! - photos as a phone takes them: 4000 × 3000 JPEGs (12 MP, quality 90;
+//!   their noise makes them about 9 MB, heavier than a phone's 3–6 MB)
+//!   with EXIF holding GPS, camera and orientation, so each upload does the
+//!   whole work: type sniffing, metadata removal, the thumbnail (decoding
+//!   12 MP), SHA-256, storage;
 //! - PDF documents of 8 MB (the Defensoría's report PDFs are 5–15 MB):
 //!   sniffing, SHA-256 and storage only.
 //!

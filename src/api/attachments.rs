@@ -44,6 +44,7 @@ pub struct UploadForm {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentListQuery {
     /// Deleted attachments too (admins).
@@ -341,7 +342,8 @@ async fn serve(
 /// The file (photos without their location and camera data).
 #[utoipa::path(tag = "attachments",
     params(("id" = String, Path, description = "Attachment id")),
-    responses((status = 200, description = "The file, with the type Vigía read from it", content_type = "application/octet-stream"),
+    responses((status = 200, description = "The file, with the type Vigía read from it",
+            content(("image/jpeg"), ("image/png"), ("image/webp"), ("video/mp4"), ("video/quicktime"), ("application/pdf"))),
         doc::BadRequest, doc::Unauthorized, doc::NotFound))]
 #[get("/api/v1/attachments/{id}/content")]
 pub async fn attachment_content(
@@ -372,7 +374,8 @@ pub async fn attachment_thumbnail(
 /// is on (admins; always as a download).
 #[utoipa::path(tag = "attachments",
     params(("id" = String, Path, description = "Attachment id")),
-    responses((status = 200, description = "The original file", content_type = "application/octet-stream"),
+    responses((status = 200, description = "The original file, with the type Vigía read from it",
+            content(("image/jpeg"), ("image/png"), ("image/webp"), ("video/mp4"), ("video/quicktime"))),
         doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound))]
 #[get("/api/v1/attachments/{id}/original")]
 pub async fn attachment_original(
