@@ -487,6 +487,10 @@ fn tsquery(words: &[String]) -> String {
         .join(" & ")
 }
 
+/// PostgreSQL's text match, open for the `tsquery`'s text: the expression
+/// of the GIN index `events_live_search`.
+const PG_MATCH: &str = "to_tsvector('simple', search_text) @@ to_tsquery('simple', ";
+
 /// The box's candidates from the R*Tree (SQLite); the SQL ends open for the
 /// four bounds `min_lon <= ? AND max_lon >= ? AND min_lat <= ? AND max_lat >= ?`.
 const RTREE_CANDIDATES: &str = "SELECT id FROM events_rtree WHERE min_lon <= ";
@@ -523,9 +527,16 @@ fn words_access(conn: &mut DbConn, f: &EventFilter) -> Result<Access, AppError> 
         .bind::<Text, _>(fts5_query(&f.words))
         .get_result::<Counted>(conn)?
         .n)),
-        // PostgreSQL's planner weighs the GIN index against the date order
-        // itself, from the statistics it keeps on the indexed expression.
-        Dialect::Pg => Ok(Access::Index),
+        // PostgreSQL's own estimate of a prefix query is a guess (2 % of
+        // the rows for a word found nowhere), on which it walked the date
+        // order computing every row's tsvector.
+        Dialect::Pg => Ok(few(diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE deleted_at IS NULL \
+             AND {PG_MATCH}$1) LIMIT {FEW_HITS}) s"
+        ))
+        .bind::<Text, _>(tsquery(&f.words))
+        .get_result::<Counted>(conn)?
+        .n)),
     }
 }
 
@@ -671,10 +682,22 @@ fn conditions(f: &EventFilter, plan: Plan) -> Vec<Predicate> {
                 .bind::<Text, _>(fts5_query(&f.words))
                 .sql(")"),
             )),
-            (Dialect::Sqlite, _) => {
-                // What the FTS query means, tested row by row: each word
+            (Dialect::Pg, Access::Index) => found.push(Box::new(
+                // The ids come from an uncorrelated subquery that PostgreSQL
+                // runs once, through the GIN index, before it plans the rest
+                // around a handful of ids (as a join it would trust its own
+                // guess of the hits instead, see `words_access`).
+                sql::<Nullable<Bool>>(&format!(
+                    "events.id = ANY(ARRAY(SELECT id FROM events WHERE deleted_at IS NULL AND {PG_MATCH}"
+                ))
+                .bind::<Text, _>(tsquery(&f.words))
+                .sql(")))"),
+            )),
+            _ => {
+                // What the text query means, tested row by row: each word
                 // begins a word of the folded text (words there are single
-                // spaces apart).
+                // spaces apart). No index serves it, so the database walks
+                // the date order (or another filter's index).
                 for word in &f.words {
                     found.push(Box::new(
                         sql::<Nullable<Bool>>("(' ' || events.search_text) LIKE ")
@@ -683,13 +706,6 @@ fn conditions(f: &EventFilter, plan: Plan) -> Vec<Predicate> {
                     ));
                 }
             }
-            (Dialect::Pg, _) => found.push(Box::new(
-                sql::<Nullable<Bool>>(
-                    "to_tsvector('simple', events.search_text) @@ to_tsquery('simple', ",
-                )
-                .bind::<Text, _>(tsquery(&f.words))
-                .sql(")"),
-            )),
         }
     }
     if let Some(actor) = &f.actor {
