@@ -602,30 +602,34 @@ fn conditions(f: &EventFilter, plan: Plan) -> Vec<Predicate> {
         found.push(Box::new(events::ubigeo.is_null().nullable()));
     }
     if let Some(prefix) = &f.ubigeo_prefix {
-        // Checked to be digits by the caller, so no LIKE wildcard can slip in.
-        found.push(Box::new(events::ubigeo.like(format!("{prefix}%"))));
-        // The same as a range (every ubigeo is digits), which the ubigeo
-        // index reads for prefixes of 1, 3 or 5 digits.
-        let last = format!(
-            "{prefix}{}",
-            "9".repeat(6usize.saturating_sub(prefix.len()))
-        );
-        found.push(Box::new(
-            events::ubigeo
-                .ge(prefix.clone())
-                .and(events::ubigeo.le(last)),
-        ));
-        // A region's and a province's prefix are also equalities on the
-        // expressions indexed for them (events_live_ubigeo_region,
-        // _province), which give the list's order without a sort; a
-        // district's is equality on the column.
+        // Checked to be digits by the caller, as every stored ubigeo is, so
+        // each form below means "begins with `prefix`". One form per
+        // length, the one an index ending in the list's order serves: with
+        // a range beside it, PostgreSQL read the whole region's range and
+        // sorted it (ubigeo=03: 177 ms at 1,000,000 incidents).
         match prefix.len() {
+            // A region's and a province's: equality on the expressions
+            // indexed for them (events_live_ubigeo_region, _province).
             2 | 4 => found.push(Box::new(
                 sql::<Nullable<Text>>(&format!("substr(events.ubigeo, 1, {})", prefix.len()))
                     .eq(prefix.clone()),
             )),
+            // A district's: equality on the column.
             6 => found.push(Box::new(events::ubigeo.eq(prefix.clone()))),
-            _ => {}
+            // Other lengths: a range the ubigeo index reads (no LIKE
+            // wildcard can slip in: digits only).
+            _ => {
+                let last = format!(
+                    "{prefix}{}",
+                    "9".repeat(6usize.saturating_sub(prefix.len()))
+                );
+                found.push(Box::new(
+                    events::ubigeo
+                        .ge(prefix.clone())
+                        .and(events::ubigeo.le(last)),
+                ));
+                found.push(Box::new(events::ubigeo.like(format!("{prefix}%"))));
+            }
         }
     }
     if let Some([min_lon, min_lat, max_lon, max_lat]) = f.bbox {
