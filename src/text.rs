@@ -40,6 +40,13 @@ pub fn contains_pattern(needle: &str) -> String {
     pattern
 }
 
+/// A `LIKE` pattern over `' ' || folded text` matching where a word begins
+/// with `needle` (folded words are single spaces apart), escaped as
+/// [`contains_pattern`].
+pub fn word_start_pattern(needle: &str) -> String {
+    format!("% {}", &contains_pattern(needle)[1..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +65,6 @@ mod tests {
     #[test]
     fn escapes_like_wildcards() {
         assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(word_start_pattern("apur%"), "% apur\\%%");
     }
 }

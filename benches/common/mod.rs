@@ -2,6 +2,8 @@
 //! latency statistics.
 #![allow(dead_code)]
 
+pub mod incidents;
+
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -36,7 +38,16 @@ pub struct BenchDb {
 
 impl BenchDb {
     pub fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::sqlite_dir(tempfile::tempdir().unwrap())
+    }
+
+    /// A SQLite file in a temporary directory under `parent` (/dev/shm:
+    /// memory, so the disk does not set the pace).
+    pub fn sqlite_in(parent: &std::path::Path) -> Self {
+        Self::sqlite_dir(tempfile::tempdir_in(parent).unwrap())
+    }
+
+    fn sqlite_dir(dir: tempfile::TempDir) -> Self {
         BenchDb {
             url: format!("sqlite://{}", dir.path().join("bench.db").display()),
             pg: None,

@@ -4,8 +4,8 @@
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::audit::{AuditFilter, AuditRecord};
 use crate::db::Db;
@@ -376,7 +376,27 @@ with_event_filters! {
         /// Page size, 1–200 (default 50).
         #[param(minimum = 1, maximum = 200)]
         limit: Option<i64>,
+        /// `true`: the answer also says how many incidents match
+        /// (`total`, counted up to 10,000, estimated above).
+        count: Option<bool>,
     }
+}
+
+/// A page of incidents; with `count=true`, how many match in all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    pub items: Vec<Event>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// With `count=true`: the live incidents matching the filters, on every
+    /// page. Counted when at most 10,000; above, estimated (see
+    /// `total_is_estimate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    /// With `count=true`: whether `total` is an estimate (over 10,000
+    /// matches, extrapolated from the dates of the first 10,001).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_is_estimate: Option<bool>,
 }
 
 impl EventListQuery {
@@ -421,7 +441,7 @@ pub fn parse_bbox(text: &str) -> Result<[f64; 4], AppError> {
 
 /// List incidents, newest first, with filters.
 #[utoipa::path(tag = "events", params(EventListQuery),
-    responses((status = 200, description = "A page of incidents", body = Page<Event>),
+    responses((status = 200, description = "A page of incidents", body = EventPage),
         doc::BadRequest, doc::Unauthorized))]
 #[get("/api/v1/events")]
 pub async fn list_events(
@@ -429,7 +449,27 @@ pub async fn list_events(
     db: web::Data<Db>,
     QueryParams(q): QueryParams<EventListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    list_page(&db, q.into_filter()?).await
+    let count = q.count.unwrap_or(false);
+    let filter = q.into_filter()?;
+    if !count {
+        return list_page(&db, filter).await;
+    }
+    let limit = filter.limit;
+    let (rows, total) = db
+        .run(move |conn| {
+            let rows = ops::events::list(conn, &filter)?;
+            Ok::<_, AppError>((rows, store::total(conn, &filter)?))
+        })
+        .await?;
+    let page = Page::from_rows(rows, limit, |e: &Event| {
+        (e.fields.occurred_on, e.id.to_string())
+    });
+    Ok(HttpResponse::Ok().json(EventPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+        total: Some(total.count),
+        total_is_estimate: Some(total.estimate),
+    }))
 }
 
 /// One page of incidents for a checked filter, in the list shape.

@@ -315,9 +315,14 @@ pub fn count_rows(conn: &mut DbConn) -> Result<Vec<(String, i64)>, AppError> {
     Ok(counts)
 }
 
+/// The tables that hold data. The search structures beside `events` (the
+/// FTS5 and R*Tree virtual tables and their shadow tables) are left out:
+/// they are derived, kept by triggers from `events` rows wherever those are
+/// written, and PostgreSQL has indexes instead.
 fn sqlite_tables(conn: &mut SqliteConnection) -> Result<Vec<String>, AppError> {
     Ok(diesel::sql_query(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
+         AND name NOT LIKE 'sqlite_%' ORDER BY name",
     )
     .load::<Name>(conn)
     .map_err(db_err("cannot list the tables"))?

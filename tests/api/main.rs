@@ -27,6 +27,7 @@ mod metrics;
 mod operation;
 mod pages;
 mod places;
+mod search;
 mod security_headers;
 mod stored_values;
 mod upgrade;

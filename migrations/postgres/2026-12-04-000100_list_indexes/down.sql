@@ -1,0 +1,11 @@
+DROP INDEX events_live_point;
+DROP INDEX events_live_search;
+DROP INDEX events_live_ubigeo_province;
+DROP INDEX events_live_ubigeo_region;
+DROP INDEX events_live_ubigeo;
+CREATE INDEX events_live_ubigeo ON events (ubigeo) WHERE deleted_at IS NULL;
+DROP INDEX events_live_district;
+DROP INDEX events_live_province;
+DROP INDEX events_live_verification;
+DROP INDEX events_live_type_verification;
+DROP INDEX events_live_type;

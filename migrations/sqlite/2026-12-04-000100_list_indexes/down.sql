@@ -1,0 +1,17 @@
+DROP TRIGGER events_rtree_update;
+DROP TRIGGER events_rtree_delete;
+DROP TRIGGER events_rtree_insert;
+DROP TABLE events_rtree;
+DROP TRIGGER events_fts_update;
+DROP TRIGGER events_fts_delete;
+DROP TRIGGER events_fts_insert;
+DROP TABLE events_fts;
+DROP INDEX events_live_ubigeo_province;
+DROP INDEX events_live_ubigeo_region;
+DROP INDEX events_live_ubigeo;
+CREATE INDEX events_live_ubigeo ON events (ubigeo) WHERE deleted_at IS NULL;
+DROP INDEX events_live_district;
+DROP INDEX events_live_province;
+DROP INDEX events_live_verification;
+DROP INDEX events_live_type_verification;
+DROP INDEX events_live_type;
