@@ -456,3 +456,34 @@ def test_a_phone_screen_scrolls_only_down(vigia, admin, chancas, case_id, new_co
     assert width[0] <= width[1], f"{path} scrolls sideways on a phone: {width[0]}px wide in {width[1]}px"
     check_axe(vigia, page, f"{path} on a phone")
     context.close()
+
+
+# ------------------------------------------------ 10. the new pages in English
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_cases_and_the_form_read_in_english(vigia, admin, case_id, new_context, width):
+    context = new_context(
+        locale="en-US",
+        viewport={"width": width, "height": 900},
+        storage_state=admin.storage,
+    )
+    page = context.new_page()
+    for name, path, heading in [
+        ("cases", "/cases", "Cases of the Defensoría del Pueblo"),
+        ("case", f"/cases/{case_id}", "Tiaparo - Tapayrihua - SPCC (Los Chancas)"),
+        ("form", "/incidents/new", "New incident"),
+    ]:
+        goto(page, vigia.base + path)
+        expect(page.locator("h1")).to_have_text(heading)
+        if name == "case":
+            expect(page.locator(".timeline")).to_contain_text("violent events")
+            expect(page.locator("#attachments")).to_have_text("Photos and documents")
+        if name == "form":
+            expect(page.locator("label[for=district-search]")).to_have_text("Or find a district")
+            expect(page.locator("label[for=photos]")).to_have_text("Add photos, videos or PDFs")
+        size = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert size[0] <= size[1], f"{path} scrolls sideways at {width}px"
+        shot(vigia, page, f"en-{name}-{width}")
+        check_axe(vigia, page, f"{path} in English at {width}px")
+    context.close()
