@@ -257,7 +257,8 @@ macro_rules! with_event_filters {
             /// `none`: incidents in no district (outside the loaded boundaries).
             #[param(pattern = "^([0-9]{1,6}|none)$")]
             ubigeo: Option<String>,
-            /// Words to find in title, description and place (case- and accent-insensitive).
+            /// Words to find in title, description and place, every one of them, each as a
+            /// word or the start of one (`apurim` finds Apurímac); case- and accent-insensitive.
             #[param(max_length = 200)]
             q: Option<String>,
             $($(#[$field_attr])* $field: $ty,)*

@@ -115,7 +115,7 @@ catalogue! {
     filter_district: "Distrito", "District";
     filter_verification: "Verificación", "Verification";
     filter_q: "Texto", "Text";
-    filter_q_hint: "Palabras del título, la descripción o el lugar", "Words of the title, description or place";
+    filter_q_hint: "Palabras del título, la descripción o el lugar, todas; basta el comienzo («apurim» encuentra Apurímac)", "Words of the title, description or place, all of them; their start is enough (“apurim” finds Apurímac)";
     filter_concession: "Concesión (código INGEMMET)", "Concession (INGEMMET code)";
     filter_actor: "Actor", "Actor";
     any: "Cualquiera", "Any";
