@@ -425,14 +425,19 @@ async fn a_file_is_kept_once_and_sent_again_is_the_same_attachment() {
 }
 
 #[actix_web::test]
-async fn an_upload_with_a_key_is_done_once_even_sent_ten_times_at_once() {
+async fn an_upload_with_a_key_is_done_once_even_sent_ten_times_at_once_to_two_servers() {
     let app = spawn_app().await;
+    // A second server process on the same database.
+    let other = crate::helpers::spawn_app_on(TestDb::reuse(&app.test_db)).await;
     let id = incident(&app).await;
     let path = format!("/api/v1/events/{id}/attachments");
     let key = uuid::Uuid::new_v4().to_string();
     let photo = phone_photo();
     let headers = [("Idempotency-Key", key.as_str())];
-    let sends = (0..10).map(|_| app.upload(&path, &app.monitor, "IMG.jpg", &photo, &headers));
+    let sends = (0..10).map(|i| {
+        let server = if i % 2 == 0 { &app } else { &other };
+        server.upload(&path, &app.monitor, "IMG.jpg", &photo, &headers)
+    });
     let answers = futures_util::future::join_all(sends).await;
     let ids: Vec<&Value> = answers.iter().map(|r| &r.body["id"]).collect();
     for r in &answers {
