@@ -234,6 +234,7 @@ catalogue! {
     photos_hint: "Fotos (JPEG, PNG, WebP), videos (MP4, MOV) o PDF. Las fotos pierden su ubicación GPS y los datos de la cámara al guardarse; sin conexión, esperan en este dispositivo con el incidente.", "Photos (JPEG, PNG, WebP), videos (MP4, MOV) or PDFs. Photos lose their GPS location and camera data when saved; offline, they wait on this device with the incident.";
     attach_saved: "Archivo adjuntado.", "File attached.";
     attach_none_chosen: "Elija al menos un archivo.", "Choose at least one file.";
+    attach_empty: "«{name}» está vacío.", "“{name}” is empty.";
     attach_too_large: "«{name}» pesa más de {mb} MB.", "“{name}” is larger than {mb} MB.";
     attach_unsupported: "«{name}» no es una foto (JPEG, PNG, WebP), un video (MP4, MOV) ni un PDF.", "“{name}” is not a photo (JPEG, PNG, WebP), a video (MP4, MOV) or a PDF.";
     attach_heic: "«{name}» es una foto HEIC: envíela como JPEG (el navegador del teléfono lo hace al elegir la foto desde esta página).", "“{name}” is a HEIC photo: send it as JPEG (the phone's browser does so when the photo is chosen from this page).";

@@ -1,6 +1,6 @@
-//! Attaching files from an incident's page and removing them. The page's
-//! form posts `multipart/form-data` with its token; a refused file shows the
-//! incident's page again with the reason next to the file field.
+//! Attaching files from an incident's or a case's page and removing them.
+//! The page's form posts `multipart/form-data` with its token; a refused
+//! file shows the same page again with the reason next to the file field.
 
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes};
@@ -34,7 +34,8 @@ pub(super) fn reason(
         AppError::UnsupportedMediaType(_) => t.attach_unsupported,
         AppError::Validation(errors) => match errors.first().map(|e| e.code.as_str()) {
             Some("unreadable") => t.attach_unreadable,
-            Some("required") => t.attach_none_chosen,
+            Some("required") if name.is_empty() => t.attach_none_chosen,
+            Some("required") => t.attach_empty,
             _ => t.attach_bad_name,
         },
         _ => return None,
@@ -52,28 +53,22 @@ async fn attach_to_incident(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = crate::http::parse_id(&id, "incident")?;
-    attach(
-        who,
-        db,
-        Some(pseudonyms),
-        policy,
-        req,
-        payload,
-        Owner::Event(id),
-    )
-    .await
+    let owner = Owner::Event(id);
+    attach(who, db, pseudonyms, policy, req, payload, owner).await
 }
 
 async fn attach_to_case(
     who: SignedIn,
     db: web::Data<Db>,
+    pseudonyms: web::Data<Pseudonyms>,
     policy: web::Data<AttachmentPolicy>,
     req: HttpRequest,
     payload: web::Payload,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = crate::http::parse_id(&id, "case")?;
-    attach(who, db, None, policy, req, payload, Owner::Case(id)).await
+    let owner = Owner::Case(id);
+    attach(who, db, pseudonyms, policy, req, payload, owner).await
 }
 
 /// The page a file was sent from.
@@ -87,7 +82,7 @@ fn page_of(owner: &Owner) -> String {
 async fn attach(
     who: SignedIn,
     db: web::Data<Db>,
-    pseudonyms: Option<web::Data<Pseudonyms>>,
+    pseudonyms: web::Data<Pseudonyms>,
     policy: web::Data<AttachmentPolicy>,
     req: HttpRequest,
     payload: web::Payload,
@@ -97,15 +92,12 @@ async fn attach(
     let refused = |message: String, status: StatusCode| {
         let (who, db, pseudonyms, policy, owner) = (&who, &db, &pseudonyms, &policy, owner.clone());
         async move {
-            match (owner, pseudonyms) {
-                (Owner::Event(id), Some(p)) => {
-                    incident_page(who, db, p, policy, id, "", message, status).await
+            match owner {
+                Owner::Event(id) => {
+                    incident_page(who, db, pseudonyms, policy, id, "", message, status).await
                 }
-                (Owner::Case(id), _) => {
+                Owner::Case(id) => {
                     super::cases::case_page(who, db, policy, id, "", message, status).await
-                }
-                (Owner::Event(_), None) => {
-                    Err(AppError::internal("an incident page without pseudonyms"))
                 }
             }
         }
