@@ -108,6 +108,7 @@ impl Application {
         let web_context = web::Data::new(crate::web::WebContext::new(
             &settings.web,
             settings.base_url(),
+            settings.attachments.max_bytes,
         ));
         let db = web::Data::new(db);
         let index = web::Data::new(places::PlaceIndex::default());

@@ -794,6 +794,8 @@ struct FormPage {
     conflict: Vec<Difference>,
     tile_url: String,
     tile_attribution: String,
+    /// `attachments.max_bytes`, checked in the browser before saving.
+    max_photo_bytes: u64,
 }
 
 fn options<T: Label>(
@@ -833,6 +835,7 @@ fn form_page(
         conflict,
         tile_url: who.web.settings.tile_url.clone(),
         tile_attribution: who.web.settings.tile_attribution.clone(),
+        max_photo_bytes: who.web.max_upload_bytes,
         ctx: who.ctx.clone(),
     }
 }

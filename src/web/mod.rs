@@ -52,10 +52,13 @@ pub struct WebContext {
     pub secure_cookies: bool,
     /// The pages' Content-Security-Policy.
     pub csp: String,
+    /// `attachments.max_bytes`, which the forms check before a photo waits
+    /// offline for a server that would refuse it.
+    pub max_upload_bytes: u64,
 }
 
 impl WebContext {
-    pub fn new(settings: &WebSettings, base_url: &str) -> Self {
+    pub fn new(settings: &WebSettings, base_url: &str, max_upload_bytes: u64) -> Self {
         // Tiles are the only thing a page loads from elsewhere.
         let tiles = settings
             .tile_origin()
@@ -74,6 +77,7 @@ impl WebContext {
             },
             secure_cookies: base_url.starts_with("https://"),
             csp,
+            max_upload_bytes,
         }
     }
 }
@@ -273,7 +277,7 @@ mod tests {
             tile_url: "https://{s}.tile.example.org/{z}/{x}/{y}.png".into(),
             tile_attribution: String::new(),
         };
-        let web = WebContext::new(&settings, "https://vigia.example.org");
+        let web = WebContext::new(&settings, "https://vigia.example.org", 1024);
         assert!(web
             .csp
             .contains("img-src 'self' data: https://*.tile.example.org;"));

@@ -124,6 +124,11 @@
       .filter((f) => f instanceof Blob && f.size > 0)
       .slice(0, 10)
       .map((f) => ({ name: String(f.name || 'foto.jpg'), type: String(f.type || ''), bytes: f.size, blob: f, done: false }));
+    // A photo the server would refuse for its size is said now, not after
+    // it waited on the phone.
+    const input = document.getElementById('photos');
+    const max = input ? Number(input.dataset.maxBytes) || 0 : 0;
+    const tooLarge = max ? photos.filter((p) => p.bytes > max).map((p) => p.name) : [];
     const newName = one('new_actor_name');
     const body = {
       title: some(one('title')),
@@ -149,6 +154,7 @@
     });
     return {
       bad,
+      tooLarge,
       item: {
         title: one('title'),
         body: JSON.parse(JSON.stringify(body)),
@@ -188,6 +194,14 @@
     try {
       clearMarks();
       const built = build();
+      if (built.tooLarge.length) {
+        const input = document.getElementById('photos');
+        const mb = String(Math.floor(Number(input.dataset.maxBytes) / (1024 * 1024)));
+        const text = (input.dataset.labelTooLarge || '').replace('{name}', built.tooLarge.join(', ')).replace('{mb}', mb);
+        mark('photos', text);
+        say('error', texts.checkFields);
+        return;
+      }
       if (built.bad.length) {
         if (navigator.onLine) {
           leaving = true;

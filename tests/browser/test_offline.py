@@ -364,3 +364,24 @@ def test_a_district_is_found_by_name_offline(vigia, admin, new_context):
     [event] = found
     assert event["admin"]["ubigeo"] == "030410", event["admin"]
     assert event["location"]["precision"] == "approximate"
+
+
+def test_a_photo_too_large_is_said_at_once_offline(vigia, admin, new_context):
+    """Offline, a photo the server would refuse for its size is refused by
+    the form at once, beside the field, instead of waiting on the phone."""
+    allow_console_error(OFFLINE_ERRORS)
+    context = signed_in_context(admin, new_context)
+    page = open_form_once(vigia, context)
+    context.set_offline(True)
+    goto(page, vigia.base + "/incidents/new")
+    before = len(outbox_items(page))
+    fill(page, f"Desalojo en Chalhuahuacho {uuid.uuid4().hex[:10]}")
+    big = b"\xff\xd8\xff\xe0" + b"\0" * (26 * 1024 * 1024)
+    page.set_input_files("#photos", files=[{"name": "enorme.jpg", "mimeType": "image/jpeg", "buffer": big}])
+    save(page)
+    error = page.locator("#photos-outbox-error")
+    expect(error).to_contain_text("«enorme.jpg» pesa más de 25 MB")
+    expect(page.locator("#photos")).to_have_attribute("aria-invalid", "true")
+    assert len(outbox_items(page)) == before
+    shot(vigia, page, "offline-photo-too-large")
+    check_axe(vigia, page, "incident form, a photo too large")
