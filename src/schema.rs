@@ -11,6 +11,7 @@ diesel::table! {
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         user_id -> Nullable<Text>,
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 

@@ -56,6 +56,8 @@ pub struct ApiKey {
     /// person revokes it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<Uuid>,
+    /// When it was last used, to about ten minutes.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// A key just created: the only time its token is shown.
@@ -78,6 +80,7 @@ struct KeyRow {
     created_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
     user_id: Option<String>,
+    last_used_at: Option<NaiveDateTime>,
 }
 
 impl KeyRow {
@@ -94,6 +97,7 @@ impl KeyRow {
                 .user_id
                 .as_deref()
                 .and_then(|u| Uuid::parse_str(u).ok()),
+            last_used_at: self.last_used_at.map(|t| t.and_utc()),
         })
     }
 }
@@ -150,6 +154,7 @@ pub fn create_for(
         created_at: db::now(),
         revoked_at: None,
         user_id: user_id.map(str::to_string),
+        last_used_at: None,
     };
     db::write_tx(conn, |conn| {
         let taken = api_keys::table
@@ -247,17 +252,37 @@ pub fn live_keys_of(conn: &mut DbConn, user_id: &str) -> Result<Vec<String>, App
         .load(conn)?)
 }
 
-/// The live key whose token hashes to `token_hash`, if any.
+/// How stale a key's `last_used_at` may get before a use writes it again.
+const LAST_USE_EVERY_MINUTES: i64 = 10;
+
+/// The live key whose token hashes to `token_hash`, if any. Its last use is
+/// written when the stored one is older than ten minutes (so a script's
+/// thousand requests are one write, not a thousand); a failure to write it
+/// is logged, never the request's failure.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn authenticate(conn: &mut DbConn, token_hash: &str) -> Result<Option<ApiKey>, AppError> {
-    api_keys::table
+    let Some(row) = api_keys::table
         .filter(api_keys::token_hash.eq(token_hash))
         .filter(api_keys::revoked_at.is_null())
         .select(KeyRow::as_select())
         .first::<KeyRow>(conn)
         .optional()?
-        .map(KeyRow::into_key)
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let now = crate::db::now();
+    let stale = row
+        .last_used_at
+        .is_none_or(|at| now - at > chrono::Duration::minutes(LAST_USE_EVERY_MINUTES));
+    if stale {
+        let written = diesel::update(api_keys::table.find(&row.id))
+            .set(api_keys::last_used_at.eq(now))
+            .execute(conn);
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "could not record a key's last use");
+        }
+    }
+    row.into_key().map(Some)
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@
 //!   visitor's language (a 401 becomes the way to the sign-in page).
 //! - `account`, `incidents`, `records`, `people`: the pages;
 //!   `attachments`: attaching files from an incident's or a case's page;
-//!   `cases`: the Defensoría's cases, their list and pages.
+//!   `cases`: the Defensoría's cases, their list and pages; `keys`: API
+//!   keys for admins (made, shown once, revoked, last use).
 //! - `offline`: the manifest, the outbox's session token, "Mis envíos".
 //!
 //! Pages are not part of the API document: they are registered here, not
@@ -28,6 +29,7 @@ pub mod cases;
 pub mod errors;
 pub mod form;
 pub mod incidents;
+pub mod keys;
 pub mod offline;
 pub mod people;
 pub mod records;
@@ -241,6 +243,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     incidents::configure(cfg);
     attachments::configure(cfg);
     cases::configure(cfg);
+    keys::configure(cfg);
     records::configure(cfg);
     offline::configure(cfg);
 }

@@ -1416,3 +1416,81 @@ async fn cases_are_listed_with_their_filters_and_a_case_shows_its_reports_incide
     assert!(refused.body.contains("id=\"attach-error\""));
     assert!(refused.body.contains("Tiaparo"));
 }
+
+#[actix_web::test]
+async fn an_admin_makes_a_key_sees_it_once_sees_its_last_use_and_revokes_it() {
+    let app = spawn_app().await;
+    let mut admin = signed_in(&app, "ana@example.org", "Ana Quispe", Role::Admin).await;
+    let page = admin.get("/keys").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = page.csrf();
+    let made = admin
+        .post(
+            "/keys",
+            &[
+                ("csrf", &csrf),
+                ("name", "script de R <b>"),
+                ("role", "researcher"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let token = made.input("token");
+    assert!(token.starts_with("vg_"), "{token}");
+    assert!(made.body.contains("script de R &#60;b&#62;"), "escaped");
+    // Shown once: the list afterwards has its first characters only.
+    let again = admin.get("/keys").await;
+    assert!(!again.body.contains(&token));
+    assert!(again.body.contains("nunca"));
+
+    // Used by a script: its last use shows.
+    let res = app.get("/api/v1/events", &token).await;
+    assert_eq!(res.status, 200);
+    let listed = admin.get("/keys").await;
+    let row = listed
+        .body
+        .split("<tr")
+        .find(|r| r.contains("script de R"))
+        .unwrap()
+        .to_string();
+    assert!(!row.contains("nunca"), "{row}");
+
+    // The same name again: the reason beside the field.
+    let twice = admin
+        .post(
+            "/keys",
+            &[
+                ("csrf", &csrf),
+                ("name", "script de R <b>"),
+                ("role", "researcher"),
+            ],
+        )
+        .await;
+    assert_eq!(twice.status, 409);
+    assert!(twice.body.contains("key-name-error"));
+
+    // Revoked: it stops working.
+    let keys = app.get("/api/v1/keys", &app.admin).await;
+    let id = keys.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "script de R <b>")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let revoked = admin
+        .post(&format!("/keys/{id}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(revoked.status, 303);
+    let shown = admin.get(revoked.location.as_deref().unwrap()).await;
+    assert!(shown.body.contains("fue revocada"), "{}", shown.body);
+    // (The key cache trusts a key for auth.key_cache_seconds; this process
+    // forgot it when it revoked it.)
+    app.get("/api/v1/events", &token).await.problem(401);
+
+    // Not for monitors.
+    let mut monitor = signed_in(&app, "ben@example.org", "Ben Mamani", Role::Monitor).await;
+    assert_eq!(monitor.get("/keys").await.status, 403);
+}

@@ -3,6 +3,7 @@ real Chromium, people signed in through their invitation links, and the
 checks every test gets: no console error, no uncaught page error, no
 dialog, and axe-core on the pages it visits."""
 
+import dataclasses
 import json
 import os
 import re
@@ -31,6 +32,10 @@ class Vigia:
     chromium: str
     axe_source: str
     shots: Path
+
+    def with_key(self, key: str) -> "Vigia":
+        """The same server, called with another API key."""
+        return dataclasses.replace(self, api_key=key)
 
 
 def _need(name: str) -> str:
@@ -100,10 +105,12 @@ def count_incidents(vigia: Vigia) -> int:
 # ------------------------------------------- what every page is held to
 
 # Console errors and uncaught errors of any page of any context, and
-# dialogs (none is expected: nothing here deletes), since the last check.
+# dialogs nobody expected, since the last check.
 _problems: list[str] = []
 # Console errors a test expects (a page answered 403 or 409 on purpose).
 _allowed: list[re.Pattern] = []
+# Confirmations a test expects (revoking a key asks first): accepted once.
+_confirms: list[re.Pattern] = []
 
 
 def _watch(page) -> None:
@@ -112,12 +119,22 @@ def _watch(page) -> None:
             _problems.append(f"console error on {page.url}: {message.text}")
 
     def on_dialog(dialog):
+        expected = next((c for c in _confirms if dialog.type == "confirm" and c.search(dialog.message)), None)
+        if expected:
+            _confirms.remove(expected)
+            dialog.accept()
+            return
         _problems.append(f"a {dialog.type} dialog opened on {page.url}: {dialog.message!r}")
         dialog.dismiss()
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: _problems.append(f"uncaught error on {page.url}: {error}"))
     page.on("dialog", on_dialog)
+
+
+def expect_confirm(pattern: str) -> None:
+    """The next confirmation whose question matches `pattern` is answered yes."""
+    _confirms.append(re.compile(pattern))
 
 
 def allow_console_error(pattern: str) -> None:
@@ -131,6 +148,9 @@ def no_console_errors():
     found = [p for p in _problems if not any(a.search(p) for a in _allowed)]
     _problems.clear()
     _allowed.clear()
+    unanswered = [c.pattern for c in _confirms]
+    _confirms.clear()
+    assert not unanswered, f"expected confirmations never asked: {unanswered}"
     assert not found, "the pages reported problems:\n" + "\n".join(found)
 
 

@@ -18,6 +18,7 @@ from conftest import (
     api,
     check_axe,
     count_incidents,
+    expect_confirm,
     goto,
     shot,
 )
@@ -397,6 +398,7 @@ def test_every_page_passes_axe(vigia, admin, chancas, case_id, new_context):
         ("actor", f"/actors/{vigia.actor_id}"),
         ("cases", "/cases"),
         ("case", f"/cases/{case_id}"),
+        ("keys", "/keys"),
     ]
     for name, path in pages:
         goto(page, vigia.base + path)
@@ -486,4 +488,34 @@ def test_cases_and_the_form_read_in_english(vigia, admin, case_id, new_context, 
         assert size[0] <= size[1], f"{path} scrolls sideways at {width}px"
         shot(vigia, page, f"en-{name}-{width}")
         check_axe(vigia, page, f"{path} in English at {width}px")
+    context.close()
+
+
+# ------------------------------------------------------------ 11. API keys
+
+
+def test_an_admin_makes_a_key_and_revokes_it(vigia, admin, new_context):
+    context = new_context(storage_state=admin.storage)
+    page = context.new_page()
+    goto(page, vigia.base + "/keys")
+    page.fill("#key-name", "Script de R de la universidad")
+    page.select_option("#key-role", "researcher")
+    page.get_by_role("button", name="Crear la clave").click()
+    token = page.locator("#new-token")
+    expect(token).to_be_visible()
+    value = token.input_value()
+    assert value.startswith("vg_"), value
+    expect(page.get_by_role("button", name="Copiar")).to_be_visible()
+    shot(vigia, page, "keys-made")
+    check_axe(vigia, page, "keys, a key just made")
+    # The key works for a script.
+    status, _ = api(vigia.with_key(value), "GET", "/api/v1/events?limit=1")
+    assert status == 200
+    goto(page, vigia.base + "/keys")
+    expect(page.locator("body")).not_to_contain_text(value)
+    expect_confirm(r"^Revocar la clave Script de R de la universidad\?")
+    page.get_by_role("button", name="Revocar: Script de R de la universidad").click()
+    expect(page.locator(".notice")).to_contain_text("fue revocada")
+    status, _ = api(vigia.with_key(value), "GET", "/api/v1/events?limit=1")
+    assert status == 401
     context.close()
