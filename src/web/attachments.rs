@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::form;
 use super::incidents::incident_page;
 use super::{see_other, SignedIn};
+use crate::attachments::store::NewFile;
 use crate::attachments::{AttachmentPolicy, Owner};
 use crate::audit::Pseudonyms;
 use crate::db::Db;
@@ -21,12 +22,7 @@ use crate::ops::attachments::{self as op, Upload};
 const MAX_FILES: usize = 10;
 
 /// What the person reads about a refused file, in the page's language.
-pub(super) fn reason(
-    e: &AppError,
-    name: &str,
-    policy: &AttachmentPolicy,
-    t: &Texts,
-) -> Option<String> {
+fn reason(e: &AppError, name: &str, policy: &AttachmentPolicy, t: &Texts) -> Option<String> {
     let mb = (policy.max_bytes / (1024 * 1024)).to_string();
     let text = match e {
         AppError::PayloadTooLarge(_) => t.attach_too_large,
@@ -41,6 +37,37 @@ pub(super) fn reason(
         _ => return None,
     };
     Some(fill(text, &[("name", name), ("mb", &mb)]))
+}
+
+/// Judges every file sent by a page (off the async executor: photos are
+/// rewritten and their thumbnails decoded) before any is kept. A refused
+/// one gives its status and the reason to show beside the file field.
+pub(super) async fn prepare_all(
+    policy: &AttachmentPolicy,
+    uploads: Vec<Upload>,
+    t: &Texts,
+) -> Result<Result<Vec<NewFile>, (StatusCode, String)>, AppError> {
+    let judged = {
+        let policy = policy.clone();
+        web::block(move || {
+            uploads
+                .into_iter()
+                .map(|u| {
+                    let name = u.filename.clone().unwrap_or_default();
+                    op::prepare(&policy, u).map_err(|e| (e, name))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| AppError::internal_from("preparing attachments", e))?
+    };
+    match judged {
+        Ok(files) => Ok(Ok(files)),
+        Err((e, name)) => match reason(&e, &name, policy, t) {
+            Some(message) => Ok(Err((actix_web::ResponseError::status_code(&e), message))),
+            None => Err(e),
+        },
+    }
 }
 
 async fn attach_to_incident(
@@ -131,29 +158,9 @@ async fn attach(
         .into_iter()
         .map(|(_, filename, bytes)| Upload { filename, bytes })
         .collect();
-    let prepared = {
-        let policy = policy.clone();
-        web::block(move || {
-            uploads
-                .into_iter()
-                .map(|u| {
-                    let name = u.filename.clone().unwrap_or_default();
-                    op::prepare(&policy, u).map_err(|e| (e, name))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .map_err(|e| AppError::internal_from("preparing attachments", e))?
-    };
-    let files = match prepared {
+    let files = match prepare_all(&policy, uploads, t).await? {
         Ok(files) => files,
-        Err((e, name)) => {
-            let Some(message) = reason(&e, &name, &policy, t) else {
-                return Err(e);
-            };
-            let status = actix_web::ResponseError::status_code(&e);
-            return refused(message, status).await;
-        }
+        Err((status, message)) => return refused(message, status).await,
     };
     let acting = who.who();
     let back = page_of(&owner);

@@ -164,7 +164,8 @@ struct CasePage {
     incidents: Vec<Line>,
     more: bool,
     attachments: Vec<Attachment>,
-    can_write: bool,
+    can_attach: bool,
+    attach_action: String,
     attach_hint: String,
     attach_error: String,
     notice: &'static str,
@@ -259,7 +260,8 @@ pub(super) async fn case_page(
             .map(|e| line(e, t, e.fields.location.place.clone().unwrap_or_default()))
             .collect(),
         attachments,
-        can_write: who.ctx.user.as_ref().is_some_and(|u| u.can_write),
+        can_attach: who.ctx.user.as_ref().is_some_and(|u| u.can_write),
+        attach_action: format!("/cases/{}/attachments", c.id),
         attach_hint: fill(
             t.attach_hint,
             &[("mb", &(policy.max_bytes / (1024 * 1024)).to_string())],

@@ -303,6 +303,8 @@ struct IncidentPage {
     /// Why the files just sent were refused, next to the file field.
     attach_error: String,
     attach_hint: String,
+    can_attach: bool,
+    attach_action: String,
 }
 
 #[derive(Deserialize)]
@@ -475,6 +477,8 @@ pub(super) async fn incident_page(
         tile_attribution: who.web.settings.tile_attribution.clone(),
         notice: notice.to_string(),
         attach_error,
+        can_attach: who.ctx.user.as_ref().is_some_and(|u| u.can_write) && !deleted,
+        attach_action: format!("/incidents/{}/attachments", event.id),
         attach_hint: crate::i18n::fill(
             t.attach_hint,
             &[("mb", &(policy.max_bytes / (1024 * 1024)).to_string())],
@@ -934,26 +938,9 @@ async fn create_from(
         Err(errors) => return refused(v, errors),
     };
     let policy = policy.map(|p| p.get_ref().clone()).unwrap_or_default();
-    let files = {
-        let policy = policy.clone();
-        web::block(move || {
-            uploads
-                .into_iter()
-                .map(|u| {
-                    let name = u.filename.clone().unwrap_or_default();
-                    crate::ops::attachments::prepare(&policy, u).map_err(|e| (e, name))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .map_err(|e| AppError::internal_from("preparing photos", e))?
-    };
-    let files = match files {
+    let files = match super::attachments::prepare_all(&policy, uploads, t).await? {
         Ok(files) => files,
-        Err((e, name)) => match super::attachments::reason(&e, &name, &policy, t) {
-            Some(message) => return refused(v, vec![FieldError::coded("photos", "file", message)]),
-            None => return Err(e),
-        },
+        Err((_, message)) => return refused(v, vec![FieldError::coded("photos", "file", message)]),
     };
     let acting = who.who();
     let result = db
