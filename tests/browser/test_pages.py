@@ -475,6 +475,7 @@ def test_cases_and_the_form_read_in_english(vigia, admin, case_id, new_context, 
         ("cases", "/cases", "Cases of the Defensoría del Pueblo"),
         ("case", f"/cases/{case_id}", "Tiaparo - Tapayrihua - SPCC (Los Chancas)"),
         ("form", "/incidents/new", "New incident"),
+        ("keys", "/keys", "API keys"),
     ]:
         goto(page, vigia.base + path)
         expect(page.locator("h1")).to_have_text(heading)
