@@ -452,6 +452,15 @@ catalogue! {
     mail_reset_body: "Hola, {name}:\n\nAlguien pidió una contraseña nueva para su cuenta de Vigía. Para elegirla, abra este enlace (vale una hora):\n\n{link}\n\nSi no lo pidió usted, ignore este correo: su contraseña no cambió.", "Hello {name},\n\nSomeone asked for a new password for your Vigía account. To choose it, open this link (it works for one hour):\n\n{link}\n\nIf it was not you, ignore this mail: your password has not changed.";
     mail_reset_button: "Elegir una contraseña nueva", "Choose a new password";
 
+    // ---- researchers: "Mis alertas" (watches) ----
+    nav_watches: "Mis alertas", "My alerts";
+
+    // ---- admins: the administration pages ----
+    nav_admin: "Administración", "Administration";
+
+    // ---- analysts: imports, suggestions, reconciliation, review ----
+    nav_review: "Por verificar", "To verify";
+
     // ---- offline: the outbox and "Mis envíos" ----
     nav_submissions: "Mis envíos", "My submissions";
     submissions_title: "Mis envíos", "My submissions";
