@@ -112,6 +112,7 @@ fn incident(n: usize) -> EventFields {
         injuries: 0,
         sources: vec![],
         verification: Verification::Verified,
+        verification_note: None,
     }
 }
 

@@ -292,6 +292,7 @@ fn run_backend(
         injuries: 0,
         sources: Vec::new(),
         verification: Verification::Unverified,
+        verification_note: None,
     });
     let events: Vec<String> = {
         use diesel::prelude::*;

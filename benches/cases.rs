@@ -128,6 +128,7 @@ fn los_chancas(conn: &mut DbConn) -> String {
         injuries: 0,
         sources: Vec::new(),
         verification: Verification::Verified,
+        verification_note: None,
     };
     let who = Actor::cli();
     let event = vigia::ops::events::create_checked(

@@ -62,6 +62,7 @@ fn fields(rng: &mut impl Rng) -> EventFields {
             published_on: None,
         }],
         verification: Verification::Unverified,
+        verification_note: None,
     }
 }
 

@@ -145,6 +145,7 @@ fn fields(lon: f64, lat: f64) -> EventFields {
         injuries: 0,
         sources: Vec::new(),
         verification: Verification::Unverified,
+        verification_note: None,
     }
 }
 

@@ -93,6 +93,7 @@ fn fields(rng: &mut impl Rng) -> EventFields {
             published_on: None,
         }],
         verification: Verification::Unverified,
+        verification_note: None,
     }
 }
 

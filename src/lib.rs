@@ -111,6 +111,7 @@ pub mod places;
 pub mod routing;
 pub mod rules;
 pub mod schema;
+pub mod staging;
 pub mod startup;
 pub mod telemetry;
 pub mod text;

@@ -44,6 +44,7 @@ diesel::table! {
         injuries -> Integer,
         sources -> Text,
         verification -> Text,
+        verification_note -> Nullable<Text>,
         search_text -> Text,
         deleted_at -> Nullable<Timestamp>,
     }
@@ -269,6 +270,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    staged_uploads (id) {
+        id -> Text,
+        owner -> Text,
+        purpose -> Text,
+        filename -> Text,
+        data -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_dismissals (event_id, case_id) {
+        event_id -> Text,
+        case_id -> Text,
+        dismissed_at -> Timestamp,
+        dismissed_by -> Text,
+    }
+}
+
+diesel::table! {
     event_cases (event_id, case_id) {
         event_id -> Text,
         case_id -> Text,
@@ -425,6 +446,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_companies,
     report_entries,
     event_cases,
+    case_dismissals,
+    staged_uploads,
     attachments,
     attachment_blobs,
 );

@@ -203,5 +203,6 @@ pub fn fields(places: &Places, rng: &mut impl Rng) -> EventFields {
                 (Verification::Disputed, 5),
             ],
         ),
+        verification_note: None,
     }
 }

@@ -10,7 +10,7 @@ use validator::Validate;
 
 use crate::api::events::{list_page, EventListQuery};
 use crate::cases::store::{self, CaseFilter};
-use crate::cases::suggest::{self, Reconciliation, Suggestions};
+use crate::cases::suggest::{Reconciliation, Suggestions};
 use crate::cases::{Case, CaseInput, CasePatch, CaseStatus, Entry, EntryInput, EntryPatch};
 use crate::db::Db;
 use crate::error::AppError;
@@ -42,6 +42,7 @@ pub fn configure(routes: &mut Routes) {
         .add(link_case)
         .add(unlink_case)
         .add(case_suggestions)
+        .add(dismiss_suggestion)
         .add(reconciliation);
 }
 
@@ -419,7 +420,8 @@ pub struct SuggestionQuery {
 
 /// The cases an incident may belong to, best first, each with its score and
 /// reasons: same place, a company among the incident's actors, an entry of
-/// the case within three months, words of the case's name.
+/// the case within three months, words of the case's name. Cases the
+/// incident is linked to, or that were dismissed for it, are left out.
 #[utoipa::path(tag = "cases",
     params(("id" = String, Path, description = "Incident id"), SuggestionQuery),
     responses((status = 200, description = "Ranked cases", body = Suggestions),
@@ -442,9 +444,30 @@ pub async fn case_suggestions(
         }
     };
     let items = db
-        .run(move |conn| suggest::suggest(conn, &id, limit))
+        .run(move |conn| ops::cases::suggestions(conn, &id, limit))
         .await?;
     Ok(HttpResponse::Ok().json(Suggestions { items }))
+}
+
+/// Say an incident does not belong to a suggested case (monitor, admin): the
+/// case is not suggested for that incident again. Dismissing twice is the
+/// same as once.
+#[utoipa::path(tag = "cases",
+    params(("id" = String, Path, description = "Incident id"), ("case_id" = String, Path, description = "Case id")),
+    responses((status = 204, description = "Dismissed"), doc::Unauthorized, doc::Forbidden, doc::NotFound))]
+#[post("/api/v1/events/{id}/case-suggestions/{case_id}/dismiss")]
+pub async fn dismiss_suggestion(
+    caller: Caller,
+    db: web::Data<Db>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let who = Who::from(&caller);
+    let (event_id, case_id) = path.into_inner();
+    let event_id = parse_id(&event_id, "event")?;
+    let case_id = parse_id(&case_id, "case")?;
+    db.run(move |conn| ops::cases::dismiss(conn, &who, &event_id, &case_id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Deserialize, IntoParams)]

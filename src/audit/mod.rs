@@ -72,6 +72,9 @@ string_enum! {
         User = "user",
         /// A file attached to an incident or a case.
         Attachment = "attachment",
+        /// A suggested case dismissed for an incident (entity id: the
+        /// incident's).
+        CaseDismissal = "case_dismissal",
     }
 }
 

@@ -18,7 +18,7 @@ use crate::error::{AppError, FieldError};
 use crate::http::IfMatch;
 use crate::places::HolderRef;
 use crate::schema::{
-    actors, case_companies, cases, districts, event_cases, events, report_entries,
+    actors, case_companies, case_dismissals, cases, districts, event_cases, events, report_entries,
 };
 use crate::text;
 
@@ -1026,6 +1026,54 @@ pub fn link(
                 event_id,
                 case_id,
                 note,
+            }),
+        )?;
+        Ok(())
+    })
+}
+
+/// Remembers that an incident does not belong to a case, so that the case
+/// is not suggested for it again. Dismissing twice changes nothing.
+#[tracing::instrument(level = "info", skip_all, fields(event_id = %event_id, case_id = %case_id))]
+pub fn dismiss(
+    conn: &mut DbConn,
+    who: &Who,
+    event_id: &str,
+    case_id: &str,
+) -> Result<(), AppError> {
+    db::write_tx(conn, |conn| {
+        live_event(conn, event_id)?;
+        load_row(conn, case_id)?;
+        let key = case_dismissals::table
+            .filter(case_dismissals::event_id.eq(event_id))
+            .filter(case_dismissals::case_id.eq(case_id));
+        if key
+            .select(case_dismissals::case_id)
+            .first::<String>(conn)
+            .optional()?
+            .is_some()
+        {
+            return Ok(());
+        }
+        diesel::insert_into(case_dismissals::table)
+            .values((
+                case_dismissals::event_id.eq(event_id),
+                case_dismissals::case_id.eq(case_id),
+                case_dismissals::dismissed_at.eq(db::now()),
+                case_dismissals::dismissed_by.eq(&who.name),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            who,
+            Action::Create,
+            Entity::CaseDismissal,
+            event_id,
+            None::<&LinkRecord>,
+            Some(&LinkRecord {
+                event_id,
+                case_id,
+                note: None,
             }),
         )?;
         Ok(())

@@ -22,8 +22,8 @@ use crate::db::DbConn;
 use crate::error::AppError;
 use crate::events::Event;
 use crate::schema::{
-    actors, case_companies, cases, event_actors, event_cases, event_concessions, events,
-    report_entries,
+    actors, case_companies, case_dismissals, cases, event_actors, event_cases, event_concessions,
+    events, report_entries,
 };
 use crate::text;
 
@@ -44,8 +44,76 @@ pub struct Suggestion {
     /// 0 to 1, higher is likelier.
     #[schema(example = 0.87)]
     pub score: f64,
+    /// The evidence in English words, one sentence per piece.
     #[schema(example = json!(["same district 030410", "company SPCC in both", "case active in report 220 (2022-06), 1 month after the incident"]))]
     pub reasons: Vec<String>,
+    /// The same evidence as data, for programs and for the pages, which
+    /// say it in the reader's language.
+    pub evidence: Vec<Evidence>,
+}
+
+/// How near the case's place is to the incident's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceLevel {
+    District,
+    Province,
+    Region,
+}
+
+/// One piece of evidence that an incident belongs to a case.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    /// The same district, province or region: `place` is the case's
+    /// ubigeo prefix, or its place name when it has no code.
+    SamePlace { level: PlaceLevel, place: String },
+    /// A company of the case is among the incident's actors.
+    Company { name: String },
+    /// The case's report entry nearest the incident, within three months;
+    /// `months_after` is negative when the entry is before the incident.
+    ReportEntry {
+        report_number: i32,
+        report_month: String,
+        status: CaseStatus,
+        months_after: i32,
+    },
+    /// Words of the case's name in the incident's title or place.
+    Name { words: Vec<String> },
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Evidence::SamePlace { level, place } => {
+                let level = match level {
+                    PlaceLevel::District => "district",
+                    PlaceLevel::Province => "province",
+                    PlaceLevel::Region => "region",
+                };
+                write!(f, "same {level} {place}")
+            }
+            Evidence::Company { name } => write!(f, "company {name} in both"),
+            Evidence::ReportEntry {
+                report_number,
+                report_month,
+                status,
+                months_after,
+            } => {
+                let when = match months_after {
+                    0 => "in the month of the incident".to_string(),
+                    d if *d > 0 => format!("{} after the incident", months(*d)),
+                    d => format!("{} before the incident", months(-d)),
+                };
+                write!(
+                    f,
+                    "case {} in report {report_number} ({report_month}), {when}",
+                    status_words(*status)
+                )
+            }
+            Evidence::Name { words } => write!(f, "name shares {}", words.join(", ")),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,8 +140,8 @@ fn same(a: &Option<String>, b: &Option<String>) -> bool {
     matches!((a, b), (Some(a), Some(b)) if !a.is_empty() && a == b)
 }
 
-/// The place part of the score and its reason.
-fn place_score(event: &Place, case: &Place) -> Option<(f64, String)> {
+/// The place part of the score and its evidence.
+fn place_score(event: &Place, case: &Place) -> Option<(f64, Evidence)> {
     let region_ok = same(&event.region, &case.region)
         || matches!((prefix(&event.ubigeo, 2), prefix(&case.ubigeo, 2)), (Some(a), Some(b)) if a == b);
     let province_code =
@@ -88,21 +156,16 @@ fn place_score(event: &Place, case: &Place) -> Option<(f64, String)> {
             .or_else(|| name.clone())
             .unwrap_or_default()
     };
-    if district_ok {
-        Some((
-            DISTRICT,
-            format!("same district {}", label(6, &case.district)),
-        ))
+    let (score, level, place) = if district_ok {
+        (DISTRICT, PlaceLevel::District, label(6, &case.district))
     } else if province_ok {
-        Some((
-            PROVINCE,
-            format!("same province {}", label(4, &case.province)),
-        ))
+        (PROVINCE, PlaceLevel::Province, label(4, &case.province))
     } else if region_ok {
-        Some((REGION, format!("same region {}", label(2, &case.region))))
+        (REGION, PlaceLevel::Region, label(2, &case.region))
     } else {
-        None
-    }
+        return None;
+    };
+    Some((score, Evidence::SamePlace { level, place }))
 }
 
 fn status_words(status: CaseStatus) -> &'static str {
@@ -368,14 +431,32 @@ pub fn suggest(
             cases::district_key,
         ))
         .load(conn)?;
+    // A case the incident is linked to is no longer a suggestion, nor one an
+    // analyst dismissed for it.
+    let settled: HashSet<String> = event_cases::table
+        .filter(event_cases::event_id.eq(event_id))
+        .select(event_cases::case_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .chain(
+            case_dismissals::table
+                .filter(case_dismissals::event_id.eq(event_id))
+                .select(case_dismissals::case_id)
+                .load::<String>(conn)?,
+        )
+        .collect();
+    let all: Vec<Light> = all
+        .into_iter()
+        .filter(|case| !settled.contains(&case.0))
+        .collect();
     // First what needs no more queries: place, companies, name. A case with
     // none of them is not suggested for its dates alone.
     struct Candidate {
         id: String,
         name: String,
         score: f64,
-        before_time: Vec<String>,
-        after_time: Option<String>,
+        before_time: Vec<Evidence>,
+        after_time: Option<Evidence>,
     }
     let mut candidates = Vec::new();
     for (id, name, name_key, ubigeo, region, province, district) in all {
@@ -394,7 +475,7 @@ pub fn suggest(
         if let Some(names) = shared.get(&id) {
             score += COMPANY;
             for n in names {
-                before_time.push(format!("company {n} in both"));
+                before_time.push(Evidence::Company { name: n.clone() });
             }
         }
         // `name_key` is the folded name already.
@@ -404,14 +485,9 @@ pub fn suggest(
         if !common.is_empty() {
             common.sort();
             score += NAME * common.len() as f64 / case_words.len() as f64;
-            after_time = Some(format!(
-                "name shares {}",
-                common
-                    .iter()
-                    .map(|w| w.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            after_time = Some(Evidence::Name {
+                words: common.into_iter().cloned().collect(),
+            });
         }
         if score > 0.0 {
             candidates.push(Candidate {
@@ -425,22 +501,18 @@ pub fn suggest(
     }
     let ids: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
     let nearest = nearest_entries(conn, &ids, occurred_on)?;
-    let mut scored: Vec<(f64, String, String, Vec<String>)> = Vec::new();
+    let mut scored: Vec<(f64, String, String, Vec<Evidence>)> = Vec::new();
     for c in candidates {
         let mut score = c.score;
         let mut reasons = c.before_time;
         if let Some((delta, number, status)) = nearest.get(&c.id) {
             score += TIME * (1.0 - f64::from(delta.abs()) / f64::from(WINDOW + 1));
-            let when = match delta {
-                0 => "in the month of the incident".to_string(),
-                d if *d > 0 => format!("{} after the incident", months(*d)),
-                d => format!("{} before the incident", months(-d)),
-            };
-            reasons.push(format!(
-                "case {} in report {number} ({}), {when}",
-                status_words(*status),
-                report_month_of(*number).unwrap_or_default()
-            ));
+            reasons.push(Evidence::ReportEntry {
+                report_number: *number,
+                report_month: report_month_of(*number).unwrap_or_default(),
+                status: *status,
+                months_after: *delta,
+            });
         }
         reasons.extend(c.after_time);
         if score >= THRESHOLD {
@@ -464,11 +536,12 @@ pub fn suggest(
         .collect();
     Ok(scored
         .into_iter()
-        .filter_map(|(score, _, id, reasons)| {
+        .filter_map(|(score, _, id, evidence)| {
             found.remove(&id).map(|case| Suggestion {
                 case,
                 score,
-                reasons,
+                reasons: evidence.iter().map(ToString::to_string).collect(),
+                evidence,
             })
         })
         .collect())

@@ -125,6 +125,8 @@ pub struct EventFields {
     pub injuries: i32,
     pub sources: Vec<Source>,
     pub verification: Verification,
+    /// Why it is verified or disputed, in the words of who reviewed it.
+    pub verification_note: Option<String>,
 }
 
 /// An incident as Vigía returns it.
@@ -231,6 +233,10 @@ pub struct EventInput {
     #[validate(custom(function = "known_verification"))]
     #[schema(value_type = Option<Verification>)]
     pub verification: Option<String>,
+    /// Why it is verified or disputed; up to 2,000 characters.
+    #[validate(length(max = 2000), custom(function = "text_block"))]
+    #[schema(max_length = 2000)]
+    pub verification_note: Option<String>,
     /// A UUID the client made for this incident (the offline form's outbox
     /// does): with it, the incident is logged once however often it is
     /// sent, as with the `Idempotency-Key` header (the header wins when
@@ -335,6 +341,8 @@ pub struct EventPatch {
     #[schema(max_items = 100)]
     sources: Option<Vec<SourceInput>>,
     verification: Option<Verification>,
+    #[schema(max_length = 2000)]
+    verification_note: Option<String>,
 }
 
 /// A merge patch of the location: `lat` and `lon` cannot be removed.
@@ -453,6 +461,7 @@ impl EventInput {
                 Some(v) => Verification::parse(v).ok_or_else(|| invalid("verification"))?,
                 None => Verification::Unverified,
             },
+            verification_note: self.verification_note.filter(|n| !n.trim().is_empty()),
         })
     }
 }

@@ -52,6 +52,7 @@ struct EventRow {
     injuries: i32,
     sources: String,
     verification: Verification,
+    verification_note: Option<String>,
     search_text: String,
     deleted_at: Option<NaiveDateTime>,
 }
@@ -119,6 +120,7 @@ impl EventRow {
             injuries: f.injuries,
             sources: serde_json::to_string(&f.sources)?,
             verification: f.verification,
+            verification_note: f.verification_note.clone(),
             search_text: searchable
                 .into_iter()
                 .flatten()
@@ -165,6 +167,7 @@ impl EventRow {
                 injuries: self.injuries,
                 sources: serde_json::from_str(&self.sources)?,
                 verification: self.verification,
+                verification_note: self.verification_note,
             },
             actors: Vec::new(),
             concessions: Vec::new(),
@@ -230,6 +233,23 @@ fn load_row(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event
 /// (`ops::events::load` embeds those); deleted ones only when asked for.
 pub fn load(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event, AppError> {
     load_row(conn, id, visibility)?.into_event()
+}
+
+/// The review queue: live unverified incidents, the longest waiting first
+/// (by when they were logged), and how many wait in all.
+pub fn review_queue(conn: &mut DbConn, limit: i64) -> Result<(Vec<String>, i64), AppError> {
+    let waiting = || {
+        events::table
+            .filter(events::verification.eq(Verification::Unverified))
+            .filter(events::deleted_at.is_null())
+    };
+    let total = waiting().count().get_result(conn)?;
+    let ids = waiting()
+        .order((events::created_at.asc(), events::id.asc()))
+        .limit(limit)
+        .select(events::id)
+        .load(conn)?;
+    Ok((ids, total))
 }
 
 /// Live incidents by id, in the order of `ids`, in one query (without what

@@ -8,7 +8,7 @@ use super::Who;
 use crate::actors::{self, ActorFields, ActorKind};
 use crate::cases::import::{self, EntryImportReport};
 use crate::cases::store;
-use crate::cases::suggest::{self, Reconciliation};
+use crate::cases::suggest::{self, Reconciliation, Suggestion};
 use crate::cases::{self as domain, Case, CaseInput, Entry, EntryInput};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
@@ -117,6 +117,29 @@ pub fn link(
         store::link(conn, &who.actor, event_id, case_id, note)?;
         super::events::load(conn, event_id, Visibility::Live)
     })
+}
+
+/// The cases an incident may belong to, best first; those it is linked to
+/// and those dismissed for it are left out.
+pub fn suggestions(
+    conn: &mut DbConn,
+    event_id: &str,
+    limit: usize,
+) -> Result<Vec<Suggestion>, AppError> {
+    suggest::suggest(conn, event_id, limit)
+}
+
+/// Says an incident does not belong to a suggested case (monitor, admin):
+/// the case is not suggested for it again.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, event_id, case_id))]
+pub fn dismiss(
+    conn: &mut DbConn,
+    who: &Who,
+    event_id: &str,
+    case_id: &str,
+) -> Result<(), AppError> {
+    who.require(Role::Monitor)?;
+    store::dismiss(conn, &who.actor, event_id, case_id)
 }
 
 /// Unlinks an incident from a case (monitor, admin).

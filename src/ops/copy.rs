@@ -23,7 +23,7 @@ use crate::db::{self, DbConn, Target};
 use crate::error::AppError;
 
 /// Tables that reference others come after them.
-const REFERENCING: [&str; 11] = [
+const REFERENCING: [&str; 12] = [
     "api_keys",
     "sessions",
     "user_links",
@@ -34,6 +34,7 @@ const REFERENCING: [&str; 11] = [
     "case_companies",
     "report_entries",
     "event_cases",
+    "case_dismissals",
     "attachments",
 ];
 

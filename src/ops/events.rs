@@ -123,6 +123,38 @@ pub fn update(
     })
 }
 
+/// An analyst's verdict on an incident (monitor, admin): its verification
+/// and the note saying why, as an edit (audited, its alerts followed: a
+/// watch of verified incidents only hears of it now).
+pub fn review(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    id: &str,
+    if_match: &IfMatch,
+    verdict: domain::Verification,
+    note: &str,
+) -> Result<Event, AppError> {
+    let note = note.trim();
+    let patch = serde_json::json!({
+        "verification": verdict.as_str(),
+        "verification_note": (!note.is_empty()).then_some(note),
+    });
+    update(conn, index, who, id, if_match, patch)
+}
+
+/// The incidents waiting for a verdict, the longest waiting first, and how
+/// many wait in all (monitor, admin).
+pub fn review_queue(
+    conn: &mut DbConn,
+    who: &Who,
+    limit: i64,
+) -> Result<(Vec<Event>, i64), AppError> {
+    who.require(Role::Monitor)?;
+    let (ids, total) = store::review_queue(conn, limit)?;
+    Ok((load_many(conn, &ids)?, total))
+}
+
 /// Deletes an incident (monitor, admin): soft, its history stays.
 #[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
 pub fn delete(
@@ -473,6 +505,7 @@ fn empty_input() -> EventInput {
         injuries: None,
         sources: None,
         verification: None,
+        verification_note: None,
         client_id: None,
     }
 }

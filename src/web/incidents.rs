@@ -107,7 +107,7 @@ pub(super) fn encode_pairs(pairs: &[(String, String)]) -> String {
     serde_html_form::to_string(pairs).unwrap_or_default()
 }
 
-fn place_text(e: &Event) -> String {
+pub(super) fn place_text(e: &Event) -> String {
     let admin: Vec<&str> = match &e.fields.admin {
         Some(a) => [&a.district, &a.province, &a.region]
             .into_iter()
@@ -305,6 +305,8 @@ struct IncidentPage {
     attach_hint: String,
     can_attach: bool,
     attach_action: String,
+    /// Defensoría cases it may belong to (none linked or dismissed).
+    suggestions: Vec<super::analysis::SuggestionView>,
 }
 
 #[derive(Deserialize)]
@@ -312,6 +314,8 @@ struct Notice {
     saved: Option<String>,
     attached: Option<String>,
     removed: Option<String>,
+    linked: Option<String>,
+    dismissed: Option<String>,
 }
 
 /// What a reader may see of who did something: researchers read
@@ -340,6 +344,10 @@ async fn show(
         t.attach_saved
     } else if q.removed.is_some() {
         t.attach_deleted
+    } else if q.linked.is_some() {
+        t.case_linked
+    } else if q.dismissed.is_some() {
+        t.suggestion_dismissed
     } else {
         ""
     };
@@ -375,7 +383,7 @@ pub(super) async fn incident_page(
     } else {
         Visibility::Live
     };
-    let (event, deleted, history, outlines) = db
+    let (event, deleted, history, outlines, suggestions) = db
         .run(move |conn| {
             let event = incidents::load(conn, &id, visibility)?;
             let deleted = crate::events::store::load(conn, &id, Visibility::Deleted).is_ok();
@@ -390,7 +398,12 @@ pub(super) async fn incident_page(
             )?;
             let ids: Vec<String> = event.concessions.iter().map(|c| c.id.to_string()).collect();
             let outlines = crate::places::store::load_many(conn, &ids)?;
-            Ok::<_, AppError>((event, deleted, history, outlines))
+            let suggestions = if deleted {
+                Vec::new()
+            } else {
+                crate::ops::cases::suggestions(conn, &id, super::analysis::SUGGESTIONS_SHOWN)?
+            };
+            Ok::<_, AppError>((event, deleted, history, outlines, suggestions))
         })
         .await?;
     let t = who.ctx.t;
@@ -429,6 +442,7 @@ pub(super) async fn incident_page(
                 crate::audit::Entity::EventActor => t.entity_event_actor,
                 crate::audit::Entity::EventCase => t.entity_event_case,
                 crate::audit::Entity::EventConcession => t.entity_event_concession,
+                crate::audit::Entity::CaseDismissal => t.entity_case_dismissal,
                 _ => t.entity_other,
             };
             let changed = changed_fields(r, t);
@@ -483,6 +497,7 @@ pub(super) async fn incident_page(
             t.attach_hint,
             &[("mb", &(policy.max_bytes / (1024 * 1024)).to_string())],
         ),
+        suggestions: super::analysis::suggestion_views(&suggestions, t),
         e: event,
         ctx: who.ctx.clone(),
     };
@@ -541,6 +556,7 @@ pub struct IncidentForm {
     fatalities: String,
     injuries: String,
     verification: String,
+    verification_note: String,
     source_publisher: Vec<String>,
     source_title: Vec<String>,
     source_url: Vec<String>,
@@ -698,6 +714,7 @@ impl IncidentForm {
             injuries: whole_number(injuries),
             sources: (!sources.is_empty()).then_some(sources),
             verification: some(&self.verification),
+            verification_note: some(&self.verification_note),
             client_id: None,
         };
         if errors.is_empty() {
@@ -740,6 +757,7 @@ impl IncidentForm {
             fatalities: f.fatalities.to_string(),
             injuries: f.injuries.to_string(),
             verification: f.verification.as_str().into(),
+            verification_note: f.verification_note.clone().unwrap_or_default(),
             source_publisher: f.sources.iter().map(|s| s.publisher.clone()).collect(),
             source_title: f
                 .sources
@@ -851,6 +869,7 @@ async fn new_form(who: SignedIn) -> Result<HttpResponse, AppError> {
         time_precision: "day".into(),
         location_precision: "exact".into(),
         verification: "unverified".into(),
+        verification_note: String::new(),
         fatalities: "0".into(),
         injuries: "0".into(),
         ..IncidentForm::default()

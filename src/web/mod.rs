@@ -17,12 +17,16 @@
 //!   `attachments`: attaching files from an incident's or a case's page;
 //!   `cases`: the Defensoría's cases, their list and pages; `keys`: API
 //!   keys for admins (made, shown once, revoked, last use).
+//! - `analysis`: the analysts' pages: suggested cases linked or dismissed
+//!   from an incident's page, the review queue, a report's reconciliation,
+//!   the report-entries upload.
 //! - `offline`: the manifest, the outbox's session token, "Mis envíos".
 //!
 //! Pages are not part of the API document: they are registered here, not
 //! through `routing::Routes`.
 
 pub mod account;
+pub mod analysis;
 pub mod assets;
 pub mod attachments;
 pub mod cases;
@@ -242,6 +246,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     people::configure(cfg);
     incidents::configure(cfg);
     attachments::configure(cfg);
+    // Before `cases`: `/cases/import` is not a case id.
+    analysis::configure(cfg);
     cases::configure(cfg);
     keys::configure(cfg);
     records::configure(cfg);

@@ -7,6 +7,7 @@
 mod access;
 mod actors;
 mod alerts;
+mod analysis;
 mod attachments;
 mod audit;
 mod backup;
