@@ -21,7 +21,7 @@ use crate::actors::{name_key, split_acronym};
 use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::csv_safe;
 use crate::db::{self, DbConn};
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::schema::{actors, cases, report_entries};
 use crate::text;
 
@@ -52,7 +52,36 @@ const COMPANY_SEPARATOR: char = ';';
 pub struct BadRow {
     /// Line in the file, from 1 (the header is line 1).
     pub line: u64,
+    /// Every problem in English, joined by "; ".
     pub reason: String,
+    /// The same problems one by one, each with its column (`field`, empty
+    /// for the whole row) and a code the pages translate by.
+    pub problems: Vec<FieldError>,
+}
+
+impl BadRow {
+    fn new(line: u64, problems: Vec<FieldError>) -> Self {
+        BadRow {
+            line,
+            reason: problems
+                .iter()
+                .map(|p| p.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            problems,
+        }
+    }
+}
+
+/// A problem with a cell (or the row, when `column` is empty), its English
+/// message and the values its translations name.
+fn problem(column: &str, code: &str, message: String, params: &[(&str, String)]) -> FieldError {
+    let mut e = FieldError::coded(column, code, message);
+    e.params = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    e
 }
 
 /// A row imported with a place less precise than its names: the name not
@@ -90,75 +119,105 @@ struct Row {
     entry: EntryFields,
 }
 
-fn optional(cell: &str, column: &str, max: usize, why: &mut Vec<String>) -> Option<String> {
+fn too_long(column: &str, max: usize) -> FieldError {
+    problem(
+        column,
+        "length",
+        format!("{column} is longer than {max} characters"),
+        &[("max", max.to_string())],
+    )
+}
+
+fn optional(cell: &str, column: &str, max: usize, why: &mut Vec<FieldError>) -> Option<String> {
     let value = cell.trim();
     if value.chars().count() > max {
-        why.push(format!("{column} is longer than {max} characters"));
+        why.push(too_long(column, max));
     }
     one_line(value, column, why);
     (!value.is_empty()).then(|| value.to_string())
 }
 
 /// The API's one-line rule (no control or direction characters), for a cell.
-fn one_line(value: &str, column: &str, why: &mut Vec<String>) {
+fn one_line(value: &str, column: &str, why: &mut Vec<FieldError>) {
     if let Err(e) = crate::rules::one_line(value) {
         let message = e.message.map(|m| m.to_string()).unwrap_or_default();
-        why.push(format!("{column} {message}"));
+        why.push(problem(column, &e.code, format!("{column} {message}"), &[]));
     }
 }
 
 /// The API's text-block rule (line breaks kept, other controls refused).
-fn text_block(value: &str, column: &str, why: &mut Vec<String>) {
+fn text_block(value: &str, column: &str, why: &mut Vec<FieldError>) {
     if let Err(e) = crate::rules::text_block(value) {
         let message = e.message.map(|m| m.to_string()).unwrap_or_default();
-        why.push(format!("{column} {message}"));
+        why.push(problem(column, &e.code, format!("{column} {message}"), &[]));
     }
 }
 
-fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
+fn unknown(column: &str, value: &str, expected: String) -> FieldError {
+    problem(
+        column,
+        "unknown_value",
+        format!("unknown {column} {value:?} (expected one of: {expected})"),
+        &[("value", value.to_string()), ("expected", expected)],
+    )
+}
+
+fn parse_row(cells: &csv::StringRecord) -> Result<Row, Vec<FieldError>> {
     if cells.len() != COLUMNS.len() {
-        return Err(format!(
-            "has {} columns, expected {}",
-            cells.len(),
-            COLUMNS.len()
-        ));
+        return Err(vec![problem(
+            "",
+            "columns",
+            format!("has {} columns, expected {}", cells.len(), COLUMNS.len()),
+            &[
+                ("found", cells.len().to_string()),
+                ("expected", COLUMNS.len().to_string()),
+            ],
+        )]);
     }
     let cell = |i: usize| csv_safe::read_cell(cells.get(i).unwrap_or(""));
     let mut why = Vec::new();
     if cells.iter().any(|c| c.contains('\0')) {
-        why.push("contains the NUL character".to_string());
+        why.push(problem(
+            "",
+            "control_character",
+            "contains the NUL character".into(),
+            &[],
+        ));
     }
     let number = cell(0).trim().parse::<i64>();
     let report = match number {
         Ok(n) => match check_report(n, cell(1)) {
             Ok(r) => Some(r),
-            Err((_, e)) => {
+            Err(e) => {
                 why.push(e);
                 None
             }
         },
         Err(_) => {
-            why.push(format!(
-                "report_number {:?} is not a whole number",
-                cell(0).trim()
+            why.push(problem(
+                "report_number",
+                "number",
+                format!("report_number {:?} is not a whole number", cell(0).trim()),
+                &[],
             ));
             None
         }
     };
     let name = cell(2).trim();
     if name.is_empty() {
-        why.push("case_name is missing".into());
+        why.push(problem(
+            "case_name",
+            "required",
+            "case_name is missing".into(),
+            &[],
+        ));
     } else if name.chars().count() > 300 {
-        why.push("case_name is longer than 300 characters".into());
+        why.push(too_long("case_name", 300));
     }
     one_line(name, "case_name", &mut why);
     let case_type = read_case_type(cell(3));
     if case_type.is_none() {
-        why.push(format!(
-            "unknown case_type {:?} (expected one of: {})",
-            cell(3).trim(),
-            CaseType::names()
-        ));
+        why.push(unknown("case_type", cell(3).trim(), CaseType::names()));
     }
     let activity = optional(cell(4), "activity", 100, &mut why);
     let region = optional(cell(5), "region", 100, &mut why);
@@ -167,7 +226,12 @@ fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
     let ubigeo = optional(cell(8), "ubigeo", 6, &mut why);
     if let Some(u) = &ubigeo {
         if crate::rules::ubigeo_digits(u).is_err() {
-            why.push(format!("ubigeo {u:?} is not 2, 4 or 6 digits"));
+            why.push(problem(
+                "ubigeo",
+                "ubigeo",
+                format!("ubigeo {u:?} is not 2, 4 or 6 digits"),
+                &[],
+            ));
         }
     }
     let company_names: Vec<String> = cell(9)
@@ -177,27 +241,25 @@ fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
         .map(String::from)
         .collect();
     if company_names.iter().any(|c| c.chars().count() > 300) {
-        why.push("a company name is longer than 300 characters".into());
+        why.push(problem(
+            "companies",
+            "length",
+            "a company name is longer than 300 characters".into(),
+            &[("max", "300".into())],
+        ));
     }
     for company in &company_names {
         one_line(company, "companies", &mut why);
     }
     let status = read_status(cell(10));
     if status.is_none() {
-        why.push(format!(
-            "unknown status {:?} (expected one of: {})",
-            cell(10).trim(),
-            CaseStatus::names()
-        ));
+        why.push(unknown("status", cell(10).trim(), CaseStatus::names()));
     }
     let phase = match cell(11).trim() {
         "" => Ok(None),
-        p => read_phase(p).map(Some).ok_or_else(|| {
-            format!(
-                "unknown phase {p:?} (expected one of: {})",
-                super::Phase::names()
-            )
-        }),
+        p => read_phase(p)
+            .map(Some)
+            .ok_or_else(|| unknown("phase", p, super::Phase::names())),
     };
     let phase = phase.unwrap_or_else(|e| {
         why.push(e);
@@ -205,7 +267,12 @@ fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
     });
     let mut flag = |i: usize, column: &str| {
         read_bool(cell(i)).unwrap_or_else(|| {
-            why.push(format!("{column} {:?} is not sí or no", cell(i).trim()));
+            why.push(problem(
+                column,
+                "yes_no",
+                format!("{column} {:?} is not sí or no", cell(i).trim()),
+                &[("value", cell(i).trim().to_string())],
+            ));
             false
         })
     };
@@ -213,7 +280,7 @@ fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
     let dialogue = flag(13, "dialogue");
     let description = cell(14).trim().to_string();
     if description.chars().count() > 20000 {
-        why.push("description is longer than 20000 characters".into());
+        why.push(too_long("description", 20000));
     }
     text_block(&description, "description", &mut why);
     match (why.is_empty(), report, case_type, status) {
@@ -240,7 +307,7 @@ fn parse_row(cells: &csv::StringRecord) -> Result<Row, String> {
                 description,
             },
         }),
-        _ => Err(why.join("; ")),
+        _ => Err(why),
     }
 }
 
@@ -282,29 +349,45 @@ fn read_rows(input: impl Read) -> Result<(Vec<Row>, Vec<BadRow>, usize), String>
                             identity(&row.case.name, row.case.district.as_deref());
                         let key = (name_key, district_key, row.entry.report_number);
                         if let Some(first) = seen.get(&key) {
-                            bad.push(BadRow {
+                            bad.push(BadRow::new(
                                 line,
-                                reason: format!(
-                                    "case {:?} is already in report {} on line {first}",
-                                    row.case.name, row.entry.report_number
-                                ),
-                            });
+                                vec![problem(
+                                    "case_name",
+                                    "duplicate",
+                                    format!(
+                                        "case {:?} is already in report {} on line {first}",
+                                        row.case.name, row.entry.report_number
+                                    ),
+                                    &[
+                                        ("case", row.case.name.clone()),
+                                        ("report", row.entry.report_number.to_string()),
+                                        ("first", first.to_string()),
+                                    ],
+                                )],
+                            ));
                         } else {
                             seen.insert(key, line);
                             good.push(row);
                         }
                     }
-                    Err(reason) => bad.push(BadRow { line, reason }),
+                    Err(problems) => bad.push(BadRow::new(line, problems)),
                 }
             }
             Err(e) => {
                 read += 1;
                 let line = e.position().map(|p| p.line()).unwrap_or(line);
-                let reason = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_string(),
-                    _ => format!("cannot be read: {e}"),
+                let why = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => {
+                        problem("", "utf8", "is not valid UTF-8".into(), &[])
+                    }
+                    _ => problem(
+                        "",
+                        "unreadable",
+                        format!("cannot be read: {e}"),
+                        &[("detail", e.to_string())],
+                    ),
                 };
-                bad.push(BadRow { line, reason });
+                bad.push(BadRow::new(line, vec![why]));
                 // A broken record may leave the reader unable to go on.
                 if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
                     break;
@@ -786,13 +869,12 @@ mod tests {
         assert_eq!(read, 2);
         assert_eq!(good.len(), 1);
         assert_eq!(good[0].case.name, "Tía María");
+        assert_eq!(bad.len(), 1);
         assert_eq!(
-            bad,
-            vec![BadRow {
-                line: 2,
-                reason: "is not valid UTF-8".into()
-            }]
+            (bad[0].line, bad[0].reason.as_str()),
+            (2, "is not valid UTF-8")
         );
+        assert_eq!(bad[0].problems[0].code, "utf8");
     }
 
     #[test]

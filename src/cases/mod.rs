@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::places::HolderRef;
 use crate::rules::{not_blank, one_line, rule, text_block, ubigeo_digits};
 use crate::text;
@@ -149,29 +149,47 @@ fn latest_report() -> i32 {
 
 /// A report number and its month, checked against each other; an error
 /// names the field at fault.
-pub fn check_report(number: i64, month: &str) -> Result<(i32, String), (&'static str, String)> {
+pub fn check_report(number: i64, month: &str) -> Result<(i32, String), FieldError> {
+    let coded = |field: &str, code: &str, message: String, params: &[(&str, String)]| {
+        let mut e = FieldError::coded(field, code, message);
+        e.params = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        e
+    };
     let latest = latest_report();
     let number = i32::try_from(number)
         .ok()
         .filter(|n| (1..=latest).contains(n))
         .ok_or_else(|| {
-            (
+            coded(
                 "report_number",
+                "report_range",
                 format!("report number {number} is not between 1 and {latest} (next month's)"),
+                &[("latest", latest.to_string())],
             )
         })?;
     let expected = report_month_of(number).unwrap_or_default();
     let (y, m) = parse_month(month).ok_or_else(|| {
-        (
+        coded(
             "report_month",
+            "month",
             format!("report month {month:?} is not a month as YYYY-MM"),
+            &[("value", month.to_string())],
         )
     })?;
     let given = format!("{y:04}-{m:02}");
     if given != expected {
-        return Err((
+        return Err(coded(
+            "report_month",
             "report_month",
             format!("report {number} is the one of {expected}, not {given}"),
+            &[
+                ("number", number.to_string()),
+                ("expected", expected.clone()),
+                ("given", given.clone()),
+            ],
         ));
     }
     Ok((number, given))
@@ -500,9 +518,9 @@ impl EntryInput {
             (Some(n), Some(m)) => Some(check_report(n, m)),
             _ => None,
         };
-        if let Some(Err((field, message))) = &report {
-            if !errors.iter().any(|e| e.field == *field) {
-                errors.push(crate::error::FieldError::new(*field, message.clone()));
+        if let Some(Err(problem)) = &report {
+            if !errors.iter().any(|e| e.field == problem.field) {
+                errors.push(problem.clone());
                 errors.sort_by(|a, b| a.field.cmp(&b.field));
             }
         }

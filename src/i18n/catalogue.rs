@@ -538,6 +538,15 @@ catalogue! {
     import_valid_button: "Importar solo las filas válidas", "Import only the valid rows";
     import_fallback_coded: "línea {line}: {level} «{name}» no está entre los distritos cargados; se codificó con el ubigeo de {to} {code}", "line {line}: the {level} “{name}” is not among the districts loaded; coded to the {to} {code}";
     import_fallback_none: "línea {line}: {level} «{name}» no está entre los distritos cargados; quedó sin ubigeo", "line {line}: the {level} “{name}” is not among the districts loaded; left without a ubigeo";
+    err_columns: "La fila tiene {found} columnas; se esperan {expected}.", "The row has {found} columns; {expected} are expected.";
+    err_report_range: "El número de reporte debe estar entre 1 y {latest}.", "The report number must be between 1 and {latest}.";
+    err_month: "«{value}» no es un mes como AAAA-MM.", "“{value}” is not a month as YYYY-MM.";
+    err_report_month: "El reporte {number} es el de {expected}, no el de {given}.", "Report {number} is the one of {expected}, not {given}.";
+    err_unknown_value: "«{value}» no es uno de: {expected}.", "“{value}” is not one of: {expected}.";
+    err_yes_no: "«{value}» no es «sí» ni «no».", "“{value}” is not “sí” (yes) or “no”.";
+    err_duplicate: "El caso «{case}» ya está en el reporte {report}, en la línea {first}.", "Case “{case}” is already in report {report}, on line {first}.";
+    err_utf8: "No es texto UTF-8 válido: guarde el archivo como «CSV UTF-8».", "It is not valid UTF-8 text: save the file as “CSV UTF-8”.";
+    err_unreadable: "No se puede leer ({detail}).", "It cannot be read ({detail}).";
     level_district: "distrito", "district";
     level_province: "provincia", "province";
     level_region: "región", "region";

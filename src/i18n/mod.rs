@@ -286,18 +286,30 @@ pub fn field_message(error: &crate::error::FieldError, t: &Texts) -> String {
         "common_password" => t.err_common_password,
         "password_mismatch" => t.err_password_mismatch,
         "number" => t.err_number,
+        "columns" => t.err_columns,
+        "report_range" => t.err_report_range,
+        "month" => t.err_month,
+        "report_month" => t.err_report_month,
+        "unknown_value" => t.err_unknown_value,
+        "yes_no" => t.err_yes_no,
+        "duplicate" => t.err_duplicate,
+        "utf8" => t.err_utf8,
+        "unreadable" => t.err_unreadable,
         // A refused file: its reason is said in the page's language
         // already (`web::attachments::reason`).
         "file" => return error.message.clone(),
         _ => return format!("{} ({})", t.err_invalid, error.message),
     };
-    fill(
-        text,
-        &[
-            ("min", param("min").unwrap_or("")),
-            ("max", param("max").unwrap_or("")),
-        ],
-    )
+    let mut values: Vec<(&str, &str)> = error
+        .params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    values.extend([
+        ("min", param("min").unwrap_or("")),
+        ("max", param("max").unwrap_or("")),
+    ]);
+    fill(text, &values)
 }
 
 #[cfg(test)]

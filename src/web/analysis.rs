@@ -582,26 +582,6 @@ struct ImportSummary {
     warnings: Vec<String>,
 }
 
-/// The column a reason is about, when it starts with one: the importer's
-/// reasons name the column first (`ubigeo "12" is not 2, 4 or 6 digits`).
-fn split_reason(reason: &str) -> Vec<(String, String)> {
-    reason
-        .split("; ")
-        .map(|part| {
-            let rest = part.strip_prefix("unknown ").unwrap_or(part);
-            // `report_month` is also said "report month".
-            let field = crate::cases::import::COLUMNS.iter().find(|c| {
-                rest.starts_with(&format!("{c} "))
-                    || rest.starts_with(&format!("{} ", c.replace('_', " ")))
-            });
-            (
-                field.map(|f| f.to_string()).unwrap_or_default(),
-                part.to_string(),
-            )
-        })
-        .collect()
-}
-
 /// A place coded from a wider area than the row named, in words.
 fn fallback_text(line: u64, f: &Fallback, t: &Texts) -> String {
     let level = if f.level == "district" {
@@ -656,13 +636,11 @@ fn import_page(
                 .bad
                 .iter()
                 .flat_map(|b| {
-                    split_reason(&b.reason)
-                        .into_iter()
-                        .map(move |(field, reason)| BadLine {
-                            line: b.line,
-                            field,
-                            reason,
-                        })
+                    b.problems.iter().map(move |p| BadLine {
+                        line: b.line,
+                        field: p.field.clone(),
+                        reason: crate::i18n::field_message(p, t),
+                    })
                 })
                 .collect();
             let valid = r.read.saturating_sub(r.bad.len());

@@ -353,7 +353,11 @@ async fn an_analyst_uploads_a_report_sees_its_bad_rows_imports_the_valid_ones_an
     assert!(checked
         .body
         .contains("<td>5</td><td><code>violence</code></td>"));
-    assert!(checked.body.contains("quizás"));
+    // In the page's language, the value quoted.
+    assert!(checked
+        .body
+        .contains("«2022-13» no es un mes como AAAA-MM."));
+    assert!(checked.body.contains("«quizás» no es «sí» ni «no»."));
     let cases = app.get("/api/v1/cases", &app.researcher).await;
     assert!(
         cases.body["items"].as_array().unwrap().is_empty(),
