@@ -547,6 +547,7 @@ catalogue! {
     err_duplicate: "El caso «{case}» ya está en el reporte {report}, en la línea {first}.", "Case “{case}” is already in report {report}, on line {first}.";
     err_utf8: "No es texto UTF-8 válido: guarde el archivo como «CSV UTF-8».", "It is not valid UTF-8 text: save the file as “CSV UTF-8”.";
     err_unreadable: "No se puede leer ({detail}).", "It cannot be read ({detail}).";
+    case_map_label: "Mapa de los incidentes vinculados al caso", "Map of the incidents linked to the case";
     level_district: "distrito", "district";
     level_province: "provincia", "province";
     level_region: "región", "region";

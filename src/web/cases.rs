@@ -169,6 +169,10 @@ struct CasePage {
     attach_hint: String,
     attach_error: String,
     notice: &'static str,
+    /// The linked incidents' points, for the small map.
+    geo: String,
+    tile_url: String,
+    tile_attribution: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -246,8 +250,15 @@ pub(super) async fn case_page(
             description: e.description.clone(),
         })
         .collect();
+    let points: Vec<[f64; 2]> = events
+        .iter()
+        .map(|e| [e.fields.location.lat, e.fields.location.lon])
+        .collect();
     let page = CasePage {
         t,
+        geo: serde_json::json!({ "points": points }).to_string(),
+        tile_url: who.web.settings.tile_url.clone(),
+        tile_attribution: who.web.settings.tile_attribution.clone(),
         place: place_of(&c),
         case_type: c.case_type.label(t),
         status: c.status.map(|s| s.label(t)).unwrap_or(""),

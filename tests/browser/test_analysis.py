@@ -126,6 +126,13 @@ def test_the_reconciliation_of_a_month_is_worked_in_one_click(vigia, monitor, mo
     status, event = api(vigia, "GET", f"/api/v1/events/{month['fire']}")
     assert [c["name"] for c in event["cases"]] == [CASE], event
 
+    # The case's page now lists the fire, on its small map too.
+    goto(page, vigia.base + f"/cases/{event['cases'][0]['id']}")
+    expect(page.locator("main")).to_contain_text(FIRE)
+    expect(page.locator("#incident-map path.leaflet-interactive")).to_have_count(1)
+    shot(vigia, page, "case-with-map")
+    check_axe(vigia, page, "case page with map")
+
     # On a phone the two lists stack, without scrolling sideways.
     phone = monitor.context.new_page()
     phone.set_viewport_size({"width": 390, "height": 844})
