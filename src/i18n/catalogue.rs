@@ -460,7 +460,7 @@ catalogue! {
 
     // ---- analysts: imports, suggestions, reconciliation, review ----
     nav_review: "Por verificar", "To verify";
-    entity_case_dismissal: "caso sugerido descartado", "suggested case dismissed";
+    entity_case_dismissal: "descartó un caso sugerido", "dismissed a suggested case";
     case_linked: "Incidente vinculado al caso.", "Incident linked to the case.";
     cases_reconcile_link: "Conciliar un reporte", "Reconcile a report";
     cases_import_link: "Importar entradas de reportes (CSV)", "Import report entries (CSV)";

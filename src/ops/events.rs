@@ -269,6 +269,7 @@ pub fn history(
         Entity::EventActor,
         Entity::EventCase,
         Entity::EventConcession,
+        Entity::CaseDismissal,
     ];
     filter.entity_id = Some(id.to_string());
     filter.oldest_first = true;

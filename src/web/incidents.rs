@@ -446,7 +446,10 @@ pub(super) async fn incident_page(
                 _ => t.entity_other,
             };
             let changed = changed_fields(r, t);
-            let what = if changed.is_empty() {
+            let what = if r.entity == crate::audit::Entity::CaseDismissal {
+                // Said whole: "created a dismissal" is not how people put it.
+                t.entity_case_dismissal.to_string()
+            } else if changed.is_empty() {
                 format!("{action} {entity}")
             } else {
                 format!("{action} {entity}: {}", changed.join(", "))
@@ -526,6 +529,7 @@ fn changed_fields(record: &crate::audit::AuditRecord, t: &Texts) -> Vec<&'static
         ("injuries", t.field_injuries),
         ("sources", t.sources),
         ("verification", t.field_verification),
+        ("verification_note", t.review_note),
     ]
     .into_iter()
     .filter(|(field, _)| before.get(field) != after.get(field))

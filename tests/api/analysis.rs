@@ -121,6 +121,10 @@ async fn a_suggested_case_is_linked_or_dismissed_in_one_click_and_a_dismissal_is
     }
     let page = monitor.get(&format!("/incidents/{eid}?dismissed=1")).await;
     assert!(page.body.contains("Sugerencia descartada"));
+    assert!(
+        page.body.contains("descartó un caso sugerido"),
+        "in the history"
+    );
     assert!(!page.body.contains("Cotaruse"), "{}", page.body);
     assert_eq!(
         suggested_ids(&app.get(&api, &app.researcher).await.body),

@@ -204,3 +204,30 @@ def test_the_review_queue_is_worked_without_leaving_the_page(vigia, monitor, mon
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     shot(vigia, phone, "review-queue-phone")
     phone.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_analysts_pages_read_in_english(vigia, monitor, month, new_context, width):
+    context = new_context(
+        locale="en-US",
+        viewport={"width": width, "height": 900},
+        storage_state=monitor.context.storage_state(),
+    )
+    page = context.new_page()
+    for name, path, heading in [
+        ("review", "/review", "Incidents to verify"),
+        ("reconciliation", f"/reconciliation?report={REPORT}", "Reconcile a report"),
+        ("import", "/cases/import", "Import report entries"),
+        ("incident", f"/incidents/{month['blockade']}", BLOCKADE),
+    ]:
+        goto(page, vigia.base + path)
+        expect(page.locator("h1")).to_have_text(heading)
+        if name == "reconciliation":
+            expect(page.locator("main h2")).to_have_text(f"Report {REPORT} ({MONTH})")
+        if name == "incident":
+            expect(page.locator("main")).to_contain_text("Possible Defensoría cases")
+        size = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert size[0] <= size[1], f"{path} scrolls sideways at {width}px"
+        shot(vigia, page, f"en-{name}-{width}")
+        check_axe(vigia, page, f"{path} in English at {width}px")
+    context.close()
