@@ -18,6 +18,8 @@
 //!   `cases`: the Defensoría's cases, their list and pages; `keys`: API
 //!   keys for admins (made, shown once, revoked, last use).
 //! - `offline`: the manifest, the outbox's session token, "Mis envíos".
+//! - `watches`: "Mis alertas", a person's watches: list, form with a
+//!   preview, resend, delete.
 //!
 //! Pages are not part of the API document: they are registered here, not
 //! through `routing::Routes`.
@@ -34,6 +36,7 @@ pub mod offline;
 pub mod people;
 pub mod records;
 pub mod session;
+pub mod watches;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -246,6 +249,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     keys::configure(cfg);
     records::configure(cfg);
     offline::configure(cfg);
+    watches::configure(cfg);
 }
 
 #[cfg(test)]
