@@ -216,9 +216,17 @@
     };
     combobox(
       codeInput,
+      // A code typed whole comes first: words of a code also occur inside
+      // other concessions' names ("LC" in "ALCONES").
       (text, signal) =>
-        getJson('/api/v1/concessions?q=' + encodeURIComponent(text) + '&limit=' + LIMIT, signal)
-          .then((page) => (page ? page.items : [])),
+        Promise.all([
+          getJson('/api/v1/concessions?code=' + encodeURIComponent(text) + '&limit=1', signal),
+          getJson('/api/v1/concessions?q=' + encodeURIComponent(text) + '&limit=' + LIMIT, signal)
+        ]).then(([exact, found]) => {
+          const first = (exact && exact.items) || [];
+          const rest = ((found && found.items) || []).filter((c) => !first.some((e) => e.id === c.id));
+          return first.concat(rest).slice(0, LIMIT);
+        }),
       describe,
       (c) => {
         codeInput.value = c.code;
@@ -403,6 +411,14 @@
         rotateMode: false
       });
       map.pm.setGlobalOptions({ allowSelfIntersection: false });
+      // Geoman's buttons are links holding only an icon; their container's
+      // title (in the page's language) names them for screen readers.
+      areaBox.querySelectorAll('.leaflet-buttons-control-button').forEach((button) => {
+        const holder = button.closest('[title]');
+        if (holder && !button.getAttribute('aria-label')) {
+          button.setAttribute('aria-label', holder.getAttribute('title'));
+        }
+      });
       // An area shown again (a preview, an error, an edit) is editable.
       try {
         const text = areaText.value.trim();
