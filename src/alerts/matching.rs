@@ -5,7 +5,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use geo::{Intersects, Point};
+use geo::{Intersects, MultiPolygon, Point};
 use uuid::Uuid;
 
 use super::{AlertStatus, Frequency, MailKind, MinVerification, Reason, TargetType, WatchStatus};
@@ -89,6 +89,78 @@ impl NewMail {
     }
 }
 
+/// What a watch asks of an incident: its target and filters as stored.
+/// The one statement of the matching rules: `enqueue` applies it to the
+/// candidates its query found, and the preview of a watch not yet saved
+/// (`ops::alerts::preview`) to the incidents of the last months.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule<'a> {
+    pub target_type: TargetType,
+    pub concession_id: Option<&'a str>,
+    pub actor_id: Option<&'a str>,
+    pub area: Option<&'a MultiPolygon<f64>>,
+    pub ubigeo: Option<&'a str>,
+    /// Empty: every type.
+    pub event_types: &'a [EventType],
+    pub min_verification: MinVerification,
+}
+
+/// Why `incident` falls under the watch `rule` describes, or `None` when
+/// it does not.
+pub fn reason(rule: &Rule, incident: &Incident) -> Option<Reason> {
+    if !rule.event_types.is_empty() && !rule.event_types.contains(&incident.event_type) {
+        return None;
+    }
+    if !rule.min_verification.admits(incident.verification) {
+        return None;
+    }
+    match rule.target_type {
+        TargetType::Concession => {
+            let wanted = rule.concession_id?;
+            incident
+                .concessions
+                .iter()
+                .find(|c| c.id.to_string() == wanted)
+                .map(|c| Reason::Concession {
+                    code: c.code.clone(),
+                    name: c.name.clone(),
+                    holder: c.holder.as_ref().map(|h| h.name.clone()),
+                })
+        }
+        TargetType::Holder => {
+            let wanted = rule.actor_id?;
+            incident.concessions.iter().find_map(|c| {
+                let holder = c.holder.as_ref().filter(|h| h.id.to_string() == wanted)?;
+                Some(Reason::Holder {
+                    holder: holder.name.clone(),
+                    code: c.code.clone(),
+                    name: c.name.clone(),
+                })
+            })
+        }
+        TargetType::AdminArea => {
+            let wanted = rule.ubigeo?;
+            // A region or province code is a prefix of its districts'.
+            if !incident.ubigeo.is_some_and(|u| u.starts_with(wanted)) {
+                return None;
+            }
+            let name = match wanted.len() {
+                2 => incident.region,
+                4 => incident.province,
+                _ => incident.district,
+            };
+            Some(Reason::AdminArea {
+                ubigeo: wanted.to_string(),
+                name: name.map(Into::into),
+            })
+        }
+        TargetType::Area => rule
+            .area
+            .filter(|shape| shape.intersects(&Point::new(incident.lon, incident.lat)))
+            .map(|_| Reason::Area),
+    }
+}
+
 /// Writes one alert per active watch the incident now falls under. A watch
 /// that already alerted for this incident gets nothing more (the unique
 /// (watch, incident) index drops the row), so edits never repeat an alert.
@@ -145,59 +217,28 @@ pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError
             watches::frequency,
         ))
         .load(conn)?;
-    let point = Point::new(lon, lat);
     let mut rows = Vec::new();
     for (id, email, target_type, concession_id, actor_id, area, ubigeo, types, min, frequency) in
         candidates
     {
         let types: Vec<EventType> = serde_json::from_str(&types)
             .map_err(|e| AppError::internal_from(format!("watch {id}: event_types"), e))?;
-        if !types.is_empty() && !types.contains(&incident.event_type) {
-            continue;
-        }
-        if !min.admits(incident.verification) {
-            continue;
-        }
-        let reason = match target_type {
-            TargetType::Concession => incident
-                .concessions
-                .iter()
-                .find(|c| Some(c.id.to_string()) == concession_id)
-                .map(|c| Reason::Concession {
-                    code: c.code.clone(),
-                    name: c.name.clone(),
-                    holder: c.holder.as_ref().map(|h| h.name.clone()),
-                }),
-            TargetType::Holder => incident
-                .concessions
-                .iter()
-                .find(|c| c.holder.as_ref().map(|h| h.id.to_string()) == actor_id)
-                .and_then(|c| {
-                    Some(Reason::Holder {
-                        holder: c.holder.as_ref()?.name.clone(),
-                        code: c.code.clone(),
-                        name: c.name.clone(),
-                    })
-                }),
-            TargetType::AdminArea => ubigeo.map(|u| {
-                let name = match u.len() {
-                    2 => incident.region,
-                    4 => incident.province,
-                    _ => incident.district,
-                };
-                Reason::AdminArea {
-                    ubigeo: u,
-                    name: name.map(Into::into),
-                }
-            }),
-            TargetType::Area => area
-                .as_deref()
-                .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
-                .and_then(|value| multipolygon_from_geojson(&value).ok())
-                .filter(|shape| shape.intersects(&point))
-                .map(|_| Reason::Area),
+        let area = area
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+            .and_then(|value| multipolygon_from_geojson(&value).ok());
+        let rule = Rule {
+            target_type,
+            concession_id: concession_id.as_deref(),
+            actor_id: actor_id.as_deref(),
+            area: area.as_ref(),
+            ubigeo: ubigeo.as_deref(),
+            event_types: &types,
+            min_verification: min,
         };
-        let Some(reason) = reason else { continue };
+        let Some(reason) = reason(&rule, incident) else {
+            continue;
+        };
         rows.push(NewMail::new(
             MailKind::Alert,
             &id,

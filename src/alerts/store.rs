@@ -97,74 +97,15 @@ impl WatchRow {
         self.frequency = draft.frequency;
         self.language = draft.language;
         self.target_type = draft.target.target_type();
-        self.concession_id = None;
-        self.actor_id = None;
-        self.area = None;
-        self.ubigeo = None;
-        (self.min_lon, self.min_lat, self.max_lon, self.max_lat) = (None, None, None, None);
-        let unknown = |field: &str, message: String| {
-            AppError::Validation(vec![FieldError::new(field, message)])
+        let resolved = resolve_target(conn, &draft.target)?;
+        self.concession_id = resolved.concession_id;
+        self.actor_id = resolved.actor_id;
+        self.area = resolved.area;
+        self.ubigeo = resolved.ubigeo;
+        (self.min_lon, self.min_lat, self.max_lon, self.max_lat) = match resolved.bbox {
+            Some([a, b, c, d]) => (Some(a), Some(b), Some(c), Some(d)),
+            None => (None, None, None, None),
         };
-        // What the target names must exist: its absence is the client's
-        // error (422), a database failure is not.
-        let missing = |e: AppError, field: &str, message: String| match e {
-            AppError::NotFound(_) => unknown(field, message),
-            other => other,
-        };
-        match &draft.target {
-            TargetDraft::ConcessionCode(code) => {
-                let id = concessions::table
-                    .filter(concessions::code.eq(code))
-                    .filter(concessions::deleted_at.is_null())
-                    .select(concessions::id)
-                    .first::<String>(conn)
-                    .optional()?
-                    .ok_or_else(|| {
-                        unknown("target.code", format!("no concession with code {code:?}"))
-                    })?;
-                self.concession_id = Some(id);
-            }
-            TargetDraft::ConcessionId(id) => {
-                live_row_exists(conn, Named::Concession, id).map_err(|e| {
-                    missing(
-                        e,
-                        "target.concession_id",
-                        format!("no concession with id {id:?}"),
-                    )
-                })?;
-                self.concession_id = Some(id.clone());
-            }
-            TargetDraft::Holder(id) => {
-                live_row_exists(conn, Named::Holder, id).map_err(|e| {
-                    missing(e, "target.actor_id", format!("no actor with id {id:?}"))
-                })?;
-                self.actor_id = Some(id.clone());
-            }
-            TargetDraft::Area(outline) => {
-                let [min_lon, min_lat, max_lon, max_lat] = outline.bbox();
-                self.area = Some(outline.to_geojson().to_string());
-                (self.min_lon, self.min_lat, self.max_lon, self.max_lat) =
-                    (Some(min_lon), Some(min_lat), Some(max_lon), Some(max_lat));
-            }
-            TargetDraft::AdminArea(ubigeo) => {
-                // With boundaries loaded, a code that names no district is a
-                // typo the user wants to hear about now, not a silent watch.
-                let loaded: i64 = districts::table.count().get_result(conn)?;
-                if loaded > 0 {
-                    let known: i64 = districts::table
-                        .filter(districts::ubigeo.like(format!("{ubigeo}%")))
-                        .count()
-                        .get_result(conn)?;
-                    if known == 0 {
-                        return Err(unknown(
-                            "target.ubigeo",
-                            format!("no region, province or district has ubigeo {ubigeo}"),
-                        ));
-                    }
-                }
-                self.ubigeo = Some(ubigeo.clone());
-            }
-        }
         Ok(())
     }
 
@@ -206,6 +147,85 @@ impl WatchRow {
             activated_at: self.activated_at.map(|t| t.and_utc()),
         })
     }
+}
+
+/// A target with what it names looked up: the columns a watch stores.
+#[derive(Debug, Clone, Default)]
+pub struct ResolvedTarget {
+    pub concession_id: Option<String>,
+    pub actor_id: Option<String>,
+    /// The drawn area as GeoJSON text.
+    pub area: Option<String>,
+    /// min lon, min lat, max lon, max lat of the area.
+    pub bbox: Option<[f64; 4]>,
+    pub ubigeo: Option<String>,
+}
+
+/// Resolves a checked target against the live concessions, actors and
+/// districts: what it names must exist (422 on the target's field).
+pub fn resolve_target(conn: &mut DbConn, target: &TargetDraft) -> Result<ResolvedTarget, AppError> {
+    let mut out = ResolvedTarget::default();
+    let unknown =
+        |field: &str, message: String| AppError::Validation(vec![FieldError::new(field, message)]);
+    // What the target names must exist: its absence is the client's
+    // error (422), a database failure is not.
+    let missing = |e: AppError, field: &str, message: String| match e {
+        AppError::NotFound(_) => unknown(field, message),
+        other => other,
+    };
+    match target {
+        TargetDraft::ConcessionCode(code) => {
+            let id = concessions::table
+                .filter(concessions::code.eq(code))
+                .filter(concessions::deleted_at.is_null())
+                .select(concessions::id)
+                .first::<String>(conn)
+                .optional()?
+                .ok_or_else(|| {
+                    unknown("target.code", format!("no concession with code {code:?}"))
+                })?;
+            out.concession_id = Some(id);
+        }
+        TargetDraft::ConcessionId(id) => {
+            live_row_exists(conn, Named::Concession, id).map_err(|e| {
+                missing(
+                    e,
+                    "target.concession_id",
+                    format!("no concession with id {id:?}"),
+                )
+            })?;
+            out.concession_id = Some(id.clone());
+        }
+        TargetDraft::Holder(id) => {
+            live_row_exists(conn, Named::Holder, id)
+                .map_err(|e| missing(e, "target.actor_id", format!("no actor with id {id:?}")))?;
+            out.actor_id = Some(id.clone());
+        }
+        TargetDraft::Area(outline) => {
+            let [min_lon, min_lat, max_lon, max_lat] = outline.bbox();
+            out.area = Some(outline.to_geojson().to_string());
+            out.bbox = Some([min_lon, min_lat, max_lon, max_lat]);
+        }
+        TargetDraft::AdminArea(ubigeo) => {
+            // With boundaries loaded, a code that names no district is a
+            // typo the user wants to hear about now, not a silent watch.
+            let loaded: i64 = districts::table.count().get_result(conn)?;
+            if loaded > 0 {
+                let known: i64 = districts::table
+                    .filter(districts::ubigeo.like(format!("{ubigeo}%")))
+                    .count()
+                    .get_result(conn)?;
+                if known == 0 {
+                    return Err(unknown(
+                        "target.ubigeo",
+                        format!("no region, province or district has ubigeo {ubigeo}"),
+                    ));
+                }
+            }
+            out.ubigeo = Some(ubigeo.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// The concession codes of the concession watches among `rows`.
@@ -1137,4 +1157,27 @@ pub fn oldest_due(
         .filter(alerts::next_attempt_at.le(now))
         .select(diesel::dsl::min(alerts::next_attempt_at))
         .first::<Option<NaiveDateTime>>(conn)?)
+}
+
+/// When each of `watch_ids` last sent an alert (watches that never did are
+/// absent).
+#[tracing::instrument(level = "debug", skip_all, fields(watches = watch_ids.len()))]
+pub fn last_alerted(
+    conn: &mut DbConn,
+    watch_ids: &[String],
+) -> Result<HashMap<String, NaiveDateTime>, AppError> {
+    if watch_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, Option<NaiveDateTime>)> = alerts::table
+        .filter(alerts::watch_id.eq_any(watch_ids))
+        .filter(alerts::kind.eq(MailKind::Alert))
+        .filter(alerts::status.eq(AlertStatus::Sent))
+        .group_by(alerts::watch_id)
+        .select((alerts::watch_id, diesel::dsl::max(alerts::sent_at)))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, at)| Some((id, at?)))
+        .collect())
 }

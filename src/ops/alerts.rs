@@ -92,3 +92,263 @@ pub fn unsubscribe(
 ) -> Result<Language, AppError> {
     db::write_tx(conn, |conn| store::unsubscribe(conn, signer, token))
 }
+
+/// The months back a preview looks.
+pub const PREVIEW_MONTHS: u32 = 12;
+/// The newest matching incidents a preview lists.
+pub const PREVIEW_LISTED: usize = 20;
+/// The incidents of the window a preview reads at most: beyond, it says
+/// "more than" (a watch that catches thousands a year is noise anyway).
+pub const PREVIEW_READ: i64 = 5_000;
+
+/// What a watch would have caught in the last [`PREVIEW_MONTHS`] months.
+#[derive(Debug)]
+pub struct Preview {
+    /// Matching incidents among those read.
+    pub count: usize,
+    /// More incidents fell in the window than [`PREVIEW_READ`]: `count`
+    /// is a lower bound.
+    pub capped: bool,
+    /// The newest matches, at most [`PREVIEW_LISTED`].
+    pub latest: Vec<crate::events::Event>,
+    pub since: chrono::NaiveDate,
+}
+
+/// What a watch not yet saved would have caught since `today` minus
+/// [`PREVIEW_MONTHS`] months: the incidents its target's index finds,
+/// judged by the same rule that queues alerts (`alerts::matching::reason`).
+/// Refuses the input exactly as `create` would (422 by field), writes
+/// nothing.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name))]
+pub fn preview(
+    conn: &mut DbConn,
+    who: &Who,
+    input: WatchInput,
+    today: chrono::NaiveDate,
+) -> Result<Preview, AppError> {
+    use crate::alerts::matching::{self, Rule};
+    use crate::alerts::{MinVerification, TargetType};
+    use crate::events::store::{ConcessionKey, EventFilter};
+    use crate::events::Verification;
+
+    who.require(Role::Researcher)?;
+    let draft = input.into_draft()?;
+    let target = store::resolve_target(conn, &draft.target)?;
+    let since = today
+        .checked_sub_months(chrono::Months::new(PREVIEW_MONTHS))
+        .unwrap_or(today);
+    let target_type = draft.target.target_type();
+    // The same indexes the incident list uses narrow the window down to
+    // candidates; the rule decides.
+    let filter = EventFilter {
+        from: Some(since),
+        event_types: draft.event_types.clone(),
+        verification: match draft.min_verification {
+            MinVerification::Verified => Some(Verification::Verified),
+            MinVerification::Unverified => None,
+        },
+        concession: target.concession_id.clone().map(ConcessionKey::Id),
+        ubigeo_prefix: target.ubigeo.clone(),
+        bbox: target.bbox,
+        limit: PREVIEW_READ,
+        ..EventFilter::default()
+    };
+    let mut candidates = match (target_type, &target.actor_id) {
+        (TargetType::Holder, Some(holder)) => {
+            let ids =
+                crate::places::store::events_in_holdings(conn, holder, since, PREVIEW_READ + 1)?;
+            crate::events::store::load_many(conn, &ids)?
+        }
+        _ => crate::events::store::list(conn, &filter)?,
+    };
+    let capped = candidates.len() as i64 > PREVIEW_READ;
+    candidates.truncate(usize::try_from(PREVIEW_READ).unwrap_or(usize::MAX));
+    let ids: Vec<String> = candidates.iter().map(|e| e.id.to_string()).collect();
+    let mut concessions = crate::places::store::for_events(conn, &ids)?;
+    let area = target
+        .area
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+        .transpose()?
+        .map(|v| crate::places::geometry::multipolygon_from_geojson(&v))
+        .transpose()
+        .map_err(|e| AppError::internal(format!("a checked area did not read back: {e}")))?;
+    let rule = Rule {
+        target_type,
+        concession_id: target.concession_id.as_deref(),
+        actor_id: target.actor_id.as_deref(),
+        area: area.as_ref(),
+        ubigeo: target.ubigeo.as_deref(),
+        event_types: &draft.event_types,
+        min_verification: draft.min_verification,
+    };
+    let mut count = 0;
+    let mut latest = Vec::new();
+    for (mut event, id) in candidates.into_iter().zip(&ids) {
+        event.concessions = concessions.remove(id).unwrap_or_default();
+        let admin = event.fields.admin.as_ref();
+        let matched = matching::reason(
+            &rule,
+            &matching::Incident {
+                id,
+                created_at: event.created_at.naive_utc(),
+                event_type: event.fields.event_type,
+                verification: event.fields.verification,
+                lon: event.fields.location.lon,
+                lat: event.fields.location.lat,
+                ubigeo: admin.and_then(|a| a.ubigeo.as_deref()),
+                region: admin.and_then(|a| a.region.as_deref()),
+                province: admin.and_then(|a| a.province.as_deref()),
+                district: admin.and_then(|a| a.district.as_deref()),
+                concessions: &event.concessions,
+            },
+        )
+        .is_some();
+        if matched {
+            count += 1;
+            if latest.len() < PREVIEW_LISTED {
+                latest.push(event);
+            }
+        }
+    }
+    latest.sort_by_key(|e| std::cmp::Reverse(e.fields.occurred_on));
+    Ok(Preview {
+        count,
+        capped,
+        latest,
+        since,
+    })
+}
+
+/// A watch's target in words, for the pages.
+#[derive(Debug, Clone)]
+pub enum TargetWords {
+    Concession {
+        code: String,
+        name: Option<String>,
+        holder: Option<String>,
+    },
+    Holder {
+        name: Option<String>,
+    },
+    AdminArea {
+        ubigeo: String,
+        /// Region, province, district, as far as the code goes.
+        names: Vec<String>,
+    },
+    Area {
+        square_km: f64,
+    },
+}
+
+/// A watch as its page shows it.
+#[derive(Debug, Clone)]
+pub struct WatchView {
+    pub watch: Watch,
+    pub target: TargetWords,
+    pub last_alerted: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The watches a page lists: a person's own (admins: everyone's), newest
+/// first, at most `limit`.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name))]
+pub fn list_views(conn: &mut DbConn, who: &Who, limit: i64) -> Result<Vec<WatchView>, AppError> {
+    who.require(Role::Researcher)?;
+    let filter = store::WatchFilter {
+        limit,
+        ..store::WatchFilter::default()
+    };
+    let mut watches = store::list(conn, &scope(who), &filter)?;
+    watches.truncate(usize::try_from(limit).unwrap_or(0));
+    views(conn, watches)
+}
+
+/// One watch of `who`'s (admins: anyone's) as its page shows it.
+pub fn load_view(conn: &mut DbConn, who: &Who, id: &str) -> Result<WatchView, AppError> {
+    who.require(Role::Researcher)?;
+    let watch = store::load(conn, id, &scope(who))?;
+    Ok(views(conn, vec![watch])?.remove(0))
+}
+
+fn views(conn: &mut DbConn, watches: Vec<Watch>) -> Result<Vec<WatchView>, AppError> {
+    let ids: Vec<String> = watches.iter().map(|w| w.id.to_string()).collect();
+    let mut last = store::last_alerted(conn, &ids)?;
+    watches
+        .into_iter()
+        .zip(ids)
+        .map(|(watch, id)| {
+            Ok(WatchView {
+                target: describe(conn, &watch.target)?,
+                last_alerted: last.remove(&id).map(|t| t.and_utc()),
+                watch,
+            })
+        })
+        .collect()
+}
+
+/// A row that may have gone (a concession removed from the registry, an
+/// actor merged away): `None` rather than an error.
+fn absent<T>(found: Result<T, AppError>) -> Result<Option<T>, AppError> {
+    match found {
+        Ok(found) => Ok(Some(found)),
+        Err(AppError::NotFound(_)) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+fn describe(conn: &mut DbConn, target: &domain::Target) -> Result<TargetWords, AppError> {
+    use domain::Target;
+    Ok(match target {
+        Target::Concession {
+            concession_id,
+            code,
+        } => {
+            let found = absent(crate::places::store::load(conn, &concession_id.to_string()))?;
+            TargetWords::Concession {
+                code: code.clone(),
+                name: found.as_ref().map(|c| c.name.clone()),
+                holder: found.and_then(|c| c.holder.map(|h| h.name)),
+            }
+        }
+        Target::Holder { actor_id } => TargetWords::Holder {
+            name: absent(crate::actors::store::load(conn, &actor_id.to_string()))?
+                .map(|a| a.fields.name),
+        },
+        Target::AdminArea { ubigeo } => TargetWords::AdminArea {
+            ubigeo: ubigeo.clone(),
+            names: crate::places::store::admin_names(conn, ubigeo)?,
+        },
+        Target::Area { geometry } => {
+            use geo::GeodesicArea;
+            let square_km = crate::places::geometry::multipolygon_from_geojson(geometry)
+                .map(|shape| shape.geodesic_area_unsigned() / 1_000_000.0)
+                .unwrap_or(0.0);
+            TargetWords::Area { square_km }
+        }
+    })
+}
+
+/// The holder a person typed by name, when exactly one actor answers to it
+/// (the form without its script has no list to pick from): its id, or the
+/// number found (0, or 2 meaning "several").
+pub fn holder_by_name(conn: &mut DbConn, name: &str) -> Result<Result<String, usize>, AppError> {
+    let words = crate::actors::name_key(name)
+        .split_whitespace()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    if words.is_empty() {
+        return Ok(Err(0));
+    }
+    let found = crate::actors::store::list(
+        conn,
+        &crate::actors::store::ActorFilter {
+            words,
+            limit: 1,
+            ..Default::default()
+        },
+    )?;
+    Ok(match found.as_slice() {
+        [one] => Ok(one.id.to_string()),
+        more => Err(more.len()),
+    })
+}

@@ -962,3 +962,58 @@ pub fn move_holdings(conn: &mut DbConn, from: &str, into: &str) -> Result<usize,
             .execute(conn)?,
     )
 }
+
+/// The live incidents since `since` that lie in a live concession held by
+/// `holder_id`, newest first, at most `limit` (an incident in two of its
+/// concessions once).
+#[tracing::instrument(level = "debug", skip_all, fields(holder = holder_id))]
+pub fn events_in_holdings(
+    conn: &mut DbConn,
+    holder_id: &str,
+    since: NaiveDate,
+    limit: i64,
+) -> Result<Vec<String>, AppError> {
+    let rows: Vec<(String, NaiveDate)> = event_concessions::table
+        .inner_join(concessions::table)
+        .inner_join(events::table)
+        .filter(concessions::holder_id.eq(holder_id))
+        .filter(concessions::deleted_at.is_null())
+        .filter(events::deleted_at.is_null())
+        .filter(events::occurred_on.ge(since))
+        .order((events::occurred_on.desc(), events::id.asc()))
+        .select((events::id, events::occurred_on))
+        .limit(limit)
+        .load(conn)?;
+    let mut seen = HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, _)| seen.insert(id.clone()).then_some(id))
+        .collect())
+}
+
+/// The names of a region (2 digits), province (4) or district (6) by
+/// ubigeo, from the region down as far as the code goes; empty when no
+/// loaded district has the code.
+#[tracing::instrument(level = "debug", skip_all, fields(ubigeo = ubigeo))]
+pub fn admin_names(conn: &mut DbConn, ubigeo: &str) -> Result<Vec<String>, AppError> {
+    let found: Option<(String, String, String)> = districts::table
+        // Only digits reach here (the target's rule): nothing to escape.
+        .filter(districts::ubigeo.like(format!("{ubigeo}%")))
+        .order(districts::ubigeo.asc())
+        .select((districts::region, districts::province, districts::name))
+        .first(conn)
+        .optional()?;
+    let levels = match ubigeo.len() {
+        2 => 1,
+        4 => 2,
+        _ => 3,
+    };
+    Ok(found
+        .map(|(region, province, district)| {
+            [region, province, district]
+                .into_iter()
+                .take(levels)
+                .collect()
+        })
+        .unwrap_or_default())
+}

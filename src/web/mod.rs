@@ -21,6 +21,8 @@
 //!   from an incident's page, the review queue, a report's reconciliation,
 //!   the report-entries upload.
 //! - `offline`: the manifest, the outbox's session token, "Mis envíos".
+//! - `watches`: "Mis alertas", a person's watches: list, form with a
+//!   preview, resend, delete.
 //!
 //! Pages are not part of the API document: they are registered here, not
 //! through `routing::Routes`.
@@ -38,6 +40,7 @@ pub mod offline;
 pub mod people;
 pub mod records;
 pub mod session;
+pub mod watches;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -252,6 +255,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     keys::configure(cfg);
     records::configure(cfg);
     offline::configure(cfg);
+    watches::configure(cfg);
 }
 
 #[cfg(test)]

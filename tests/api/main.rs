@@ -34,3 +34,4 @@ mod stored_values;
 mod upgrade;
 mod validation;
 mod watch_mail;
+mod watch_pages;

@@ -139,7 +139,7 @@ run_on() { # NAME DATABASE_URL
   local status=0
   VIGIA_BASE_URL=$base VIGIA_API_KEY=$key VIGIA_ADMIN_LINK=$admin_link VIGIA_MONITOR_LINK=$monitor_link \
     VIGIA_ACTOR_ID=$actor VIGIA_CONCESSION_ID=$concession VIGIA_CHROMIUM=$chromium VIGIA_AXE_JS=$axe_js \
-    VIGIA_SHOTS=$shots/$name \
+    VIGIA_SHOTS=$shots/$name VIGIA_BIN=$bin \
     "$venv/bin/python" -m pytest -c "$here/pytest.ini" -v "$here" "${pytest_args[@]}" || status=$?
 
   if grep -q 'panicked' "$work/serve.log"; then
