@@ -316,6 +316,7 @@ diesel::table! {
         created_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
         version -> BigInt,
+        last_sign_in_at -> Nullable<Timestamp>,
     }
 }
 
