@@ -18,11 +18,14 @@
 //!   `cases`: the Defensoría's cases, their list and pages; `keys`: API
 //!   keys for admins (made, shown once, revoked, last use).
 //! - `offline`: the manifest, the outbox's session token, "Mis envíos".
+//! - `admin`: the administration pages (a hub, the audit and delivery logs,
+//!   the registry changes, the settings).
 //!
 //! Pages are not part of the API document: they are registered here, not
 //! through `routing::Routes`.
 
 pub mod account;
+pub mod admin;
 pub mod assets;
 pub mod attachments;
 pub mod cases;
@@ -246,6 +249,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     keys::configure(cfg);
     records::configure(cfg);
     offline::configure(cfg);
+    admin::configure(cfg);
 }
 
 #[cfg(test)]

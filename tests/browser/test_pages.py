@@ -66,7 +66,7 @@ def test_sign_in_through_the_invitation_link(vigia, admin, new_context):
     assert admin.landed_on == vigia.base + "/"
     page = admin.page
     expect(page).to_have_title("Incidentes · Vigía")
-    expect(page.locator("header nav")).to_contain_text("Personas")
+    expect(page.locator("header nav")).to_contain_text("Administración")
     assert any(c["name"] == "vigia_session" and c["httpOnly"] for c in admin.storage["cookies"])
 
     # The link worked once.
