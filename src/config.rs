@@ -214,11 +214,17 @@ pub struct ImportSettings {
     /// The largest file an import reads, in MiB (a shapefile's .shp, .shx
     /// and .dbf together).
     pub max_file_mb: u64,
+    /// The largest upload the admins' imports page accepts, in MiB.
+    pub max_upload_mb: u64,
 }
 
 impl ImportSettings {
     pub fn max_bytes(&self) -> u64 {
         self.max_file_mb.saturating_mul(1024 * 1024)
+    }
+
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_mb.saturating_mul(1024 * 1024)
     }
 }
 
@@ -494,6 +500,12 @@ impl Settings {
         check_mail(&self.smtp, &self.alerts)?;
         if self.import.max_file_mb == 0 {
             return Err("import.max_file_mb: must be at least 1".into());
+        }
+        if !(1..=4096).contains(&self.import.max_upload_mb) {
+            return Err(format!(
+                "import.max_upload_mb: must be between 1 and 4096, got {}",
+                self.import.max_upload_mb
+            ));
         }
         if !self.web.tile_url.trim().is_empty() && self.web.tile_origin().is_none() {
             return Err(format!(

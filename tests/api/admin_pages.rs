@@ -11,15 +11,18 @@ use vigia::config::Settings;
 use vigia::keys::Role;
 
 use crate::alerts::{create_watch, watch, BASE};
-use crate::helpers::{event_with, spawn_app, spawn_app_with, TestApp, TestDb};
+use crate::helpers::{
+    event_with, multipart, shared_data, spawn_app, spawn_app_with, TestApp, TestDb,
+};
 use crate::mailbox::MailServer;
 use crate::pages::{signed_in, Browser, Page};
 
-const PAGES: [&str; 5] = [
+const PAGES: [&str; 6] = [
     "/admin",
     "/admin/audit",
     "/admin/deliveries",
     "/admin/registry",
+    "/admin/imports",
     "/admin/settings",
 ];
 
@@ -70,6 +73,7 @@ async fn only_admins_open_the_administration_pages_and_the_hub_links_them_all() 
         "/admin/audit",
         "/admin/deliveries",
         "/admin/registry",
+        "/admin/imports",
         "/admin/settings",
     ] {
         assert!(
@@ -125,6 +129,22 @@ async fn only_admins_open_the_administration_pages_and_the_hub_links_them_all() 
             )
             .await;
         assert_eq!(retry.status, 403, "{role:?} retry");
+        let origin = app.address.clone();
+        let (ct, body) = multipart(
+            "x.geojson",
+            "application/geo+json",
+            b"{}",
+            &[("csrf", &csrf), ("kind", "concessions"), ("crs", "")],
+        );
+        let import = other
+            .request_bytes(
+                actix_web::http::Method::POST,
+                "/admin/imports",
+                &[("Origin", &origin), ("Sec-Fetch-Site", "same-origin")],
+                Some((&ct, body)),
+            )
+            .await;
+        assert_eq!(import.status, 403, "{role:?} import");
         assert!(retry.body.contains("Su rol no permite hacer esto."));
         // No admin link in their nav.
         assert!(!own.body.contains("href=\"/admin\""));
@@ -566,4 +586,248 @@ async fn settings_show_their_values_and_sources_with_secrets_masked() {
     assert!(page
         .body
         .contains("Environment variable VIGIA__ALERTS__BATCH_SIZE"));
+}
+
+/// Sends a file from the imports page's form.
+async fn upload(
+    app: &TestApp,
+    browser: &mut Browser,
+    kind: &str,
+    crs: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Page {
+    let csrf = browser.get("/admin/imports").await.csrf();
+    let (ct, body) = multipart(
+        name,
+        "application/octet-stream",
+        bytes,
+        &[("csrf", &csrf), ("kind", kind), ("crs", crs)],
+    );
+    let origin = app.address.clone();
+    browser
+        .request_bytes(
+            actix_web::http::Method::POST,
+            "/admin/imports",
+            &[("Origin", &origin), ("Sec-Fetch-Site", "same-origin")],
+            Some((&ct, body)),
+        )
+        .await
+}
+
+/// Follows an import's page, as its refresh does, until the job ended.
+async fn when_done(browser: &mut Browser, path: &str) -> Page {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let page = ok(browser, path).await;
+        if !page.body.contains("http-equiv=\"refresh\"") {
+            return page;
+        }
+        assert!(std::time::Instant::now() < deadline, "{path} still running");
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// The number a report shows for one count (`added`, `removed`…).
+fn count(page: &Page, class: &str) -> usize {
+    page.body
+        .split(&format!("<dd class=\"{class}\">"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {class} in {}", page.body))
+        .split('<')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn feature(code: &str, name: &str, holder: &str, lon: f64, lat: f64) -> serde_json::Value {
+    json!({"type": "Feature",
+        "properties": {"CODIGOU": code, "CONCESION": name, "TIT_CONCES": holder},
+        "geometry": {"type": "Polygon", "coordinates": [[[lon, lat], [lon + 0.01, lat], [lon + 0.01, lat + 0.01], [lon, lat + 0.01], [lon, lat]]]}})
+}
+
+#[actix_web::test]
+async fn a_small_concessions_file_is_imported_with_the_command_lines_report() {
+    let app = spawn_app().await;
+    let mut admin = signed_in(&app, "ana@example.org", "Ana Quispe", Role::Admin).await;
+    let file = json!({"type": "FeatureCollection", "features": [
+        feature("010461925", "CHRISGIN UNO", "GINER ROY CASIO", -78.0, -8.0),
+        feature("P0100302", "LAS BAMBAS 2", "Minera Las Bambas S.A.", -72.3, -14.1),
+        {"type": "Feature", "properties": {"CONCESION": "SIN CÓDIGO"}, "geometry": null},
+    ]})
+    .to_string();
+    let sent = upload(
+        &app,
+        &mut admin,
+        "concessions",
+        "EPSG:4326",
+        "catastro.geojson",
+        file.as_bytes(),
+    )
+    .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let path = sent.location.unwrap();
+    let done = when_done(&mut admin, &path).await;
+    assert!(done.body.contains("Terminada"), "{}", done.body);
+    assert!(done.body.contains("catastro.geojson"));
+    assert_eq!(count(&done, "added"), 2);
+    assert_eq!(count(&done, "removed"), 0);
+    // The bad row: its number (as people count) and why.
+    let errors = done.body.split("row-errors").nth(1).expect("row errors");
+    assert!(errors.contains("Fila 3"), "{errors}");
+    // The same file again: nothing changes.
+    let again = upload(
+        &app,
+        &mut admin,
+        "concessions",
+        "EPSG:4326",
+        "catastro.geojson",
+        file.as_bytes(),
+    )
+    .await;
+    let done = when_done(&mut admin, &again.location.unwrap()).await;
+    assert_eq!(count(&done, "unchanged"), 2);
+    assert_eq!(count(&done, "added"), 0);
+    // Both are listed, and their changes are in the registry log.
+    let list = ok(&mut admin, "/admin/imports").await;
+    assert_eq!(list.body.matches("catastro.geojson").count(), 2);
+    let registry = ok(&mut admin, "/admin/registry?kind=added").await;
+    assert_eq!(entries(&registry).len(), 2);
+    // Audited as the command line's import is.
+    let audit = ok(&mut admin, "/admin/audit?entity=concessions&who=Ana+Quispe").await;
+    assert_eq!(entries(&audit).len(), 2);
+}
+
+#[actix_web::test]
+async fn a_bad_file_is_said_on_the_page_and_imports_nothing() {
+    let app = spawn_app().await;
+    let mut admin = signed_in(&app, "ana@example.org", "Ana Quispe", Role::Admin).await;
+    // Not a GeoJSON nor a zip: refused at once, beside the file field.
+    let text = upload(&app, &mut admin, "concessions", "", "notas.txt", b"hola").await;
+    assert_eq!(text.status, 422);
+    assert!(
+        text.body.contains("id=\"file-concessions-error\""),
+        "{}",
+        text.body
+    );
+    assert!(text.body.contains("No es un GeoJSON"));
+    // A zip without the shapefile's .dbf.
+    let mut zipped = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut zipped);
+        w.start_file("a.shp", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut w, b"x").unwrap();
+        w.finish().unwrap();
+    }
+    let partial = upload(&app, &mut admin, "districts", "", "a.zip", zipped.get_ref()).await;
+    assert_eq!(partial.status, 422);
+    assert!(partial.body.contains("id=\"file-districts-error\""));
+    // Projected coordinates and no coordinate system: the job says why.
+    let file = json!({"type": "FeatureCollection", "features": [
+        feature("010461925", "CHRISGIN UNO", "GINER", 817000.0, 8968000.0)]})
+    .to_string();
+    let sent = upload(
+        &app,
+        &mut admin,
+        "concessions",
+        "",
+        "utm.geojson",
+        file.as_bytes(),
+    )
+    .await;
+    assert_eq!(sent.status, 303);
+    let done = when_done(&mut admin, &sent.location.unwrap()).await;
+    assert!(done.body.contains("No se importó nada:"), "{}", done.body);
+    assert!(
+        done.body.contains("EPSG:32717"),
+        "the way out is named: {}",
+        done.body
+    );
+    assert!(
+        !done.body.contains("/tmp/"),
+        "no server path: {}",
+        done.body
+    );
+    let registry = ok(&mut admin, "/admin/registry").await;
+    assert!(entries(&registry).is_empty());
+}
+
+/// The shapefile of the shared data, zipped here as an office would send it.
+fn zipped_shapefile() -> Option<Vec<u8>> {
+    let dir = shared_data("ingemmet-concessions-utm17s-shp")?;
+    let mut zipped = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut zipped);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for ext in ["shp", "shx", "dbf", "prj", "cpg"] {
+            let name = format!("concesiones_17s.{ext}");
+            w.start_file(format!("catastro/{name}"), options).unwrap();
+            std::io::Write::write_all(&mut w, &std::fs::read(dir.join(&name)).unwrap()).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    Some(zipped.into_inner())
+}
+
+#[actix_web::test]
+async fn the_real_cadastre_as_a_zipped_shapefile_and_the_real_districts_are_imported() {
+    let Some(zipped) = zipped_shapefile() else {
+        return;
+    };
+    let Some(districts) = shared_data("peru-districts.geojson") else {
+        return;
+    };
+    let app = spawn_app().await;
+    let mut admin = signed_in(&app, "ana@example.org", "Ana Quispe", Role::Admin).await;
+    let started = std::time::Instant::now();
+    let sent = upload(
+        &app,
+        &mut admin,
+        "concessions",
+        "",
+        "catastro-17s.zip",
+        &zipped,
+    )
+    .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let path = sent.location.unwrap();
+    // The page answers at once and follows the job.
+    let first = ok(&mut admin, &path).await;
+    let done = when_done(&mut admin, &path).await;
+    eprintln!(
+        "web import of 9,025 concessions: {:.1} s from the upload to the report",
+        started.elapsed().as_secs_f64()
+    );
+    if first.body.contains("http-equiv=\"refresh\"") {
+        assert!(first.body.contains("La importación sigue en curso"));
+    }
+    assert!(done.body.contains("Terminada"), "{}", done.body);
+    assert_eq!(count(&done, "added"), 9025);
+    // The CRS came from the .prj.
+    assert!(done.body.contains("EPSG:32717"), "{}", done.body);
+
+    let bytes = std::fs::read(districts).unwrap();
+    let sent = upload(
+        &app,
+        &mut admin,
+        "districts",
+        "",
+        "peru-districts.geojson",
+        &bytes,
+    )
+    .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let done = when_done(&mut admin, &sent.location.unwrap()).await;
+    assert!(done.body.contains("Terminada"), "{}", done.body);
+    assert_eq!(count(&done, "added"), 1826);
+    // The eight districts without a geometry, each with its row.
+    let errors = done.body.split("row-errors").nth(1).expect("row errors");
+    assert_eq!(
+        errors.matches("<li class=\"log-entry\">").count(),
+        8,
+        "{errors}"
+    );
 }

@@ -1,11 +1,13 @@
 //! The administration pages (admins only): a hub linking them all, the
 //! audit log, the delivery log with "retry now", the registry changes of
-//! the concessions, and the settings with where each comes from.
+//! the concessions, imports of concessions and districts, and the settings
+//! with where each comes from.
 //! Every page answers the 403 page to any other role, and sends someone not
 //! signed in to the sign-in page (`SignedIn`).
 
 pub mod audit;
 pub mod deliveries;
+pub mod imports;
 pub mod registry;
 pub mod settings;
 
@@ -65,6 +67,11 @@ async fn hub(who: SignedIn) -> Result<HttpResponse, AppError> {
             href: "/admin/registry",
             title: t.admin_registry_title,
             what: t.admin_registry_what,
+        },
+        Entry {
+            href: "/admin/imports",
+            title: t.admin_imports_title,
+            what: t.admin_imports_what,
         },
         Entry {
             href: "/admin/settings",
@@ -183,6 +190,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(hub));
     audit::configure(cfg);
     deliveries::configure(cfg);
+    imports::configure(cfg);
     registry::configure(cfg);
     settings::configure(cfg);
 }
