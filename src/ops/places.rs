@@ -161,6 +161,7 @@ fn upsert_one(
 /// coordinate system (the same UTM zone) that the file no longer has.
 /// `progress` hears how many of how many features are written.
 #[tracing::instrument(skip_all, fields(who = %who.actor.name, path = %path.display()))]
+#[allow(clippy::too_many_arguments)] // the command line's flags, one each
 pub fn import_concessions(
     conn: &mut DbConn,
     index: &PlaceIndex,
