@@ -14,6 +14,7 @@ ADMIN_PAGES = [
     ("audit", "/admin/audit", "Registro de auditoría", "Audit log"),
     ("deliveries", "/admin/deliveries", "Correos enviados", "Delivery log"),
     ("registry", "/admin/registry", "Cambios del catastro", "Registry changes"),
+    ("imports", "/admin/imports", "Importar concesiones y distritos", "Import concessions and districts"),
     ("settings", "/admin/settings", "Ajustes", "Settings"),
 ]
 
