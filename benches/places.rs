@@ -104,6 +104,7 @@ fn import(url: &str, path: &Path) -> (f64, usize) {
         Some("EPSG:32717"),
         false,
         u64::MAX,
+        &|_, _| {},
     )
     .unwrap();
     assert!(report.skipped.is_empty());

@@ -469,6 +469,7 @@ fn run_import(conn: &mut DbConn, command: ImportCommand, max_bytes: u64) -> Resu
                 crs.as_deref(),
                 full_snapshot,
                 max_bytes,
+                &crate::places::import::show_progress,
             )?;
             for s in &report.skipped {
                 eprintln!(

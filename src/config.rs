@@ -5,13 +5,15 @@
 use std::path::Path;
 
 use config::{Config, Environment, File, FileFormat};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::PathBuf;
 
 use crate::db::Target;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub database: DatabaseSettings,
@@ -24,10 +26,131 @@ pub struct Settings {
     pub import: ImportSettings,
     pub web: WebSettings,
     pub attachments: AttachmentSettings,
+    /// Where the layers above the defaults came from, for the admins'
+    /// settings page.
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// The layers a [`Settings`] was read from besides the built-in defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub file: Option<PathBuf>,
+    /// The `VIGIA__…` environment variables as they were read.
+    pub env: HashMap<String, String>,
+}
+
+/// Where a setting's current value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `config/default.toml`, compiled in.
+    Default,
+    File(PathBuf),
+    /// The environment variable's name.
+    Env(String),
+    /// None of the layers says this value: the program that started Vigía
+    /// set it (the tests do).
+    Program,
+}
+
+/// One setting as the admins' page shows it.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    /// `section.key`.
+    pub key: String,
+    /// The current value, masked when it is a secret.
+    pub value: String,
+    pub secret: bool,
+    pub source: Source,
+}
+
+/// Settings whose values are never shown: a password, or a URL that may
+/// hold one (only the password part is masked there).
+fn is_secret(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    ["password", "secret", "token", "signing_key"]
+        .iter()
+        .any(|word| last.contains(word))
+}
+
+const MASK: &str = "••••••";
+
+/// A URL with the password of its user part (and any `password=` query
+/// parameter) masked: `postgres://vigia:••••••@db/vigia`.
+pub fn mask_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{user}:{MASK}@{host}"),
+            None => format!("{user_info}@{host}"),
+        },
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if is_secret(&k.to_ascii_lowercase()) => format!("{k}={MASK}"),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// `{"a": {"b": 1}}` as `[("a.b", 1)]`.
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => out.push((prefix.to_string(), other.clone())),
+    }
+}
+
+fn layer_keys(
+    config: Result<Config, config::ConfigError>,
+) -> Result<HashMap<String, String>, String> {
+    let value: serde_json::Value = config
+        .and_then(Config::try_deserialize)
+        .map_err(|e| format!("settings: {e}"))?;
+    let mut flat = Vec::new();
+    flatten("", &value, &mut flat);
+    Ok(flat.into_iter().map(|(k, v)| (k, text_of(&v))).collect())
+}
+
+fn text_of(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn environment(env: &HashMap<String, String>) -> Environment {
+    Environment::with_prefix("VIGIA")
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        .source(Some(env.clone().into_iter().collect()))
 }
 
 /// Files attached to incidents and cases.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentSettings {
     /// Largest file accepted, in bytes.
@@ -57,7 +180,7 @@ impl AttachmentSettings {
 }
 
 /// The web pages.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebSettings {
     /// The base map's tile URL template (`{z}`, `{x}`, `{y}`, optionally
@@ -85,22 +208,28 @@ impl WebSettings {
 }
 
 /// What `vigia import` reads.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportSettings {
     /// The largest file an import reads, in MiB (a shapefile's .shp, .shx
     /// and .dbf together).
     pub max_file_mb: u64,
+    /// The largest upload the admins' imports page accepts, in MiB.
+    pub max_upload_mb: u64,
 }
 
 impl ImportSettings {
     pub fn max_bytes(&self) -> u64 {
         self.max_file_mb.saturating_mul(1024 * 1024)
     }
+
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_mb.saturating_mul(1024 * 1024)
+    }
 }
 
 /// Backups `serve` makes by itself.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackupSettings {
     /// The folder backups go to; empty: no scheduled backups.
@@ -111,7 +240,7 @@ pub struct BackupSettings {
     pub keep: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpTls {
     /// Plain SMTP: a relay on the same host or network.
@@ -122,7 +251,7 @@ pub enum SmtpTls {
     Tls,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
     pub host: String,
@@ -149,7 +278,7 @@ impl std::fmt::Debug for SmtpSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertSettings {
     /// Run the delivery worker inside `serve`.
@@ -178,21 +307,21 @@ pub struct AlertSettings {
     pub ready_max_due_seconds: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// How long a checked key is trusted without asking the database again.
     pub key_cache_seconds: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub bind: String,
@@ -202,14 +331,14 @@ pub struct ServerSettings {
     pub workers: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
     Json,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
     pub format: LogFormat,
@@ -218,6 +347,17 @@ pub struct LogSettings {
 impl Settings {
     /// Reads the layers and checks every value.
     pub fn load(file: Option<&Path>) -> Result<Settings, String> {
+        let env = std::env::vars()
+            .filter(|(k, _)| k.starts_with("VIGIA__"))
+            .collect();
+        Settings::load_with(file, env)
+    }
+
+    /// Reads the defaults, `file` and the `VIGIA__…` variables of `env`.
+    pub fn load_with(
+        file: Option<&Path>,
+        env: HashMap<String, String>,
+    ) -> Result<Settings, String> {
         let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
         if let Some(path) = file {
             if !path.exists() {
@@ -225,18 +365,93 @@ impl Settings {
             }
             builder = builder.add_source(File::from(path).required(true));
         }
-        builder = builder.add_source(
-            Environment::with_prefix("VIGIA")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true),
-        );
-        let settings: Settings = builder
+        builder = builder.add_source(environment(&env));
+        let mut settings: Settings = builder
             .build()
             .and_then(Config::try_deserialize)
             .map_err(|e| format!("settings: {e}"))?;
         settings.check()?;
+        settings.origin = Origin {
+            file: file.map(Path::to_path_buf),
+            env,
+        };
         Ok(settings)
+    }
+
+    /// Every setting with its current value and where that value comes
+    /// from. The `config` crate keeps no record of which layer gave a
+    /// value, so each layer is read on its own again and the highest one
+    /// that names a key is its source (environment over file over
+    /// defaults), provided it gives the value in use.
+    pub fn describe(&self) -> Result<Vec<Shown>, String> {
+        let defaults = layer_keys(
+            Config::builder()
+                .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+                .build(),
+        )?;
+        let file = match &self.origin.file {
+            Some(path) => layer_keys(
+                Config::builder()
+                    .add_source(File::from(path.as_path()).required(true))
+                    .build(),
+            )?,
+            None => HashMap::new(),
+        };
+        let env = layer_keys(
+            Config::builder()
+                .add_source(environment(&self.origin.env))
+                .build(),
+        )?;
+        let current = serde_json::to_value(self).map_err(|e| format!("settings: {e}"))?;
+        let mut flat = Vec::new();
+        flatten("", &current, &mut flat);
+        let mut shown: Vec<Shown> = flat
+            .into_iter()
+            .map(|(key, value)| {
+                let value = text_of(&value);
+                let var = || {
+                    let wanted = format!("VIGIA__{}", key.replace('.', "__"));
+                    self.origin
+                        .env
+                        .keys()
+                        .find(|k| k.eq_ignore_ascii_case(&wanted))
+                        .cloned()
+                        .unwrap_or(wanted)
+                };
+                // A layer counts if it gives the value in use (numbers
+                // read from the environment come back as text).
+                let gives = |layer: &HashMap<String, String>| layer.get(&key) == Some(&value);
+                let source = if gives(&env) {
+                    Source::Env(var())
+                } else if gives(&file) {
+                    Source::File(self.origin.file.clone().unwrap_or_default())
+                } else if gives(&defaults) {
+                    Source::Default
+                } else {
+                    Source::Program
+                };
+                let secret = is_secret(&key);
+                let value = if secret {
+                    if value.is_empty() {
+                        String::new()
+                    } else {
+                        MASK.to_string()
+                    }
+                } else if key.ends_with("url") {
+                    mask_url(&value)
+                } else {
+                    value
+                };
+                Shown {
+                    key,
+                    value,
+                    secret,
+                    source,
+                }
+            })
+            .collect();
+        shown.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(shown)
     }
 
     fn check(&self) -> Result<(), String> {
@@ -285,6 +500,12 @@ impl Settings {
         check_mail(&self.smtp, &self.alerts)?;
         if self.import.max_file_mb == 0 {
             return Err("import.max_file_mb: must be at least 1".into());
+        }
+        if !(1..=4096).contains(&self.import.max_upload_mb) {
+            return Err(format!(
+                "import.max_upload_mb: must be between 1 and 4096, got {}",
+                self.import.max_upload_mb
+            ));
         }
         if !self.web.tile_url.trim().is_empty() && self.web.tile_origin().is_none() {
             return Err(format!(
@@ -391,6 +612,60 @@ mod tests {
         assert_eq!(settings.server.bind, "127.0.0.1:8080");
         assert_eq!(settings.server.max_body_bytes, 1024 * 1024);
         assert_eq!(settings.database.url, "sqlite://vigia.db");
+    }
+
+    #[test]
+    fn each_value_names_the_layer_it_comes_from_and_secrets_are_masked() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("vigia.toml");
+        std::fs::write(
+            &path,
+            "[smtp]\npassword = \"hunter2\"\npool_size = 3\n[alerts]\nbatch_size = 9\n",
+        )
+        .expect("write");
+        let env = HashMap::from([
+            ("VIGIA__ALERTS__BATCH_SIZE".to_string(), "7".to_string()),
+            (
+                "VIGIA__DATABASE__URL".to_string(),
+                "postgres://vigia:s3cret@db.example/vigia".to_string(),
+            ),
+        ]);
+        let mut settings = Settings::load_with(Some(&path), env).expect("loads");
+        settings.server.workers = 3;
+        let shown = settings.describe().expect("describes");
+        let of = |key: &str| shown.iter().find(|s| s.key == key).expect(key).clone();
+        assert_eq!(of("smtp.pool_size").source, Source::File(path.clone()));
+        assert_eq!(of("smtp.pool_size").value, "3");
+        // The environment wins over the file, as it does when loading.
+        assert_eq!(
+            of("alerts.batch_size").source,
+            Source::Env("VIGIA__ALERTS__BATCH_SIZE".into())
+        );
+        assert_eq!(of("alerts.batch_size").value, "7");
+        assert_eq!(of("log.format").source, Source::Default);
+        assert_eq!(of("log.format").value, "text");
+        assert_eq!(of("server.workers").source, Source::Program);
+        let password = of("smtp.password");
+        assert!(password.secret);
+        assert_eq!(password.source, Source::File(path.clone()));
+        assert!(!password.value.contains("hunter2"), "{}", password.value);
+        let url = of("database.url");
+        assert_eq!(url.value, "postgres://vigia:••••••@db.example/vigia");
+        assert_eq!(url.source, Source::Env("VIGIA__DATABASE__URL".into()));
+        assert!(shown.iter().all(|s| !s.value.contains("s3cret")));
+    }
+
+    #[test]
+    fn urls_keep_everything_but_their_passwords() {
+        assert_eq!(mask_url("sqlite://vigia.db"), "sqlite://vigia.db");
+        assert_eq!(
+            mask_url("postgres://postgres@127.0.0.1:5432/x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            mask_url("postgres://h/db?user=a&password=b"),
+            "postgres://h/db?user=a&password=••••••"
+        );
     }
 
     #[test]

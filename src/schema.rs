@@ -337,6 +337,7 @@ diesel::table! {
         created_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
         version -> BigInt,
+        last_sign_in_at -> Nullable<Timestamp>,
     }
 }
 
@@ -428,6 +429,21 @@ diesel::table! {
 
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_links -> users (user_id));
+
+diesel::table! {
+    import_jobs (id) {
+        id -> Text,
+        kind -> Text,
+        file_name -> Text,
+        crs -> Text,
+        state -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        report_json -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,

@@ -117,6 +117,10 @@ impl Application {
         )));
         let max_body = settings.server.max_body_bytes;
         let attachment_policy = web::Data::new(settings.attachments.policy());
+        let described = web::Data::new(crate::web::admin::settings::Described(settings.describe()));
+        let import_limits = web::Data::new(settings.import.clone());
+        let import_progress = web::Data::new(crate::web::admin::imports::Progress::default());
+        crate::web::admin::imports::interrupt_stale(&db);
         let readiness = web::Data::new(Readiness {
             max_due_seconds: settings.alerts.ready_max_due_seconds,
         });
@@ -190,6 +194,9 @@ impl Application {
                 .app_data(watch_context.clone())
                 .app_data(readiness.clone())
                 .app_data(attachment_policy.clone())
+                .app_data(described.clone())
+                .app_data(import_limits.clone())
+                .app_data(import_progress.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .service(doc_routes(doc::finish(api)))
                 .configure(crate::web::configure)

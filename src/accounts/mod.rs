@@ -39,6 +39,10 @@ pub struct User {
     /// False until the person has set a password through their link.
     pub has_password: bool,
     pub version: i64,
+    /// When the person last signed in (a session started), for the
+    /// admins' list; not part of what an edit changes.
+    #[serde(skip)]
+    pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
 impl User {

@@ -41,6 +41,7 @@ struct UserRow {
     created_at: NaiveDateTime,
     disabled_at: Option<NaiveDateTime>,
     version: i64,
+    last_sign_in_at: Option<NaiveDateTime>,
 }
 
 impl UserRow {
@@ -56,6 +57,7 @@ impl UserRow {
             disabled_at: self.disabled_at.map(timestamp),
             has_password: self.password_hash.is_some(),
             version: self.version,
+            last_sign_in_at: self.last_sign_in_at.map(timestamp),
         })
     }
 }
@@ -108,6 +110,7 @@ pub fn insert(
         created_at: db::now(),
         disabled_at: None,
         version: 1,
+        last_sign_in_at: None,
     };
     diesel::insert_into(users::table)
         .values(&row)
@@ -283,6 +286,11 @@ pub fn start_session(conn: &mut DbConn, user_id: &str) -> Result<String, AppErro
             sessions::created_at.eq(now),
             sessions::last_seen_at.eq(now),
         ))
+        .execute(conn)?;
+    // Not the user's version: signing in changes nothing an edit could
+    // conflict with.
+    diesel::update(users::table.find(user_id))
+        .set(users::last_sign_in_at.eq(now))
         .execute(conn)?;
     Ok(cookie)
 }

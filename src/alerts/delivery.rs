@@ -749,6 +749,101 @@ fn mark(
     })
 }
 
+/// What asking to retry a mail now did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryNow {
+    /// It is due now: the worker sends it on its next pass.
+    Due,
+    /// It was due already (another admin asked a moment ago, or it was
+    /// waiting for the worker anyway): nothing changed.
+    AlreadyDue,
+    /// A worker holds it (sending it right now): left alone.
+    Busy,
+    /// Sent or cancelled: nothing to retry.
+    Final,
+}
+
+/// The row's state as the audit record keeps it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RetryState {
+    pub status: AlertStatus,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+}
+
+/// Makes a failed or waiting mail due now, inside the caller's
+/// transaction. The update repeats every condition in its `WHERE`, so of
+/// two admins pressing at once (or an admin and a worker claiming it) one
+/// changes the row and the other changes nothing: on PostgreSQL the second
+/// update waits for the first's row lock and re-reads the row; SQLite's
+/// write transactions run one at a time. The lease is cleared with the
+/// change so that a worker whose lease ran out cannot mark the row later.
+#[tracing::instrument(level = "info", skip_all, fields(alert = %id))]
+pub fn make_due(
+    conn: &mut DbConn,
+    id: &str,
+) -> Result<(RetryNow, Option<(RetryState, RetryState)>), AppError> {
+    let now = db::now();
+    let row: (
+        AlertStatus,
+        i32,
+        NaiveDateTime,
+        Option<String>,
+        Option<NaiveDateTime>,
+    ) = alerts::table
+        .find(id)
+        .select((
+            alerts::status,
+            alerts::attempts,
+            alerts::next_attempt_at,
+            alerts::last_error,
+            alerts::lease_until,
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::NotFound(format!("no mail {id}")))?;
+    let (status, attempts, next_attempt_at, last_error, lease_until) = row;
+    let before = RetryState {
+        status,
+        attempts,
+        next_attempt_at,
+        last_error,
+    };
+    if matches!(status, AlertStatus::Sent | AlertStatus::Cancelled) {
+        return Ok((RetryNow::Final, None));
+    }
+    if lease_until.is_some_and(|until| until > now) {
+        return Ok((RetryNow::Busy, None));
+    }
+    if status == AlertStatus::Pending && next_attempt_at <= now {
+        return Ok((RetryNow::AlreadyDue, None));
+    }
+    let waiting = alerts::status.eq(AlertStatus::Failed).or(alerts::status
+        .eq(AlertStatus::Pending)
+        .and(alerts::next_attempt_at.gt(now)));
+    let free = alerts::lease_until
+        .is_null()
+        .or(alerts::lease_until.le(now));
+    let changed = diesel::update(alerts::table.find(id).filter(waiting).filter(free))
+        .set((
+            alerts::status.eq(AlertStatus::Pending),
+            alerts::next_attempt_at.eq(now),
+            alerts::lease_owner.eq(None::<String>),
+            alerts::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Ok((RetryNow::AlreadyDue, None));
+    }
+    let after = RetryState {
+        status: AlertStatus::Pending,
+        next_attempt_at: now,
+        ..before.clone()
+    };
+    Ok((RetryNow::Due, Some((before, after))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

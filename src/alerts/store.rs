@@ -1052,6 +1052,11 @@ pub struct AlertFilter {
     pub event_id: Option<String>,
     pub status: Option<AlertStatus>,
     pub kind: Option<MailKind>,
+    /// Mail to addresses containing this text (the admins' page).
+    pub recipient: Option<String>,
+    /// Queued at or after / at or before.
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
     pub after: Option<(NaiveDateTime, String)>,
     pub limit: i64,
 }
@@ -1071,6 +1076,19 @@ pub fn list_alerts(conn: &mut DbConn, f: &AlertFilter) -> Result<Vec<AlertRecord
     }
     if let Some(kind) = f.kind {
         query = query.filter(alerts::kind.eq(kind));
+    }
+    if let Some(recipient) = &f.recipient {
+        query = query.filter(
+            alerts::recipient
+                .like(crate::text::contains_pattern(recipient))
+                .escape('\\'),
+        );
+    }
+    if let Some(from) = f.from {
+        query = query.filter(alerts::created_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        query = query.filter(alerts::created_at.le(to));
     }
     if let Some((at, id)) = &f.after {
         query = query.filter(

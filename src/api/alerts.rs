@@ -384,6 +384,9 @@ pub async fn list_alerts(
         event_id: uuid_filter(q.event_id, "event_id")?,
         status: q.status,
         kind: q.kind,
+        recipient: None,
+        from: None,
+        to: None,
         after: q
             .cursor
             .as_deref()

@@ -55,6 +55,8 @@ pub async fn list_audit(
         entities: entity.flatten().into_iter().collect(),
         entity_id: q.entity_id,
         key_id: q.key_id,
+        key_name: None,
+        action: None,
         from: q.from.map(|t| t.naive_utc()),
         to: q.to.map(|t| t.naive_utc()),
         oldest_first: false,

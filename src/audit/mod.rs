@@ -75,6 +75,8 @@ string_enum! {
         /// A suggested case dismissed for an incident (entity id: the
         /// incident's).
         CaseDismissal = "case_dismissal",
+        /// A mail of a watch in the outbox (an admin asked to retry it now).
+        Alert = "alert",
     }
 }
 
@@ -178,6 +180,10 @@ pub struct AuditFilter {
     pub entities: Vec<Entity>,
     pub entity_id: Option<String>,
     pub key_id: Option<String>,
+    /// Records made under this name (a key's or a person's), as the
+    /// admins' page picks it from [`names`].
+    pub key_name: Option<String>,
+    pub action: Option<Action>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     /// Oldest first (an entity's history) instead of newest first.
@@ -200,6 +206,12 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRecord>,
     if let Some(key) = &filter.key_id {
         query = query.filter(audit_log::key_id.eq(key.clone()));
     }
+    if let Some(name) = &filter.key_name {
+        query = query.filter(audit_log::key_name.eq(name.clone()));
+    }
+    if let Some(action) = filter.action {
+        query = query.filter(audit_log::action.eq(action));
+    }
     if let Some(from) = filter.from {
         query = query.filter(audit_log::at.ge(from));
     }
@@ -218,4 +230,16 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRecord>,
     };
     let rows = query.limit(filter.limit + 1).load::<AuditRow>(conn)?;
     Ok(rows.into_iter().map(AuditRow::into_record).collect())
+}
+
+/// The names records were made under (keys, people, `cli`), for the
+/// admins' "who" filter; at most `limit`, in order.
+#[tracing::instrument(level = "debug", skip_all)]
+pub fn names(conn: &mut DbConn, limit: i64) -> Result<Vec<String>, AppError> {
+    Ok(audit_log::table
+        .select(audit_log::key_name)
+        .distinct()
+        .order(audit_log::key_name.asc())
+        .limit(limit)
+        .load(conn)?)
 }

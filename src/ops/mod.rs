@@ -21,6 +21,7 @@ pub mod backup;
 pub mod cases;
 pub mod consequences;
 pub mod copy;
+pub mod deliveries;
 pub mod events;
 pub mod keys;
 pub mod places;

@@ -154,12 +154,14 @@ fn upsert_one(
     store::upsert(conn, &who.actor, draft, holder, true).map(|(_, id)| Some(id))
 }
 
-/// Imports a cadastre file (admin): upserts by code in batches (each batch a
-/// short transaction that bumps the layer version, so a server sharing the
-/// database waits little), records registry changes, and matches the
-/// incidents again. `full_snapshot` marks as removed the live concessions of
-/// the same coordinate system (the same UTM zone) that the file no longer has.
+/// Imports a cadastre file (admin): upserts by code, records registry
+/// changes, and matches the incidents again, all in one transaction, so an
+/// import stopped midway (an error, a `kill -9`) leaves nothing of the file
+/// behind. `full_snapshot` marks as removed the live concessions of the same
+/// coordinate system (the same UTM zone) that the file no longer has.
+/// `progress` hears how many of how many features are written.
 #[tracing::instrument(skip_all, fields(who = %who.actor.name, path = %path.display()))]
+#[allow(clippy::too_many_arguments)] // the command line's flags, one each
 pub fn import_concessions(
     conn: &mut DbConn,
     index: &PlaceIndex,
@@ -168,6 +170,7 @@ pub fn import_concessions(
     crs_flag: Option<&str>,
     full_snapshot: bool,
     max_bytes: u64,
+    progress: &dyn Fn(usize, usize),
 ) -> Result<ImportReport, String> {
     who.require(Role::Admin).map_err(|e| e.report())?;
     let started = Instant::now();
@@ -178,32 +181,22 @@ pub fn import_concessions(
     } = import::read_concessions(path, crs_flag, max_bytes)?;
     let mut holders = Holders::new();
     let total = drafts.len();
-    let mut done = 0;
-    for batch in drafts.chunks(500) {
-        let outcomes = db::write_tx(conn, |conn| {
-            store::bump_concessions(conn)?;
-            batch
-                .iter()
-                .map(|d| {
-                    let holder = resolve_holder(conn, who, &d.holder, &mut holders)?;
-                    store::upsert(conn, &who.actor, d, holder, false).map(|(o, _)| o)
-                })
-                .collect::<Result<Vec<_>, AppError>>()
-        })
-        .map_err(|e| e.report())?;
-        for o in outcomes {
-            match o {
-                Outcome::Added => report.added += 1,
-                Outcome::Updated => report.updated += 1,
-                Outcome::Unchanged => report.unchanged += 1,
-            }
-        }
-        done += batch.len();
-        import::show_progress(done, total);
-    }
     let codes: std::collections::HashSet<&str> = drafts.iter().map(|d| d.code.as_str()).collect();
     report.events_rematched = db::write_tx(conn, |conn| {
         store::bump_concessions(conn)?;
+        let mut done = 0;
+        for batch in drafts.chunks(500) {
+            for d in batch {
+                let holder = resolve_holder(conn, who, &d.holder, &mut holders)?;
+                match store::upsert(conn, &who.actor, d, holder, false)?.0 {
+                    Outcome::Added => report.added += 1,
+                    Outcome::Updated => report.updated += 1,
+                    Outcome::Unchanged => report.unchanged += 1,
+                }
+            }
+            done += batch.len();
+            progress(done, total);
+        }
         if full_snapshot {
             let live: Vec<(String, String)> = concessions::table
                 .filter(concessions::deleted_at.is_null())
@@ -263,4 +256,92 @@ pub fn import_boundaries(
     .map_err(|e| e.report())?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// What an admin sent to import from the page: the file (a GeoJSON, or a
+/// shapefile's `.shp` beside its `.shx`, `.dbf` and `.prj`) and the
+/// coordinate system chosen (none: the file's own).
+pub struct ImportJob {
+    pub id: String,
+    pub kind: domain::jobs::JobKind,
+    pub path: std::path::PathBuf,
+    pub crs: Option<String>,
+    pub max_bytes: u64,
+}
+
+/// Starts recording an import (admin): the row the page shows while it runs.
+pub fn start_import_job(
+    conn: &mut DbConn,
+    who: &Who,
+    kind: domain::jobs::JobKind,
+    file_name: &str,
+    crs: Option<&str>,
+) -> Result<String, AppError> {
+    who.require(Role::Admin)?;
+    domain::jobs::create(conn, kind, file_name, crs.unwrap_or(""), &who.actor.name)
+}
+
+/// Runs an import the page started, with the command line's own import
+/// functions, and records its report or its error on the job's row. A
+/// file that cannot be read is the job's error, not a failure of Vigía.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, job = %job.id))]
+pub fn run_import_job(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    job: &ImportJob,
+    progress: &dyn Fn(usize, usize),
+) -> Result<(), AppError> {
+    use domain::jobs::{JobKind, JobReport, RowError};
+    let row = |s: &import::Skipped| RowError {
+        row: s.index + 1,
+        code: s.code.clone(),
+        reason: s.reason.clone(),
+    };
+    let result = match job.kind {
+        JobKind::Concessions => import_concessions(
+            conn,
+            index,
+            who,
+            &job.path,
+            job.crs.as_deref(),
+            false,
+            job.max_bytes,
+            progress,
+        )
+        .map(|r| JobReport {
+            read: r.read,
+            added: r.added,
+            updated: r.updated,
+            unchanged: r.unchanged,
+            removed: r.removed,
+            skipped: r.skipped.iter().map(row).collect(),
+            incidents: r.events_rematched,
+            crs: r.crs,
+            seconds: r.seconds,
+        }),
+        JobKind::Districts => import_boundaries(
+            conn,
+            index,
+            who,
+            &job.path,
+            job.crs.as_deref(),
+            &DistrictFields::default(),
+            job.max_bytes,
+        )
+        .map(|r| JobReport {
+            read: r.read,
+            added: r.imported,
+            skipped: r.skipped.iter().map(row).collect(),
+            incidents: r.events_recoded,
+            seconds: r.seconds,
+            ..JobReport::default()
+        }),
+    };
+    // The file's name is the page's, not the temporary path it was read at.
+    let result = result.map_err(|e| {
+        let path = job.path.display().to_string();
+        e.replace(&format!("{path}: "), "").replace(&path, "")
+    });
+    domain::jobs::finish(conn, &job.id, result.as_ref().map_err(String::as_str))
 }

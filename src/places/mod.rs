@@ -6,6 +6,7 @@ pub mod crs;
 pub mod geometry;
 pub mod import;
 pub mod index;
+pub mod jobs;
 pub mod store;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -867,6 +867,91 @@ pub fn changes(
     Ok(rows.into_iter().map(change_of).collect())
 }
 
+diesel::define_sql_function! {
+    /// SQL `lower` (ASCII only on SQLite as bundled).
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// What the admins' registry page selects.
+#[derive(Debug, Default)]
+pub struct ChangeFilter {
+    pub kind: Option<ChangeKind>,
+    /// One concession's code, exactly.
+    pub code: Option<String>,
+    /// Text in the holder's name before or after the change (case folded
+    /// for ASCII letters on both databases).
+    pub holder: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    /// Only changes older than this one (the next page).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// Registry changes newest first, up to `limit + 1`, each with the id of
+/// its concession when it still exists (for a link to its page).
+#[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
+pub fn change_log(
+    conn: &mut DbConn,
+    f: &ChangeFilter,
+) -> Result<Vec<(RegistryChange, Option<String>)>, AppError> {
+    let mut query = concession_changes::table.into_boxed();
+    if let Some(kind) = f.kind {
+        query = query.filter(concession_changes::change.eq(kind));
+    }
+    if let Some(code) = &f.code {
+        query = query.filter(concession_changes::code.eq(code.clone()));
+    }
+    if let Some(holder) = &f.holder {
+        // The holder's name is in the JSON snapshots, as `"holder":"…"`.
+        let pattern = crate::text::contains_pattern(&holder.to_lowercase());
+        query = query.filter(
+            lower(concession_changes::before_json.assume_not_null())
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(concession_changes::after_json.assume_not_null())
+                    .like(pattern)
+                    .escape('\\')),
+        );
+    }
+    if let Some(from) = f.from {
+        query = query.filter(concession_changes::at.ge(from));
+    }
+    if let Some(to) = f.to {
+        query = query.filter(concession_changes::at.le(to));
+    }
+    if let Some(before) = f.before {
+        query = query.filter(concession_changes::seq.lt(before));
+    }
+    let rows: Vec<ChangeRow> = query
+        .order(concession_changes::seq.desc())
+        .limit(f.limit + 1)
+        .select((
+            concession_changes::seq,
+            concession_changes::at,
+            concession_changes::code,
+            concession_changes::change,
+            concession_changes::before_json,
+            concession_changes::after_json,
+        ))
+        .load(conn)?;
+    let codes: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
+    let ids: std::collections::HashMap<String, String> = concessions::table
+        .filter(concessions::code.eq_any(codes))
+        .filter(concessions::deleted_at.is_null())
+        .select((concessions::code, concessions::id))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let id = ids.get(&row.2).cloned();
+            (change_of(row), id)
+        })
+        .collect())
+}
+
 /// The latest registry changes of one concession (by code), newest first.
 pub fn changes_of(
     conn: &mut DbConn,

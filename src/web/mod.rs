@@ -23,11 +23,14 @@
 //! - `offline`: the manifest, the outbox's session token, "Mis envíos".
 //! - `watches`: "Mis alertas", a person's watches: list, form with a
 //!   preview, resend, delete.
+//! - `admin`: the administration pages (a hub, the audit and delivery logs,
+//!   the registry changes, the settings).
 //!
 //! Pages are not part of the API document: they are registered here, not
 //! through `routing::Routes`.
 
 pub mod account;
+pub mod admin;
 pub mod analysis;
 pub mod assets;
 pub mod attachments;
@@ -256,6 +259,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     records::configure(cfg);
     offline::configure(cfg);
     watches::configure(cfg);
+    admin::configure(cfg);
 }
 
 #[cfg(test)]

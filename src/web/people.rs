@@ -25,6 +25,7 @@ struct Row {
     status: &'static str,
     disabled: bool,
     own: bool,
+    last_sign_in: String,
 }
 
 #[derive(Template)]
@@ -60,6 +61,10 @@ fn rows(users: Vec<User>, who: &SignedIn, t: &Texts) -> Vec<Row> {
                 (false, false) => t.user_pending,
             },
             disabled: u.disabled_at.is_some(),
+            last_sign_in: u
+                .last_sign_in_at
+                .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_else(|| t.user_never_signed_in.to_string()),
             name: u.display_name,
             email: u.email,
             role: u.role,

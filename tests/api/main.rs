@@ -6,6 +6,7 @@
 
 mod access;
 mod actors;
+mod admin_pages;
 mod alerts;
 mod analysis;
 mod attachments;

@@ -79,6 +79,18 @@ impl Browser {
         headers: &[(&str, &str)],
         body: Option<(&str, String)>,
     ) -> Page {
+        let body = body.map(|(ct, b)| (ct, b.into_bytes()));
+        self.request_bytes(method, path, headers, body).await
+    }
+
+    /// As [`Browser::request`], with a body that need not be text (a zip).
+    pub async fn request_bytes(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Page {
         let client = awc::Client::builder()
             .disable_redirects()
             .timeout(std::time::Duration::from_secs(30))

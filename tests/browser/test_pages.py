@@ -66,7 +66,7 @@ def test_sign_in_through_the_invitation_link(vigia, admin, new_context):
     assert admin.landed_on == vigia.base + "/"
     page = admin.page
     expect(page).to_have_title("Incidentes · Vigía")
-    expect(page.locator("header nav")).to_contain_text("Personas")
+    expect(page.locator("header nav")).to_contain_text("Administración")
     assert any(c["name"] == "vigia_session" and c["httpOnly"] for c in admin.storage["cookies"])
 
     # The link worked once.
@@ -498,7 +498,11 @@ def test_cases_and_the_form_read_in_english(vigia, admin, case_id, new_context, 
 def test_an_admin_makes_a_key_and_revokes_it(vigia, admin, new_context):
     context = new_context(storage_state=admin.storage)
     page = context.new_page()
-    goto(page, vigia.base + "/keys")
+    # Keys are reached through the administration hub in the nav.
+    goto(page, vigia.base + "/")
+    page.locator("header nav").get_by_role("link", name="Administración").click()
+    page.locator(".admin-hub").get_by_role("link", name="Claves de la API").click()
+    expect(page.locator("h1")).to_have_text("Claves de la API")
     page.fill("#key-name", "Script de R de la universidad")
     page.select_option("#key-role", "researcher")
     page.get_by_role("button", name="Crear la clave").click()
