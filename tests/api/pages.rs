@@ -326,7 +326,7 @@ async fn the_first_admin_gets_in_through_the_command_line_link() {
     assert!(!cookie.contains("Secure"), "http:// is not https: {cookie}");
     let home = browser.get("/").await;
     assert_eq!(home.status, 200);
-    assert!(home.body.contains("Ana Quispe") || home.body.contains("Personas"));
+    assert!(home.body.contains("Ana Quispe") || home.body.contains("Administración"));
     assert_eq!(home.headers.get("cache-control").unwrap(), "no-store");
     let csp = home
         .headers
