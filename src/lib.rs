@@ -90,6 +90,7 @@ pub mod api;
 pub mod attachments;
 pub mod audit;
 pub mod cases;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod csv_safe;

@@ -445,6 +445,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Written by triggers only (see `crate::changes`).
+    changes (seq) {
+        seq -> BigInt,
+        txid -> BigInt,
+        entity -> Text,
+        entity_id -> Text,
+        kind -> Text,
+        at -> Timestamp,
+    }
+}
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,

@@ -257,6 +257,8 @@ impl Application {
 pub fn api_routes() -> Routes {
     let mut routes = Routes::default();
     routes.add(healthz).add(readyz).add(metrics);
+    // The feeds' literal `…/changes` paths before each collection's `{id}`.
+    api::changes::configure(&mut routes);
     api::events::configure(&mut routes);
     api::actors::configure(&mut routes);
     api::places::configure(&mut routes);

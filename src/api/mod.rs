@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod attachments;
 pub mod audit;
 pub mod cases;
+pub mod changes;
 pub mod events;
 pub mod keys;
 pub mod places;

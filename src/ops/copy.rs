@@ -38,6 +38,9 @@ const REFERENCING: [&str; 12] = [
     "attachments",
 ];
 
+/// The change feeds' log, written by triggers (`crate::changes`).
+const CHANGES: &str = "changes";
+
 const PAGE: i64 = 500;
 /// Rows per page of a table with binary columns (files of up to 25 MiB).
 const BLOB_PAGE: i64 = 4;
@@ -257,7 +260,9 @@ pub fn copy(from: &Target, to: &Target) -> Result<CopyReport, AppError> {
             to.display()
         )));
     }
-    tables.sort_by_key(|t| REFERENCING.iter().position(|r| r == t));
+    // The change log last: copying the other tables fires its triggers in
+    // the target, and those rows give way to the source's own log.
+    tables.sort_by_key(|t| (t == CHANGES, REFERENCING.iter().position(|r| r == t)));
 
     // One snapshot of the source.
     match &mut source {
@@ -277,6 +282,9 @@ pub fn copy(from: &Target, to: &Target) -> Result<CopyReport, AppError> {
             } else {
                 PAGE
             };
+            if table == CHANGES {
+                target.batch_execute("DELETE FROM changes")?;
+            }
             let mut offset = 0;
             loop {
                 let page = read_page(&mut source, table, &cols, offset, size)?;
@@ -289,6 +297,10 @@ pub fn copy(from: &Target, to: &Target) -> Result<CopyReport, AppError> {
             reset_sequences(target, table, &target_cols)?;
             copied.push(table.clone());
         }
+        // Transaction ids are the source's (or 0): in the target they would
+        // order its own later changes wrongly (`crate::changes`). The copied
+        // log keeps its order by `seq`, as the oldest history.
+        target.batch_execute("UPDATE changes SET txid = 0")?;
         // Every table holds what the source holds.
         let source_counts = count_rows(&mut source)?;
         let target_counts = count_rows(target)?;

@@ -19,6 +19,7 @@ pub mod alerts;
 pub mod attachments;
 pub mod backup;
 pub mod cases;
+pub mod changes;
 pub mod consequences;
 pub mod copy;
 pub mod deliveries;

@@ -13,6 +13,7 @@ mod attachments;
 mod audit;
 mod backup;
 mod cases;
+mod changes;
 mod cli;
 mod consequences;
 mod copy;

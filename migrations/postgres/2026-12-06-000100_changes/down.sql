@@ -1,0 +1,13 @@
+DROP TRIGGER events_changes ON events;
+DROP TRIGGER actors_changes ON actors;
+DROP TRIGGER concessions_changes ON concessions;
+DROP TRIGGER cases_changes ON cases;
+DROP TRIGGER event_actors_changes ON event_actors;
+DROP TRIGGER event_concessions_changes ON event_concessions;
+DROP TRIGGER event_cases_changes ON event_cases;
+DROP TRIGGER attachments_changes ON attachments;
+DROP TRIGGER case_companies_changes ON case_companies;
+DROP TRIGGER report_entries_changes ON report_entries;
+DROP FUNCTION changes_of_link();
+DROP FUNCTION changes_of_row();
+DROP TABLE changes;

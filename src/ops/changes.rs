@@ -1,0 +1,183 @@
+//! A page of a change feed with each changed record as it is now.
+//!
+//! A mirror applies the items in order: a record replaces its copy, a
+//! `null` record (deleted, merged away, or gone) removes it. Because each
+//! item carries the record's current state, not the state at that change,
+//! a mirror that has read to the end of the feed holds exactly what the
+//! database holds, whatever it missed in between.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::actors::Actor;
+use crate::cases::Case;
+use crate::changes::{self, ChangeKind, ChangeRow, Feed, Position};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::events::Event;
+use crate::pagination;
+use crate::places::Concession;
+
+/// Changes read per page at most (`limit`).
+pub const MAX_LIMIT: i64 = 500;
+pub const DEFAULT_LIMIT: i64 = 100;
+
+/// One changed record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeItem<T> {
+    /// The record's id.
+    pub id: String,
+    /// What happened: `create`, `update`, `delete` or `restore`. Several
+    /// changes of one record within a page are one item: `delete` if the
+    /// record is gone now, else `create` if it was created in the page,
+    /// `restore` if restored, otherwise `update`.
+    pub change: ChangeKind,
+    /// When the last of those changes was written.
+    pub at: DateTime<Utc>,
+    /// The record as it is now (what `GET` on it answers); `null` when it
+    /// is deleted: remove it from your copy.
+    pub record: Option<T>,
+}
+
+/// A page of a change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePage<T> {
+    pub items: Vec<ChangeItem<T>>,
+    /// Pass as `since` for what comes next. Always present: with no new
+    /// changes it is the `since` you sent, so keep polling with it.
+    pub next_cursor: String,
+    /// Whether more changes are already waiting (ask again at once).
+    pub more: bool,
+}
+
+/// Reads a feed after `since` (an opaque cursor; none: from the start).
+pub fn page<T>(
+    conn: &mut DbConn,
+    feed: Feed,
+    since: Option<&str>,
+    limit: Option<i64>,
+    load: impl FnOnce(&mut DbConn, &[String]) -> Result<HashMap<String, T>, AppError>,
+) -> Result<ChangePage<T>, AppError> {
+    let after: Position = since
+        .map(pagination::decode)
+        .transpose()?
+        .unwrap_or_default();
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
+        Some(n) => {
+            return Err(AppError::BadRequest(format!(
+                "limit must be between 1 and {MAX_LIMIT}, got {n}"
+            )))
+        }
+    };
+    let mut rows = changes::read(conn, feed, after, limit + 1)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next = rows.last().map_or(after, ChangeRow::position);
+
+    let collapsed = collapse(&rows);
+    let ids: Vec<String> = collapsed.iter().map(|c| c.id.clone()).collect();
+    let mut records = load(conn, &ids)?;
+    let items = collapsed
+        .into_iter()
+        .map(|c| {
+            let record = records.remove(&c.id);
+            let change = if record.is_none() {
+                ChangeKind::Delete
+            } else {
+                c.change
+            };
+            ChangeItem {
+                id: c.id,
+                change,
+                at: c.at.and_utc(),
+                record,
+            }
+        })
+        .collect();
+    Ok(ChangePage {
+        items,
+        next_cursor: pagination::encode(&next),
+        more,
+    })
+}
+
+struct Collapsed {
+    id: String,
+    change: ChangeKind,
+    at: chrono::NaiveDateTime,
+}
+
+/// One entry per record, in the order of its last change in the page.
+fn collapse(rows: &[ChangeRow]) -> Vec<Collapsed> {
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    let mut kinds: HashMap<&str, Vec<ChangeKind>> = HashMap::new();
+    for (i, row) in rows.iter().enumerate() {
+        last.insert(&row.entity_id, i);
+        kinds.entry(&row.entity_id).or_default().push(row.kind);
+    }
+    let mut order: Vec<(usize, &str)> = last.iter().map(|(id, i)| (*i, *id)).collect();
+    order.sort_unstable();
+    order
+        .into_iter()
+        .map(|(i, id)| {
+            let seen = &kinds[id];
+            let change = [ChangeKind::Create, ChangeKind::Restore]
+                .into_iter()
+                .find(|k| seen.contains(k))
+                .unwrap_or(ChangeKind::Update);
+            Collapsed {
+                id: id.to_string(),
+                change,
+                at: rows[i].at,
+            }
+        })
+        .collect()
+}
+
+/// Live incidents by id, as the API shows them.
+pub fn events(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, Event>, AppError> {
+    Ok(super::events::load_many(conn, ids)?
+        .into_iter()
+        .map(|e| (e.id.to_string(), e))
+        .collect())
+}
+
+pub fn actors(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, Actor>, AppError> {
+    each_live(conn, ids, crate::actors::store::load)
+}
+
+pub fn concessions(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<HashMap<String, Concession>, AppError> {
+    each_live(conn, ids, crate::places::store::load)
+}
+
+/// Cases with their report entries, as `GET /api/v1/cases/{id}` shows them.
+pub fn cases(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, Case>, AppError> {
+    each_live(conn, ids, crate::cases::store::load_with_entries)
+}
+
+/// Loads each record that is live; a missing or deleted one is left out.
+fn each_live<T>(
+    conn: &mut DbConn,
+    ids: &[String],
+    load: impl Fn(&mut DbConn, &str) -> Result<T, AppError>,
+) -> Result<HashMap<String, T>, AppError> {
+    let mut found = HashMap::new();
+    for id in ids {
+        match load(conn, id) {
+            Ok(record) => {
+                found.insert(id.clone(), record);
+            }
+            Err(AppError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(found)
+}
