@@ -187,6 +187,7 @@ diesel::table! {
         confirm_sent_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
         status_reason -> Nullable<Text>,
+        feed_nonce -> Text,
     }
 }
 

@@ -85,6 +85,10 @@ impl Application {
         let (worker, signer) = delivery_worker(settings, &db)?;
         let watch_context = web::Data::new(WatchContext {
             policy: settings.alerts.policy(),
+            links: Links {
+                base_url: settings.base_url().to_string(),
+                signer: signer.clone(),
+            },
             signer,
         });
         let backups = (!settings.backup.dir.is_empty()).then(|| BackupSchedule {

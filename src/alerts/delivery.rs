@@ -635,7 +635,10 @@ fn read_claimed(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Claimed>, AppEr
 }
 
 /// What a watch looks at, for its confirmation mail.
-fn describe_watch(conn: &mut DbConn, watch_id: &str) -> Result<mail::WatchTarget, AppError> {
+pub(crate) fn describe_watch(
+    conn: &mut DbConn,
+    watch_id: &str,
+) -> Result<mail::WatchTarget, AppError> {
     let (target_type, concession_id, actor_id, ubigeo): (
         TargetType,
         Option<String>,

@@ -80,7 +80,7 @@ pub enum WatchTarget {
     Area,
 }
 
-fn target_text(target: &WatchTarget, t: &Texts) -> String {
+pub(crate) fn target_text(target: &WatchTarget, t: &Texts) -> String {
     match target {
         WatchTarget::Concession { code, name } => {
             fill(t.target_concession, &[("code", code), ("name", name)])
@@ -91,7 +91,7 @@ fn target_text(target: &WatchTarget, t: &Texts) -> String {
     }
 }
 
-fn place_text(e: &EventSummary) -> String {
+pub(crate) fn place_text(e: &EventSummary) -> String {
     let admin: Vec<&str> = [&e.district, &e.province, &e.region]
         .into_iter()
         .filter_map(|p| p.as_deref())

@@ -9,6 +9,7 @@
 //! nothing the API acknowledged waits on SMTP being up.
 
 pub mod delivery;
+pub mod feed;
 pub mod mail;
 pub mod matching;
 pub mod outbox;

@@ -100,6 +100,16 @@ impl LinkSigner {
         self.verify(&format!("unsubscribe\n{id}"), sig)
             .then(|| id.to_string())
     }
+
+    /// The signature in a watch's Atom feed link (the id is in the path):
+    /// valid while the watch keeps `nonce`; a new link replaces the nonce.
+    pub fn feed_token(&self, watch_id: &str, nonce: &str) -> String {
+        self.sign(&format!("feed\n{watch_id}\n{nonce}"))
+    }
+
+    pub fn check_feed(&self, watch_id: &str, nonce: &str, token: &str) -> bool {
+        canonical_id(watch_id) && self.verify(&format!("feed\n{watch_id}\n{nonce}"), token)
+    }
 }
 
 /// A watch id as Vigía writes it: a UUID, lowercase and hyphenated.
@@ -157,6 +167,12 @@ mod tests {
         let unsubscribe = s.unsubscribe_token(id);
         let upper = unsubscribe.replacen(id, &id.to_uppercase(), 1);
         assert_eq!(s.check_unsubscribe(&upper), None);
+        // A feed link reads one watch's feed while its nonce holds.
+        let feed = s.feed_token(id, "n1");
+        assert!(s.check_feed(id, "n1", &feed));
+        assert!(!s.check_feed(id, "n2", &feed), "replaced link");
+        assert!(!s.check_feed(&id.to_uppercase(), "n1", &feed));
+        assert!(!s.check_feed(id, "n1", &s.unsubscribe_token(id)));
         // A confirmation signature does not unsubscribe.
         assert_eq!(s.check_unsubscribe(&format!("{id}.{sig}")), None);
     }

@@ -5,9 +5,10 @@
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::alerts::mail::Links;
 use crate::alerts::store::{self, AlertFilter, Confirmed, Policy, Scope, WatchFilter};
 use crate::alerts::tokens::LinkSigner;
 use crate::alerts::{AlertRecord, AlertStatus, MailKind, Watch, WatchInput, WatchStatus};
@@ -26,6 +27,8 @@ use crate::web::{link_page, LinkForm, WebContext};
 pub struct WatchContext {
     pub policy: Policy,
     pub signer: LinkSigner,
+    /// Links to Vigía's pages and feeds (the public base URL).
+    pub links: Links,
 }
 
 /// The watch and alert routes, in matching order: `confirm` and
@@ -42,6 +45,9 @@ pub fn configure(routes: &mut Routes) {
         .add(patch_watch)
         .add(delete_watch)
         .add(resend_confirmation)
+        .add(get_feed_link)
+        .add(rotate_feed_link)
+        .add(watch_feed)
         .add(list_alerts);
 }
 
@@ -189,6 +195,93 @@ pub async fn delete_watch(
     db.run(move |conn| ops::alerts::delete(conn, &who, &id, &if_match))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Where a watch's Atom feed is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedLink {
+    /// The feed's address, with its signature: whoever has it reads the
+    /// watch's alerts, so share it as you would the mails.
+    pub feed_url: String,
+}
+
+/// The link of one of your watches' Atom feed.
+#[utoipa::path(tag = "watches",
+    params(("id" = String, Path, description = "Watch id")),
+    responses((status = 200, description = "The feed's link", body = FeedLink),
+        doc::Unauthorized, doc::NotFound))]
+#[get("/api/v1/watches/{id}/feed")]
+pub async fn get_feed_link(
+    caller: Caller,
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    feed_link(caller, db, ctx, id, false).await
+}
+
+/// A new link for one of your watches' Atom feed: the old link stops
+/// working (a feed link that was shared too widely).
+#[utoipa::path(tag = "watches",
+    params(("id" = String, Path, description = "Watch id")),
+    responses((status = 200, description = "The feed's new link", body = FeedLink),
+        doc::Unauthorized, doc::NotFound))]
+#[post("/api/v1/watches/{id}/feed")]
+pub async fn rotate_feed_link(
+    caller: Caller,
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    feed_link(caller, db, ctx, id, true).await
+}
+
+async fn feed_link(
+    caller: Caller,
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    id: web::Path<String>,
+    rotate: bool,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "watch")?;
+    let who = Who::from(&caller);
+    let links = ctx.links.clone();
+    let feed_url = db
+        .run(move |conn| ops::alerts::feed_url(conn, &who, &links, &id, rotate))
+        .await?;
+    Ok(HttpResponse::Ok().json(FeedLink { feed_url }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// The signature in the feed's link.
+    #[param(max_length = 100)]
+    token: String,
+}
+
+/// A watch's alerts as an Atom 1.0 feed, newest first (50 at most), for
+/// feed readers: the link's signature stands for a key. A forged or
+/// replaced link, or a deleted watch, is 404.
+#[utoipa::path(tag = "watches", security(()),
+    params(("id" = String, Path, description = "Watch id"), FeedQuery),
+    responses((status = 200, description = "The feed", content_type = "application/atom+xml", body = String),
+        doc::BadRequest, doc::NotFound))]
+#[get("/api/v1/watches/{id}/feed.atom")]
+pub async fn watch_feed(
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    id: web::Path<String>,
+    QueryParams(q): QueryParams<FeedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id(&id, "watch")?;
+    let links = ctx.links.clone();
+    let xml = db
+        .run(move |conn| ops::alerts::read_feed(conn, &links, &id, &q.token))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/atom+xml; charset=utf-8")
+        .body(xml))
 }
 
 /// Send the confirmation mail again, with a new link (the old one stops

@@ -786,4 +786,11 @@ catalogue! {
     outbox_check_fields: "Revise los campos marcados.", "Check the fields marked.";
     outbox_not_a_number: "debe ser un número", "must be a number";
     outbox_actor_step_failed: "El incidente se envió, pero falta vincular a un actor; se volverá a intentar.", "The incident was sent, but an actor still has to be linked; it will be tried again.";
+
+    // ---- a watch's Atom feed ----
+    feed_subtitle: "Alertas de Vigía para esta vigilancia, las más recientes primero.", "Vigía's alerts for this watch, newest first.";
+    watch_feed: "Fuente Atom", "Atom feed";
+    watch_feed_help: "Para un lector de noticias: quien tenga este enlace ve las alertas de esta vigilancia.", "For a feed reader: whoever has this link sees this watch's alerts.";
+    watch_feed_rotate: "Nuevo enlace", "New link";
+    watch_feed_rotated_notice: "La fuente Atom tiene un enlace nuevo; el anterior ya no funciona.", "The Atom feed has a new link; the old one no longer works.";
 }

@@ -2,9 +2,12 @@
 //! links in their mails do (confirm, unsubscribe), which need no login.
 
 use super::Who;
+use crate::alerts::feed;
+use crate::alerts::mail::Links;
 use crate::alerts::store::{self, Confirmed, Policy, Scope};
 use crate::alerts::tokens::LinkSigner;
 use crate::alerts::{self as domain, Language, Watch, WatchInput};
+use crate::audit;
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::http::IfMatch;
@@ -91,6 +94,77 @@ pub fn unsubscribe(
     token: &str,
 ) -> Result<Language, AppError> {
     db::write_tx(conn, |conn| store::unsubscribe(conn, signer, token))
+}
+
+/// The Atom feed link of one of `who`'s watches (admins: anyone's), as it
+/// is now; with `rotate`, a new link first (the old one stops working).
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn feed_url(
+    conn: &mut DbConn,
+    who: &Who,
+    links: &Links,
+    id: &str,
+    rotate: bool,
+) -> Result<String, AppError> {
+    who.require(Role::Researcher)?;
+    let scope = scope(who);
+    db::write_tx(conn, |conn| {
+        store::load(conn, id, &scope)?;
+        if rotate {
+            let nonce = uuid::Uuid::new_v4().simple().to_string();
+            feed::set_nonce(conn, id, &nonce)?;
+            audit::record(
+                conn,
+                &who.actor,
+                audit::Action::Update,
+                audit::Entity::Watch,
+                id,
+                None::<&()>,
+                Some(&serde_json::json!({"feed_link": "replaced"})),
+            )?;
+        }
+        let watch = feed::watch(conn, id)?;
+        Ok(feed_link(links, &watch))
+    })
+}
+
+/// `…/api/v1/watches/{id}/feed.atom?token=…`
+pub fn feed_link(links: &Links, watch: &feed::FeedWatch) -> String {
+    format!(
+        "{}/api/v1/watches/{}/feed.atom?token={}",
+        links.base_url,
+        watch.id,
+        links.signer.feed_token(&watch.id, &watch.nonce)
+    )
+}
+
+/// A watch's Atom feed, read with the token of its link (no key: feed
+/// readers send none). A forged or replaced link is 404, as is a deleted
+/// watch.
+#[tracing::instrument(skip_all, fields(id))]
+pub fn read_feed(
+    conn: &mut DbConn,
+    links: &Links,
+    id: &str,
+    token: &str,
+) -> Result<String, AppError> {
+    let gone = || AppError::NotFound(format!("no feed for watch {id} with this link"));
+    let watch = match feed::watch(conn, id) {
+        Err(AppError::NotFound(_)) => return Err(gone()),
+        other => other?,
+    };
+    if !links.signer.check_feed(id, &watch.nonce, token) {
+        return Err(gone());
+    }
+    let target = crate::alerts::delivery::describe_watch(conn, id)?;
+    let entries = feed::entries(conn, id)?;
+    Ok(feed::atom(
+        &watch,
+        &target,
+        &entries,
+        links,
+        &feed_link(links, &watch),
+    ))
 }
 
 /// The months back a preview looks.
@@ -247,6 +321,8 @@ pub struct WatchView {
     pub watch: Watch,
     pub target: TargetWords,
     pub last_alerted: Option<chrono::DateTime<chrono::Utc>>,
+    /// What its Atom feed's link signs.
+    pub feed: feed::FeedWatch,
 }
 
 /// The watches a page lists: a person's own (admins: everyone's), newest
@@ -280,6 +356,7 @@ fn views(conn: &mut DbConn, watches: Vec<Watch>) -> Result<Vec<WatchView>, AppEr
             Ok(WatchView {
                 target: describe(conn, &watch.target)?,
                 last_alerted: last.remove(&id).map(|t| t.and_utc()),
+                feed: feed::watch(conn, &id)?,
                 watch,
             })
         })

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::form::{self, Errors};
 use super::{see_other, Ctx, SignedIn};
+use crate::alerts::mail::Links;
 use crate::alerts::{Frequency, Language, MinVerification, TargetInput, WatchInput, WatchStatus};
 use crate::api::alerts::WatchContext;
 use crate::db::Db;
@@ -283,6 +284,7 @@ struct Row {
     email: String,
     last_alert: String,
     owner: String,
+    feed_url: String,
 }
 
 #[derive(Template)]
@@ -374,8 +376,9 @@ fn when(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn row(view: WatchView, lang: Language, t: &Texts) -> Row {
+fn row(view: WatchView, lang: Language, t: &Texts, links: &Links) -> Row {
     let w = &view.watch;
+    let feed_url = ops::feed_link(links, &view.feed);
     let (target, target_detail) = target_text(&view.target, lang, t);
     let mut filters: Vec<String> = if w.event_types.is_empty() {
         vec![t.watch_all_types.to_string()]
@@ -406,12 +409,14 @@ fn row(view: WatchView, lang: Language, t: &Texts) -> Row {
             .map(when)
             .unwrap_or_else(|| t.watch_never_alerted.to_string()),
         owner: w.created_by.clone(),
+        feed_url,
     }
 }
 
 async fn list_page(
     who: &SignedIn,
     db: &Db,
+    links: &Links,
     status: StatusCode,
     notice: String,
     problem: String,
@@ -435,7 +440,7 @@ async fn list_page(
             } else {
                 t.watches_title
             },
-            rows: views.into_iter().map(|v| row(v, lang, t)).collect(),
+            rows: views.into_iter().map(|v| row(v, lang, t, links)).collect(),
             notice,
             problem,
             show_owner: all,
@@ -451,6 +456,7 @@ struct Notice {
 async fn list(
     who: SignedIn,
     db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
     q: web::Query<Notice>,
 ) -> Result<HttpResponse, AppError> {
     let t = who.ctx.t;
@@ -460,9 +466,18 @@ async fn list(
         Some("reconfirm") => t.watch_updated_confirm_notice,
         Some("deleted") => t.watch_deleted_notice,
         Some("resent") => t.watch_resent_notice,
+        Some("feed") => t.watch_feed_rotated_notice,
         _ => "",
     };
-    list_page(&who, &db, StatusCode::OK, notice.into(), String::new()).await
+    list_page(
+        &who,
+        &db,
+        &ctx.links,
+        StatusCode::OK,
+        notice.into(),
+        String::new(),
+    )
+    .await
 }
 
 fn too_many(seconds: u64, t: &Texts) -> String {
@@ -501,6 +516,7 @@ async fn resend(
             list_page(
                 &who,
                 &db,
+                &ctx.links,
                 StatusCode::TOO_MANY_REQUESTS,
                 String::new(),
                 problem,
@@ -509,10 +525,37 @@ async fn resend(
         }
         Err(AppError::Conflict(_)) => {
             let problem = t.watch_not_pending.to_string();
-            list_page(&who, &db, StatusCode::CONFLICT, String::new(), problem).await
+            list_page(
+                &who,
+                &db,
+                &ctx.links,
+                StatusCode::CONFLICT,
+                String::new(),
+                problem,
+            )
+            .await
         }
         Err(other) => Err(other),
     }
+}
+
+/// A new link for a watch's Atom feed; the old one stops working.
+async fn rotate_feed(
+    who: SignedIn,
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    id: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let f: CsrfForm = form::parse(&body)?;
+    who.check_csrf(&f.csrf)?;
+    let id = crate::http::parse_id(&id, "watch")?;
+    let acting = who.who();
+    let links = ctx.links.clone();
+    let target = format!("/watches?done=feed#watch-{id}");
+    db.run(move |conn| ops::feed_url(conn, &acting, &links, &id, true))
+        .await?;
+    Ok(see_other(&target))
 }
 
 // ------------------------------------------------------------ deleting
@@ -529,6 +572,7 @@ struct DeletePage {
 async fn delete_page(
     who: SignedIn,
     db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::Researcher)?;
@@ -544,7 +588,7 @@ async fn delete_page(
         &DeletePage {
             ctx: who.ctx.clone(),
             t,
-            row: row(view, who.ctx.lang, t),
+            row: row(view, who.ctx.lang, t, &ctx.links),
             version,
         },
     )
@@ -559,6 +603,7 @@ struct DeleteForm {
 async fn delete(
     who: SignedIn,
     db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
     id: web::Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, AppError> {
@@ -575,7 +620,15 @@ async fn delete(
         Ok(()) => Ok(see_other("/watches?done=deleted")),
         Err(AppError::PreconditionFailed(_)) => {
             let problem = who.ctx.t.watch_err_changed.to_string();
-            list_page(&who, &db, StatusCode::CONFLICT, String::new(), problem).await
+            list_page(
+                &who,
+                &db,
+                &ctx.links,
+                StatusCode::CONFLICT,
+                String::new(),
+                problem,
+            )
+            .await
         }
         Err(other) => Err(other),
     }
@@ -978,5 +1031,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/watches/{id}/edit", web::post().to(edit_plain))
         .route("/watches/{id}/delete", web::get().to(delete_page))
         .route("/watches/{id}/delete", web::post().to(delete))
-        .route("/watches/{id}/resend", web::post().to(resend));
+        .route("/watches/{id}/resend", web::post().to(resend))
+        .route("/watches/{id}/feed", web::post().to(rotate_feed));
 }

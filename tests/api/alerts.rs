@@ -1472,3 +1472,124 @@ async fn revoking_a_key_suspends_its_watches_and_cancels_their_mail() {
     res.problem(409);
     assert_eq!(app.deliver().await, sent(0));
 }
+
+/// A watch's Atom feed: its alerts, read back by an Atom parser, behind a
+/// link that only its owner is shown and can replace.
+#[actix_web::test]
+async fn a_watch_has_an_atom_feed_behind_a_replaceable_link() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    let watched = active_watch(
+        &app,
+        &mail,
+        watch(
+            "feed@example.org",
+            json!({"type": "area", "geometry": square(CHANCAS.0, CHANCAS.1, 0.1)}),
+        ),
+    )
+    .await;
+    let id = watched["id"].as_str().unwrap();
+    let fire = app
+        .create_event(event_with(json!({
+            "title": "Incendio en el campamento <Los Chancas> & \"mineros\"",
+            "location": {"lat": CHANCAS.1, "lon": CHANCAS.0, "precision": "exact"}
+        })))
+        .await;
+    let march = app
+        .create_event(event_with(json!({
+            "title": "Marcha en Tapayrihua",
+            "location": {"lat": CHANCAS.1 + 0.01, "lon": CHANCAS.0, "precision": "near"}
+        })))
+        .await;
+    app.create_event(event_with(json!({"title": "Lejos, en Arequipa"})))
+        .await;
+
+    let res = app
+        .get(&format!("/api/v1/watches/{id}/feed"), &app.researcher)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let link = res.body["feed_url"].as_str().unwrap().to_string();
+    assert!(link.starts_with(&format!("{BASE}/api/v1/watches/{id}/feed.atom?token=")));
+    // Another key's watch is not yours to see.
+    app.get(&format!("/api/v1/watches/{id}/feed"), &app.monitor)
+        .await
+        .problem(404);
+
+    let read = |res: crate::helpers::Response| {
+        assert_eq!(res.status, 200, "{}", res.body);
+        assert_eq!(
+            res.header("content-type").as_deref(),
+            Some("application/atom+xml; charset=utf-8")
+        );
+        atom_syndication::Feed::read_from(&res.bytes[..]).expect("valid Atom")
+    };
+    let feed = read(open(&app, &link).await);
+    assert_eq!(feed.id, format!("urn:uuid:{id}"));
+    assert!(
+        feed.title.value.starts_with("Vigía: "),
+        "{}",
+        feed.title.value
+    );
+    assert_eq!(feed.lang.as_deref(), Some("es"));
+    let titles: std::collections::BTreeSet<String> =
+        feed.entries.iter().map(|e| e.title.value.clone()).collect();
+    assert_eq!(
+        titles,
+        [
+            fire["title"].as_str().unwrap(),
+            march["title"].as_str().unwrap()
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect(),
+        "the two incidents in the area, the title's markup read back as text"
+    );
+    let fire_entry = feed
+        .entries
+        .iter()
+        .find(|e| e.title.value.starts_with("Incendio"))
+        .unwrap();
+    assert_eq!(
+        fire_entry.links[0].href,
+        format!("{BASE}/incidents/{}", fire["id"].as_str().unwrap())
+    );
+    assert!(fire_entry.id.starts_with("urn:uuid:"));
+    assert!(fire_entry.summary.as_ref().unwrap().value.contains("2023"));
+    assert!(feed.links.iter().any(|l| l.rel == "self" && l.href == link));
+
+    // A deleted incident leaves the feed.
+    let res = app
+        .delete(
+            &format!("/api/v1/events/{}", march["id"].as_str().unwrap()),
+            &app.monitor,
+            Some("*"),
+        )
+        .await;
+    assert_eq!(res.status, 204);
+    assert_eq!(read(open(&app, &link).await).entries.len(), 1);
+
+    // A forged or missing signature is not a feed.
+    let path = path_of(&link);
+    let forged = format!("{}x", &path[..path.len() - 1]);
+    let res = app.send(Method::GET, &forged, None, &[], None).await;
+    res.problem(404);
+    for bad in ["feed.atom?token=", "feed.atom"] {
+        let path = format!("/api/v1/watches/{id}/{bad}");
+        let res = app.send(Method::GET, &path, None, &[], None).await;
+        res.problem(400);
+    }
+
+    // A new link: the old one stops working.
+    let res = app
+        .post(
+            &format!("/api/v1/watches/{id}/feed"),
+            &app.researcher,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let new_link = res.body["feed_url"].as_str().unwrap().to_string();
+    assert_ne!(new_link, link);
+    open(&app, &link).await.problem(404);
+    assert_eq!(read(open(&app, &new_link).await).entries.len(), 1);
+}
