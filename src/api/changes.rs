@@ -2,6 +2,8 @@
 //! `/api/v1/concessions/feed` (`…/concessions/changes` is the registry log).
 //! Registered before each collection's `{id}` route (`startup::api_routes`).
 
+use std::collections::HashMap;
+
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -9,7 +11,7 @@ use utoipa::IntoParams;
 use crate::actors::Actor;
 use crate::cases::Case;
 use crate::changes::Feed;
-use crate::db::Db;
+use crate::db::{Db, DbConn};
 use crate::error::AppError;
 use crate::events::Event;
 use crate::http::QueryParams;
@@ -25,6 +27,19 @@ pub fn configure(routes: &mut Routes) {
         .add(actor_changes)
         .add(concession_changes)
         .add(case_changes);
+}
+
+/// Reads one page of a feed off the async executor.
+async fn serve<T: serde::Serialize + Send + 'static>(
+    db: web::Data<Db>,
+    q: ChangesQuery,
+    feed: Feed,
+    load: fn(&mut DbConn, &[String]) -> Result<HashMap<String, T>, AppError>,
+) -> Result<HttpResponse, AppError> {
+    let page = db
+        .run(move |conn| changes::page(conn, feed, q.since.as_deref(), q.limit, load))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -54,18 +69,7 @@ pub async fn event_changes(
     db: web::Data<Db>,
     QueryParams(q): QueryParams<ChangesQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = db
-        .run(move |conn| {
-            changes::page(
-                conn,
-                Feed::Event,
-                q.since.as_deref(),
-                q.limit,
-                changes::events,
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    serve(db, q, Feed::Event, changes::events).await
 }
 
 /// Every change of actors, in commit order, each with the actor as it is
@@ -80,18 +84,7 @@ pub async fn actor_changes(
     db: web::Data<Db>,
     QueryParams(q): QueryParams<ChangesQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = db
-        .run(move |conn| {
-            changes::page(
-                conn,
-                Feed::Actor,
-                q.since.as_deref(),
-                q.limit,
-                changes::actors,
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    serve(db, q, Feed::Actor, changes::actors).await
 }
 
 /// Every change of concessions (imports, registry changes, edits), in
@@ -107,18 +100,7 @@ pub async fn concession_changes(
     db: web::Data<Db>,
     QueryParams(q): QueryParams<ChangesQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = db
-        .run(move |conn| {
-            changes::page(
-                conn,
-                Feed::Concession,
-                q.since.as_deref(),
-                q.limit,
-                changes::concessions,
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    serve(db, q, Feed::Concession, changes::concessions).await
 }
 
 /// Every change of the Defensoría's cases (their report entries and
@@ -133,16 +115,5 @@ pub async fn case_changes(
     db: web::Data<Db>,
     QueryParams(q): QueryParams<ChangesQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = db
-        .run(move |conn| {
-            changes::page(
-                conn,
-                Feed::Case,
-                q.since.as_deref(),
-                q.limit,
-                changes::cases,
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    serve(db, q, Feed::Case, changes::cases).await
 }
