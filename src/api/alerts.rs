@@ -256,7 +256,7 @@ async fn feed_link(
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
     /// The signature in the feed's link.
-    #[param(max_length = 100)]
+    #[param(min_length = 1, max_length = 100)]
     token: String,
 }
 

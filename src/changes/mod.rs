@@ -37,7 +37,7 @@ string_enum! {
 
 string_enum! {
     /// What happened to a record.
-    pub enum ChangeKind {
+    pub enum FeedChange {
         Create = "create",
         Update = "update",
         Delete = "delete",
@@ -65,7 +65,7 @@ pub struct ChangeRow {
     #[diesel(sql_type = Text)]
     pub entity_id: String,
     #[diesel(sql_type = Text)]
-    pub kind: ChangeKind,
+    pub kind: FeedChange,
     #[diesel(sql_type = Timestamp)]
     pub at: NaiveDateTime,
 }

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::actors::Actor;
 use crate::cases::Case;
-use crate::changes::{self, ChangeKind, ChangeRow, Feed, Position};
+use crate::changes::{self, ChangeRow, Feed, FeedChange, Position};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::events::Event;
@@ -34,12 +34,26 @@ pub struct ChangeItem<T> {
     /// changes of one record within a page are one item: `delete` if the
     /// record is gone now, else `create` if it was created in the page,
     /// `restore` if restored, otherwise `update`.
-    pub change: ChangeKind,
+    pub change: FeedChange,
     /// When the last of those changes was written.
     pub at: DateTime<Utc>,
     /// The record as it is now (what `GET` on it answers); `null` when it
     /// is deleted: remove it from your copy.
+    #[schema(schema_with = nullable_record::<T>)]
     pub record: Option<T>,
+}
+
+/// `null` or the record's own schema (utoipa would inline a generic
+/// `Option<T>` without its `null`).
+fn nullable_record<T: ToSchema>() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::Ref;
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .item(Ref::from_schema_name(T::name()))
+            .build(),
+    )
 }
 
 /// A page of a change feed.
@@ -87,7 +101,7 @@ pub fn page<T>(
         .map(|c| {
             let record = records.remove(&c.id);
             let change = if record.is_none() {
-                ChangeKind::Delete
+                FeedChange::Delete
             } else {
                 c.change
             };
@@ -108,14 +122,14 @@ pub fn page<T>(
 
 struct Collapsed {
     id: String,
-    change: ChangeKind,
+    change: FeedChange,
     at: chrono::NaiveDateTime,
 }
 
 /// One entry per record, in the order of its last change in the page.
 fn collapse(rows: &[ChangeRow]) -> Vec<Collapsed> {
     let mut last: HashMap<&str, usize> = HashMap::new();
-    let mut kinds: HashMap<&str, Vec<ChangeKind>> = HashMap::new();
+    let mut kinds: HashMap<&str, Vec<FeedChange>> = HashMap::new();
     for (i, row) in rows.iter().enumerate() {
         last.insert(&row.entity_id, i);
         kinds.entry(&row.entity_id).or_default().push(row.kind);
@@ -126,10 +140,10 @@ fn collapse(rows: &[ChangeRow]) -> Vec<Collapsed> {
         .into_iter()
         .map(|(i, id)| {
             let seen = &kinds[id];
-            let change = [ChangeKind::Create, ChangeKind::Restore]
+            let change = [FeedChange::Create, FeedChange::Restore]
                 .into_iter()
                 .find(|k| seen.contains(k))
-                .unwrap_or(ChangeKind::Update);
+                .unwrap_or(FeedChange::Update);
             Collapsed {
                 id: id.to_string(),
                 change,
