@@ -22,6 +22,7 @@ pub mod cases;
 pub mod consequences;
 pub mod copy;
 pub mod deliveries;
+pub mod event_import;
 pub mod events;
 pub mod keys;
 pub mod places;

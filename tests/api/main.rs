@@ -16,6 +16,7 @@ mod cases;
 mod cli;
 mod consequences;
 mod copy;
+mod event_import;
 mod events;
 mod exports;
 mod geometry;
