@@ -462,7 +462,7 @@ fn parse_row(format: Format, c: &Cells) -> Result<Row, Vec<FieldError>> {
         None => {
             why.push(problem(
                 "event_date",
-                "date",
+                "date_any",
                 format!("event_date {date:?} is not a date (2022-05-12 or 12 May 2022)"),
                 &[],
             ));

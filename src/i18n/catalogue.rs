@@ -800,5 +800,8 @@ catalogue! {
     events_import_link: "Importar incidentes desde un archivo de Vigía o de ACLED (CSV o XLSX)", "Import incidents from a Vigía or ACLED file (CSV or XLSX)";
     err_duplicate_id: "El id «{id}» ya está en la línea {first}.", "The id “{id}” is already on line {first}.";
     err_attribution: "«{value}» no tiene la forma «nombre (rol, atribución)».", "“{value}” is not of the form “name (role, attribution)”.";
+    events_import_file: "Archivo CSV o XLSX", "CSV or XLSX file";
+    events_import_actors: "Actores añadidos", "Actors added";
+    err_date_any: "Debe ser una fecha, como 2022-05-12 o 12 May 2022.", "It must be a date, such as 2022-05-12 or 12 May 2022.";
     err_unknown: "No es uno de los valores admitidos.", "It is not one of the accepted values.";
 }

@@ -142,8 +142,7 @@ async fn upload(
         let page = page(&who, String::new(), Err(why), String::new());
         super::html(&who.web, status, &page)
     };
-    let form = match crate::http::read_multipart(&req, payload, MAX_FILE, 1, file_too_large).await
-    {
+    let form = match crate::http::read_multipart(&req, payload, MAX_FILE, 1, file_too_large).await {
         Ok(form) => form,
         Err(AppError::PayloadTooLarge(_)) => {
             let mb = (MAX_FILE / (1024 * 1024)).to_string();

@@ -360,7 +360,7 @@ PER9806,2022-06-04\n"
     assert_eq!(
         named,
         vec![
-            (5, vec![pair("event_date", "date")]),
+            (5, vec![pair("event_date", "date_any")]),
             (
                 6,
                 vec![

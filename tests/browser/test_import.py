@@ -51,7 +51,7 @@ def test_an_admin_imports_the_valid_rows_of_an_acled_file(vigia, admin, tmp_path
     cells = rows.nth(0).locator("td")
     expect(cells.nth(0)).to_have_text("3")
     expect(cells.nth(1)).to_have_text("event_date")
-    expect(cells.nth(2)).not_to_be_empty()
+    expect(cells.nth(2)).to_have_text("Debe ser una fecha, como 2022-05-12 o 12 May 2022.")
     shot(vigia, page, "events-import-bad-row")
     check_axe(vigia, page, "incidents import (bad rows)")
     status, found = api(vigia, "GET", f"/api/v1/events?q=Tapairihua%20{tag}")
