@@ -24,11 +24,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::consequences::{self, Change};
-use super::events::{create_placed, embedded, load};
+use super::events::{create_placed, load, rewrite_placed};
 use super::Who;
 use crate::actors::{self, ActorFields, Attribution, LinkRole};
-use crate::audit::{self, Action, Entity};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::events::import::{self as reading, Format, Row};
@@ -228,6 +226,7 @@ fn update(
     row: Row,
     names: &mut actors::store::Names,
 ) -> Result<bool, AppError> {
+    store::lock(conn, id)?;
     let before = load(conn, id, Visibility::Live)?;
     let fields = kept(&before, format, &row);
     let links = resolve_actors(conn, who, &row, names)?;
@@ -251,30 +250,7 @@ fn update(
             // Still placed by the boundaries, not by the file.
             fields.admin = None;
         }
-        store::lock(conn, id)?;
-        let location = &fields.location;
-        let placement = places::store::locate(conn, index, location.lon, location.lat)?;
-        let event = store::rewrite(conn, &before, &fields, placement.district.as_ref())?;
-        consequences::follow(
-            conn,
-            &who.actor,
-            index,
-            Change::EventPlaced {
-                event: &event,
-                placement: &placement,
-                alert: false,
-            },
-        )?;
-        let after = embedded(conn, event)?;
-        audit::record(
-            conn,
-            &who.actor,
-            Action::Update,
-            Entity::Event,
-            id,
-            Some(&before),
-            Some(&after),
-        )?;
+        rewrite_placed(conn, index, who, &before, &fields, false)?;
     }
     link_all(conn, who, id, &missing)?;
     Ok(true)

@@ -116,33 +116,45 @@ pub fn update(
         let before = load(conn, id, Visibility::Live)?;
         let fields = domain::apply_patch(&before, patch)?;
         if_match.check(before.version)?;
-        let placement =
-            places::store::locate(conn, index, fields.location.lon, fields.location.lat)?;
-        let event = store::rewrite(conn, &before, &fields, placement.district.as_ref())?;
-        consequences::follow(
-            conn,
-            &who.actor,
-            index,
-            Change::EventPlaced {
-                event: &event,
-                placement: &placement,
-                alert: true,
-            },
-        )?;
-        let after = embedded(conn, event)?;
-        audit::record(
-            conn,
-            &who.actor,
-            Action::Update,
-            Entity::Event,
-            id,
-            Some(&before),
-            Some(&after),
-        )?;
-        let mut after = after;
-        after.warn_about(placement.outside_boundaries);
-        Ok(after)
+        rewrite_placed(conn, index, who, &before, &fields, true)
     })
+}
+
+/// Rewrites `before` (read under `store::lock`) with `fields`: placed
+/// again, its matches (and, if `alert`, its alerts) followed, audited. Call
+/// inside a write transaction.
+pub(super) fn rewrite_placed(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    before: &Event,
+    fields: &EventFields,
+    alert: bool,
+) -> Result<Event, AppError> {
+    let placement = places::store::locate(conn, index, fields.location.lon, fields.location.lat)?;
+    let event = store::rewrite(conn, before, fields, placement.district.as_ref())?;
+    consequences::follow(
+        conn,
+        &who.actor,
+        index,
+        Change::EventPlaced {
+            event: &event,
+            placement: &placement,
+            alert,
+        },
+    )?;
+    let mut after = embedded(conn, event)?;
+    audit::record(
+        conn,
+        &who.actor,
+        Action::Update,
+        Entity::Event,
+        &before.id.to_string(),
+        Some(before),
+        Some(&after),
+    )?;
+    after.warn_about(placement.outside_boundaries);
+    Ok(after)
 }
 
 /// An analyst's verdict on an incident (monitor, admin): its verification

@@ -11,10 +11,11 @@ use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use super::analysis::{read_upload, Upload};
 use super::{form, Ctx, SignedIn};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::i18n::{fill, Texts};
+use crate::i18n::Texts;
 use crate::keys::Role;
 use crate::ops::event_import::{import_events, EventImportReport};
 use crate::places::PlaceIndex;
@@ -52,6 +53,8 @@ struct ImportPage {
     bad: Vec<BadLine>,
     /// The staged file, when its valid rows can be imported alone.
     staged: String,
+    /// Where the offer to import only the valid rows posts.
+    valid_action: &'static str,
     max_mb: u64,
 }
 
@@ -70,6 +73,7 @@ fn page(
         report: None,
         bad: Vec::new(),
         staged: String::new(),
+        valid_action: "/incidents/import/valid",
         max_mb: MAX_FILE / (1024 * 1024),
     };
     match result {
@@ -122,13 +126,6 @@ async fn import_form(who: SignedIn) -> Result<HttpResponse, AppError> {
     super::ok(&who.web, &page)
 }
 
-fn file_too_large() -> AppError {
-    AppError::PayloadTooLarge(format!(
-        "the file is larger than {} MB",
-        MAX_FILE / (1024 * 1024)
-    ))
-}
-
 async fn upload(
     who: SignedIn,
     req: HttpRequest,
@@ -137,38 +134,15 @@ async fn upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::Admin)?;
-    let t = who.ctx.t;
-    let refused = |why: String, status: StatusCode| {
-        let page = page(&who, String::new(), Err(why), String::new());
-        super::html(&who.web, status, &page)
-    };
-    let form = match crate::http::read_multipart(&req, payload, MAX_FILE, 1, file_too_large).await {
-        Ok(form) => form,
-        Err(AppError::PayloadTooLarge(_)) => {
-            let mb = (MAX_FILE / (1024 * 1024)).to_string();
-            return refused(
-                fill(t.import_too_large, &[("mb", &mb)]),
-                StatusCode::PAYLOAD_TOO_LARGE,
-            );
-        }
-        Err(other) => return Err(other),
-    };
-    who.check_csrf(form.field("csrf").unwrap_or(""))?;
-    let skip_invalid = form.field("skip_invalid").is_some();
-    let Some((_, filename, data)) = form.files.into_iter().find(|(name, _, _)| name == "file")
-    else {
-        return refused(
-            t.import_choose_file.to_string(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
-    };
-    let filename = match crate::attachments::filename(filename.as_deref()) {
-        Ok(name) => name,
-        Err(e) => {
-            return refused(
-                crate::i18n::field_message(&e, t),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+    let (filename, data, skip_invalid) = match read_upload(&who, &req, payload, MAX_FILE).await? {
+        Upload::File {
+            filename,
+            data,
+            skip_invalid,
+        } => (filename, data, skip_invalid),
+        Upload::Refused(why, status) => {
+            let page = page(&who, String::new(), Err(why), String::new());
+            return super::html(&who.web, status, &page);
         }
     };
     let acting = who.who();
