@@ -111,6 +111,16 @@ enum ImportCommand {
         #[arg(long)]
         skip_invalid: bool,
     },
+    /// Incidents from CSV or XLSX: Vigía's own export or ACLED's (told by
+    /// the header). A row is known by event_id_cnty: importing the same
+    /// file again changes nothing; a changed row updates its incident. One
+    /// bad row and nothing is written, unless --skip-invalid.
+    Events {
+        path: PathBuf,
+        /// Import the good rows and report the bad ones.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -574,6 +584,40 @@ fn run_import(conn: &mut DbConn, command: ImportCommand, max_bytes: u64) -> Resu
                 report.entries_updated,
                 report.entries_unchanged,
                 report.actors_added,
+                report.seconds
+            );
+        }
+        ImportCommand::Events { path, skip_invalid } => {
+            let report = crate::ops::event_import::import_events_file(
+                conn,
+                &index,
+                &who,
+                &path,
+                skip_invalid,
+                max_bytes,
+            )?;
+            for bad in &report.bad {
+                eprintln!("line {}: {}", bad.line, bad.reason);
+            }
+            if !report.written && !report.bad.is_empty() {
+                return Err(format!(
+                    "{}: {} of {} rows are bad; nothing was imported (fix them, or pass --skip-invalid to import the good rows)",
+                    path.display(),
+                    report.bad.len(),
+                    report.read
+                ));
+            }
+            eprintln!(
+                "{}: {} rows read ({} format), {} skipped; incidents {} created, {} updated, {} unchanged; {} actors added; {} alerts queued; {:.1} s",
+                path.display(),
+                report.read,
+                report.format.as_str(),
+                report.bad.len(),
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.actors_added,
+                report.alerts,
                 report.seconds
             );
         }

@@ -185,3 +185,45 @@ fn describe(error: &ValidationError) -> String {
         other => format!("is invalid ({other})"),
     }
 }
+
+/// A row of an imported file that was not imported, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRow {
+    /// Line in the file, from 1 (the header is line 1).
+    pub line: u64,
+    /// Every problem in English, joined by "; ".
+    pub reason: String,
+    /// The same problems one by one, each with its column (`field`, empty
+    /// for the whole row) and a code the pages translate by.
+    pub problems: Vec<FieldError>,
+}
+
+impl BadRow {
+    pub fn new(line: u64, problems: Vec<FieldError>) -> Self {
+        BadRow {
+            line,
+            reason: problems
+                .iter()
+                .map(|p| p.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            problems,
+        }
+    }
+}
+
+/// A problem with a cell of an imported file (or the row, when `column` is
+/// empty), its English message and the values its translations name.
+pub fn cell_problem(
+    column: &str,
+    code: &str,
+    message: String,
+    params: &[(&str, String)],
+) -> FieldError {
+    let mut e = FieldError::coded(column, code, message);
+    e.params = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    e
+}

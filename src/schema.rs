@@ -47,6 +47,7 @@ diesel::table! {
         verification_note -> Nullable<Text>,
         search_text -> Text,
         deleted_at -> Nullable<Timestamp>,
+        source_id -> Nullable<Text>,
     }
 }
 

@@ -9,7 +9,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{name_key, search_text, Actor, ActorFields, ActorKind, Attribution, LinkRole};
+use super::{
+    name_key, search_text, split_acronym, Actor, ActorFields, ActorKind, Attribution, LinkRole,
+};
 use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
@@ -614,3 +616,64 @@ pub fn unlink(
         Ok(())
     })
 }
+
+/// Live actors' ids by name key and alias, for the names in an imported
+/// file (a case's companies, an incident's actors).
+pub struct Names {
+    by_key: HashMap<String, String>,
+    /// Actors added by [`Names::resolve`].
+    pub added: usize,
+}
+
+impl Names {
+    pub fn load(conn: &mut DbConn) -> Result<Self, AppError> {
+        let rows: Vec<(String, String, String)> = actors::table
+            .filter(actors::deleted_at.is_null())
+            .order(actors::created_at.asc())
+            .select((actors::id, actors::name, actors::aliases))
+            .load(conn)?;
+        let mut by_key = HashMap::new();
+        // Names first: a name wins over another actor's alias.
+        for (id, name, _) in &rows {
+            by_key.entry(name_key(name)).or_insert_with(|| id.clone());
+        }
+        for (id, _, aliases) in &rows {
+            let aliases: Vec<String> = serde_json::from_str(aliases)?;
+            for alias in aliases {
+                by_key.entry(name_key(&alias)).or_insert_with(|| id.clone());
+            }
+        }
+        Ok(Names { by_key, added: 0 })
+    }
+
+    /// The actor id of `name` (by name or alias), or the id
+    /// `add` gives a new one. `Name (ACR)` is the name `Name` with the
+    /// alias `ACR`: either naming a live actor is that actor, and a new
+    /// actor is made only when neither does.
+    pub fn resolve(
+        &mut self,
+        conn: &mut DbConn,
+        add: &mut AddActor,
+        name: &str,
+    ) -> Result<String, AppError> {
+        let (base, acronym) = split_acronym(name);
+        let keys: Vec<String> = std::iter::once(name_key(&base))
+            .chain(acronym.as_deref().map(name_key))
+            .chain(std::iter::once(name_key(name)))
+            .collect();
+        if let Some(id) = keys.iter().find_map(|k| self.by_key.get(k)) {
+            return Ok(id.clone());
+        }
+        let aliases: Vec<String> = acronym.into_iter().collect();
+        let id = add(conn, &base, &aliases)?;
+        self.added += 1;
+        for key in keys {
+            self.by_key.entry(key).or_insert_with(|| id.clone());
+        }
+        Ok(id)
+    }
+}
+
+/// Adds an actor that no live actor names yet (its name and aliases) and
+/// returns its id: handed in by the operation that imports.
+pub type AddActor<'a> = dyn FnMut(&mut DbConn, &str, &[String]) -> Result<String, AppError> + 'a;

@@ -1199,3 +1199,29 @@ pub fn last_alerted(
         .filter_map(|(id, at)| Some((id, at?)))
         .collect())
 }
+
+/// Makes the unsent alerts of `event_ids` (incidents a file brought in) one
+/// digest per watch, sent at the worker's next pass whatever the watch's
+/// frequency: an import of thousands of incidents is one mail per watch.
+/// Returns how many alerts it touched.
+pub fn send_as_digest(conn: &mut DbConn, event_ids: &[String]) -> Result<usize, AppError> {
+    // A daily alert is due once a digest time has passed since its
+    // `next_attempt_at`; a day ago, one has.
+    let due = db::now() - Duration::days(1);
+    let mut touched = 0;
+    for chunk in event_ids.chunks(1000) {
+        touched += diesel::update(
+            alerts::table
+                .filter(alerts::kind.eq(MailKind::Alert))
+                .filter(alerts::status.eq(AlertStatus::Pending))
+                .filter(alerts::attempts.eq(0))
+                .filter(alerts::event_id.eq_any(chunk)),
+        )
+        .set((
+            alerts::frequency.eq(Frequency::Daily),
+            alerts::next_attempt_at.eq(due),
+        ))
+        .execute(conn)?;
+    }
+    Ok(touched)
+}

@@ -17,12 +17,12 @@ use super::{
     check_report, read_bool, read_case_type, read_phase, read_status, CaseFields, CaseStatus,
     CaseType, EntryFields,
 };
-use crate::actors::{name_key, split_acronym};
+use crate::actors::store::Names;
 use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::csv_safe;
 use crate::db::{self, DbConn};
 use crate::error::{AppError, FieldError};
-use crate::schema::{actors, cases, report_entries};
+use crate::schema::{cases, report_entries};
 use crate::text;
 
 /// The columns of an entries file, in order.
@@ -47,42 +47,8 @@ pub const COLUMNS: [&str; 15] = [
 /// Companies in one cell are separated by semicolons.
 const COMPANY_SEPARATOR: char = ';';
 
-/// A row that was not imported, and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BadRow {
-    /// Line in the file, from 1 (the header is line 1).
-    pub line: u64,
-    /// Every problem in English, joined by "; ".
-    pub reason: String,
-    /// The same problems one by one, each with its column (`field`, empty
-    /// for the whole row) and a code the pages translate by.
-    pub problems: Vec<FieldError>,
-}
-
-impl BadRow {
-    fn new(line: u64, problems: Vec<FieldError>) -> Self {
-        BadRow {
-            line,
-            reason: problems
-                .iter()
-                .map(|p| p.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
-            problems,
-        }
-    }
-}
-
-/// A problem with a cell (or the row, when `column` is empty), its English
-/// message and the values its translations name.
-fn problem(column: &str, code: &str, message: String, params: &[(&str, String)]) -> FieldError {
-    let mut e = FieldError::coded(column, code, message);
-    e.params = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    e
-}
+use crate::rules::cell_problem as problem;
+pub use crate::rules::BadRow;
 
 /// A row imported with a place less precise than its names: the name not
 /// found and the level it fell back to.
@@ -398,64 +364,9 @@ fn read_rows(input: impl Read) -> Result<(Vec<Row>, Vec<BadRow>, usize), String>
     Ok((good, bad, read))
 }
 
-/// Actor ids by name key and alias, for the companies of a file.
-struct Companies {
-    by_key: HashMap<String, String>,
-    added: usize,
-}
-
-impl Companies {
-    fn load(conn: &mut DbConn) -> Result<Self, AppError> {
-        let rows: Vec<(String, String, String)> = actors::table
-            .filter(actors::deleted_at.is_null())
-            .order(actors::created_at.asc())
-            .select((actors::id, actors::name, actors::aliases))
-            .load(conn)?;
-        let mut by_key = HashMap::new();
-        // Names first: a name wins over another actor's alias.
-        for (id, name, _) in &rows {
-            by_key.entry(name_key(name)).or_insert_with(|| id.clone());
-        }
-        for (id, _, aliases) in &rows {
-            let aliases: Vec<String> = serde_json::from_str(aliases)?;
-            for alias in aliases {
-                by_key.entry(name_key(&alias)).or_insert_with(|| id.clone());
-            }
-        }
-        Ok(Companies { by_key, added: 0 })
-    }
-
-    /// The actor id of the company `name` (by name or alias), or the id
-    /// `add` gives a new one. `Name (ACR)` is the name `Name` with the
-    /// alias `ACR`: either naming a live actor is that actor, and a new
-    /// company is made only when neither does.
-    fn resolve(
-        &mut self,
-        conn: &mut DbConn,
-        add: &mut AddCompany,
-        name: &str,
-    ) -> Result<String, AppError> {
-        let (base, acronym) = split_acronym(name);
-        let keys: Vec<String> = std::iter::once(name_key(&base))
-            .chain(acronym.as_deref().map(name_key))
-            .chain(std::iter::once(name_key(name)))
-            .collect();
-        if let Some(id) = keys.iter().find_map(|k| self.by_key.get(k)) {
-            return Ok(id.clone());
-        }
-        let aliases: Vec<String> = acronym.into_iter().collect();
-        let id = add(conn, &base, &aliases)?;
-        self.added += 1;
-        for key in keys {
-            self.by_key.entry(key).or_insert_with(|| id.clone());
-        }
-        Ok(id)
-    }
-}
-
 /// Adds a company that no actor names yet and returns its actor id: the
 /// actors module's business, handed in by the operation.
-pub type AddCompany<'a> = dyn FnMut(&mut DbConn, &str, &[String]) -> Result<String, AppError> + 'a;
+pub type AddCompany<'a> = crate::actors::store::AddActor<'a>;
 
 /// Two case descriptions that differ only in case, accents or spacing.
 fn same_case(a: &CaseFields, b: &CaseFields) -> bool {
@@ -508,7 +419,7 @@ fn write(
     add_company: &mut AddCompany,
 ) -> Result<(), AppError> {
     let names = DistrictNames::load(conn)?;
-    let mut companies = Companies::load(conn)?;
+    let mut companies = Names::load(conn)?;
     // Rows by case, in order of first appearance.
     let mut order: Vec<(String, String)> = Vec::new();
     let mut groups: HashMap<(String, String), Vec<Row>> = HashMap::new();

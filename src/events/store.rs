@@ -187,6 +187,18 @@ pub fn insert(
     fields: &EventFields,
     district: Option<&DistrictRef>,
 ) -> Result<Event, AppError> {
+    insert_from(conn, created_by, fields, district, None)
+}
+
+/// [`insert`], with the id the incident has in the file it is imported
+/// from (its import identity, unique: see [`find_imported`]).
+pub fn insert_from(
+    conn: &mut DbConn,
+    created_by: &str,
+    fields: &EventFields,
+    district: Option<&DistrictRef>,
+    source_id: Option<&str>,
+) -> Result<Event, AppError> {
     let now = db::now();
     let meta = Meta {
         id: Uuid::new_v4().to_string(),
@@ -197,9 +209,34 @@ pub fn insert(
     };
     let row = EventRow::new(meta, fields, district)?;
     diesel::insert_into(events::table)
-        .values(&row)
+        .values((&row, events::source_id.eq(source_id)))
         .execute(conn)?;
     row.into_event()
+}
+
+/// The incidents a file's ids name, by those ids: an id is an incident's
+/// own id or the `source_id` it was imported with. Each found incident
+/// comes with whether it is deleted.
+pub fn find_imported(
+    conn: &mut DbConn,
+    keys: &[String],
+) -> Result<std::collections::HashMap<String, (String, bool)>, AppError> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in keys.chunks(1000) {
+        let rows: Vec<(String, Option<String>, Option<NaiveDateTime>)> = events::table
+            .filter(events::id.eq_any(chunk).or(events::source_id.eq_any(chunk)))
+            .select((events::id, events::source_id, events::deleted_at))
+            .load(conn)?;
+        for (id, source_id, deleted_at) in rows {
+            let value = (id.clone(), deleted_at.is_some());
+            if let Some(source_id) = source_id {
+                found.entry(source_id).or_insert_with(|| value.clone());
+            }
+            // An incident's own id wins over another's source id.
+            found.insert(id, value);
+        }
+    }
+    Ok(found)
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -793,4 +793,22 @@ catalogue! {
     watch_feed_help: "Para un lector de noticias: quien tenga este enlace ve las alertas de esta vigilancia.", "For a feed reader: whoever has this link sees this watch's alerts.";
     watch_feed_rotate: "Nuevo enlace", "New link";
     watch_feed_rotated_notice: "La fuente Atom tiene un enlace nuevo; el anterior ya no funciona.", "The Atom feed has a new link; the old one no longer works.";
+
+    // ---- importing incidents (Vigía's export, ACLED's) ----
+    events_import_title: "Importar incidentes", "Import incidents";
+    events_import_intro: "Suba un archivo CSV o XLSX exportado por Vigía o por ACLED (se reconoce por sus encabezados). Se revisa entero antes de escribir: si alguna fila tiene errores no se escribe nada, y puede importar solo las filas válidas. Cada incidente nuevo se ubica, se cruza con las concesiones y avisa a las alertas como uno registrado a mano; las alertas de una importación llegan en un solo correo por alerta.", "Upload a CSV or XLSX file exported by Vigía or by ACLED (told by its headers). It is checked whole before anything is written: if any row has errors nothing is written, and you can import only the valid rows. Each new incident is placed, matched against the concessions and alerts watches as one logged by hand; the alerts of an import arrive as one mail per watch.";
+    events_import_identity: "Una fila se reconoce por event_id_cnty: importar el mismo archivo otra vez no cambia nada, y una fila modificada actualiza su incidente.", "A row is known by event_id_cnty: importing the same file again changes nothing, and a changed row updates its incident.";
+    events_import_hint: "CSV UTF-8 separado por comas, o XLSX (la primera hoja), con la fila de encabezados", "UTF-8 comma-separated CSV, or XLSX (the first sheet), with the header row";
+    events_import_created: "Incidentes nuevos", "New incidents";
+    events_import_updated: "actualizados", "updated";
+    events_import_unchanged: "sin cambios", "unchanged";
+    events_import_alerts: "Alertas en cola", "Alerts queued";
+    events_import_see_list: "Ver los incidentes", "See the incidents";
+    events_import_link: "Importar incidentes desde un archivo de Vigía o de ACLED (CSV o XLSX)", "Import incidents from a Vigía or ACLED file (CSV or XLSX)";
+    err_duplicate_id: "El id «{id}» ya está en la línea {first}.", "The id “{id}” is already on line {first}.";
+    err_attribution: "«{value}» no tiene la forma «nombre (rol, atribución)».", "“{value}” is not of the form “name (role, attribution)”.";
+    events_import_file: "Archivo CSV o XLSX", "CSV or XLSX file";
+    events_import_actors: "Actores añadidos", "Actors added";
+    err_date_any: "Debe ser una fecha, como 2022-05-12 o 12 May 2022.", "It must be a date, such as 2022-05-12 or 12 May 2022.";
+    err_unknown: "No es uno de los valores admitidos.", "It is not one of the accepted values.";
 }

@@ -293,6 +293,10 @@ pub fn field_message(error: &crate::error::FieldError, t: &Texts) -> String {
         "unknown_value" => t.err_unknown_value,
         "yes_no" => t.err_yes_no,
         "duplicate" => t.err_duplicate,
+        "duplicate_id" => t.err_duplicate_id,
+        "attribution" => t.err_attribution,
+        "unknown" => t.err_unknown,
+        "date_any" => t.err_date_any,
         "utf8" => t.err_utf8,
         "unreadable" => t.err_unreadable,
         // A refused file: its reason is said in the page's language

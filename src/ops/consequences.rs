@@ -26,6 +26,9 @@ pub enum Change<'a> {
     EventPlaced {
         event: &'a Event,
         placement: &'a Placement,
+        /// Alerts follow: false for an import's update of an incident
+        /// Vigía already had (only incidents new to Vigía alert).
+        alert: bool,
     },
     /// An incident was (soft) deleted.
     EventDeleted { event_id: &'a str },
@@ -109,7 +112,9 @@ fn places_follow(
     effects: &mut Effects,
 ) -> Result<(), AppError> {
     match change {
-        Change::EventPlaced { event, placement } => {
+        Change::EventPlaced {
+            event, placement, ..
+        } => {
             let ids: Vec<String> = placement
                 .concessions
                 .iter()
@@ -210,8 +215,14 @@ fn alerts_follow(
     effects: &mut Effects,
 ) -> Result<(), AppError> {
     match change {
-        Change::EventPlaced { event, placement } => {
-            effects.alerted += enqueue_alerts(conn, event, placement)?;
+        Change::EventPlaced {
+            event,
+            placement,
+            alert,
+        } => {
+            if alert {
+                effects.alerted += enqueue_alerts(conn, event, placement)?;
+            }
         }
         // Unsent mail for a deleted incident is cancelled when its turn comes.
         Change::EventDeleted { .. } => {}

@@ -43,35 +43,56 @@ pub fn create_checked(
         for fields in all {
             let placement =
                 places::store::locate(conn, index, fields.location.lon, fields.location.lat)?;
-            let event = store::insert(conn, &who.actor.name, fields, placement.district.as_ref())?;
-            consequences::follow(
-                conn,
-                &who.actor,
-                index,
-                Change::EventPlaced {
-                    event: &event,
-                    placement: &placement,
-                },
-            )?;
-            // A new incident has no actors or cases yet; its concessions are
-            // the placement's.
-            let mut event = event;
-            let outside = placement.outside_boundaries;
-            event.concessions = placement.concessions;
-            audit::record(
-                conn,
-                &who.actor,
-                Action::Create,
-                Entity::Event,
-                &event.id.to_string(),
-                None::<&()>,
-                Some(&event),
-            )?;
-            event.warn_about(outside);
-            created.push(event);
+            created.push(create_placed(conn, index, who, fields, placement, None)?);
         }
         Ok(created)
     })
+}
+
+/// Writes one new incident placed at `placement`: its row (with the id it
+/// has in an imported file, if any), its matches and alerts, its audit
+/// record. Call inside a write transaction.
+pub(super) fn create_placed(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    fields: &EventFields,
+    placement: places::store::Placement,
+    source_id: Option<&str>,
+) -> Result<Event, AppError> {
+    let event = store::insert_from(
+        conn,
+        &who.actor.name,
+        fields,
+        placement.district.as_ref(),
+        source_id,
+    )?;
+    consequences::follow(
+        conn,
+        &who.actor,
+        index,
+        Change::EventPlaced {
+            event: &event,
+            placement: &placement,
+            alert: true,
+        },
+    )?;
+    // A new incident has no actors or cases yet; its concessions are
+    // the placement's.
+    let mut event = event;
+    let outside = placement.outside_boundaries;
+    event.concessions = placement.concessions;
+    audit::record(
+        conn,
+        &who.actor,
+        Action::Create,
+        Entity::Event,
+        &event.id.to_string(),
+        None::<&()>,
+        Some(&event),
+    )?;
+    event.warn_about(outside);
+    Ok(event)
 }
 
 /// Changes an incident with a JSON Merge Patch (monitor, admin). Invalid
@@ -95,32 +116,45 @@ pub fn update(
         let before = load(conn, id, Visibility::Live)?;
         let fields = domain::apply_patch(&before, patch)?;
         if_match.check(before.version)?;
-        let placement =
-            places::store::locate(conn, index, fields.location.lon, fields.location.lat)?;
-        let event = store::rewrite(conn, &before, &fields, placement.district.as_ref())?;
-        consequences::follow(
-            conn,
-            &who.actor,
-            index,
-            Change::EventPlaced {
-                event: &event,
-                placement: &placement,
-            },
-        )?;
-        let after = embedded(conn, event)?;
-        audit::record(
-            conn,
-            &who.actor,
-            Action::Update,
-            Entity::Event,
-            id,
-            Some(&before),
-            Some(&after),
-        )?;
-        let mut after = after;
-        after.warn_about(placement.outside_boundaries);
-        Ok(after)
+        rewrite_placed(conn, index, who, &before, &fields, true)
     })
+}
+
+/// Rewrites `before` (read under `store::lock`) with `fields`: placed
+/// again, its matches (and, if `alert`, its alerts) followed, audited. Call
+/// inside a write transaction.
+pub(super) fn rewrite_placed(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    who: &Who,
+    before: &Event,
+    fields: &EventFields,
+    alert: bool,
+) -> Result<Event, AppError> {
+    let placement = places::store::locate(conn, index, fields.location.lon, fields.location.lat)?;
+    let event = store::rewrite(conn, before, fields, placement.district.as_ref())?;
+    consequences::follow(
+        conn,
+        &who.actor,
+        index,
+        Change::EventPlaced {
+            event: &event,
+            placement: &placement,
+            alert,
+        },
+    )?;
+    let mut after = embedded(conn, event)?;
+    audit::record(
+        conn,
+        &who.actor,
+        Action::Update,
+        Entity::Event,
+        &before.id.to_string(),
+        Some(before),
+        Some(&after),
+    )?;
+    after.warn_about(placement.outside_boundaries);
+    Ok(after)
 }
 
 /// An analyst's verdict on an incident (monitor, admin): its verification
@@ -211,6 +245,7 @@ pub fn restore(
             Change::EventPlaced {
                 event: &event,
                 placement: &placement,
+                alert: true,
             },
         )?;
         let after = embedded(conn, event)?;
@@ -276,7 +311,7 @@ pub fn history(
     audit::list(conn, &filter)
 }
 
-fn embedded(conn: &mut DbConn, mut event: Event) -> Result<Event, AppError> {
+pub(super) fn embedded(conn: &mut DbConn, mut event: Event) -> Result<Event, AppError> {
     embed(conn, std::slice::from_mut(&mut event))?;
     Ok(event)
 }

@@ -23,6 +23,7 @@ pub mod changes;
 pub mod consequences;
 pub mod copy;
 pub mod deliveries;
+pub mod event_import;
 pub mod events;
 pub mod keys;
 pub mod places;

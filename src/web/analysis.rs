@@ -566,6 +566,8 @@ struct ImportPage {
     bad: Vec<BadLine>,
     /// The staged file, when its valid rows can be imported alone.
     staged: String,
+    /// Where the offer to import only the valid rows posts.
+    valid_action: &'static str,
     max_mb: u64,
 }
 
@@ -626,6 +628,7 @@ fn import_page(
         report: None,
         bad: Vec::new(),
         staged: String::new(),
+        valid_action: "/cases/import/valid",
         max_mb: MAX_ENTRIES_FILE / (1024 * 1024),
         ctx: who.ctx.clone(),
     };
@@ -676,11 +679,57 @@ async fn import_form(who: SignedIn) -> Result<HttpResponse, AppError> {
     super::ok(&who.web, &page)
 }
 
-fn file_too_large() -> AppError {
-    AppError::PayloadTooLarge(format!(
-        "the file is larger than {} MB",
-        MAX_ENTRIES_FILE / (1024 * 1024)
-    ))
+/// A file sent to an import page.
+pub(super) enum Upload {
+    File {
+        filename: String,
+        data: Vec<u8>,
+        /// "Import only the valid rows if some have errors" was ticked.
+        skip_invalid: bool,
+    },
+    /// Why it is refused, in the page's language, and the status to answer.
+    Refused(String, StatusCode),
+}
+
+/// Reads an import page's form (its `file`, `skip_invalid` and form token)
+/// within `max` bytes.
+pub(super) async fn read_upload(
+    who: &SignedIn,
+    req: &HttpRequest,
+    payload: web::Payload,
+    max: u64,
+) -> Result<Upload, AppError> {
+    let t = who.ctx.t;
+    let mb = (max / (1024 * 1024)).to_string();
+    let too_large = || AppError::PayloadTooLarge(format!("the file is larger than {mb} MB"));
+    let form = match crate::http::read_multipart(req, payload, max, 1, too_large).await {
+        Ok(form) => form,
+        Err(AppError::PayloadTooLarge(_)) => {
+            let why = fill(t.import_too_large, &[("mb", &mb)]);
+            return Ok(Upload::Refused(why, StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        Err(other) => return Err(other),
+    };
+    who.check_csrf(form.field("csrf").unwrap_or(""))?;
+    let skip_invalid = form.field("skip_invalid").is_some();
+    let Some((_, filename, data)) = form.files.into_iter().find(|(name, _, _)| name == "file")
+    else {
+        return Ok(Upload::Refused(
+            t.import_choose_file.to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ));
+    };
+    match crate::attachments::filename(filename.as_deref()) {
+        Ok(filename) => Ok(Upload::File {
+            filename,
+            data,
+            skip_invalid,
+        }),
+        Err(e) => Ok(Upload::Refused(
+            crate::i18n::field_message(&e, t),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )),
+    }
 }
 
 async fn import_upload(
@@ -690,41 +739,18 @@ async fn import_upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::Monitor)?;
-    let t = who.ctx.t;
-    let form = match crate::http::read_multipart(&req, payload, MAX_ENTRIES_FILE, 1, file_too_large)
-        .await
-    {
-        Ok(form) => form,
-        Err(AppError::PayloadTooLarge(_)) => {
-            let why = fill(
-                t.import_too_large,
-                &[("mb", &(MAX_ENTRIES_FILE / (1024 * 1024)).to_string())],
-            );
-            let page = import_page(&who, String::new(), Err(why), String::new());
-            return super::html(&who.web, StatusCode::PAYLOAD_TOO_LARGE, &page);
-        }
-        Err(other) => return Err(other),
-    };
-    who.check_csrf(form.field("csrf").unwrap_or(""))?;
-    let skip_invalid = form.field("skip_invalid").is_some();
-    let Some((_, filename, data)) = form.files.into_iter().find(|(name, _, _)| name == "file")
-    else {
-        let page = import_page(
-            &who,
-            String::new(),
-            Err(t.import_choose_file.to_string()),
-            String::new(),
-        );
-        return super::html(&who.web, StatusCode::UNPROCESSABLE_ENTITY, &page);
-    };
-    let filename = match crate::attachments::filename(filename.as_deref()) {
-        Ok(name) => name,
-        Err(e) => {
-            let why = crate::i18n::field_message(&e, t);
-            let page = import_page(&who, String::new(), Err(why), String::new());
-            return super::html(&who.web, StatusCode::UNPROCESSABLE_ENTITY, &page);
-        }
-    };
+    let (filename, data, skip_invalid) =
+        match read_upload(&who, &req, payload, MAX_ENTRIES_FILE).await? {
+            Upload::File {
+                filename,
+                data,
+                skip_invalid,
+            } => (filename, data, skip_invalid),
+            Upload::Refused(why, status) => {
+                let page = import_page(&who, String::new(), Err(why), String::new());
+                return super::html(&who.web, status, &page);
+            }
+        };
     let acting = who.who();
     let owner = who.session.user.id.to_string();
     let name = filename.clone();

@@ -36,6 +36,7 @@ pub mod assets;
 pub mod attachments;
 pub mod cases;
 pub mod errors;
+pub mod event_import;
 pub mod form;
 pub mod incidents;
 pub mod keys;
@@ -250,6 +251,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
     account::configure(cfg);
     people::configure(cfg);
+    // Before `incidents`: `/incidents/import` is not an incident id.
+    event_import::configure(cfg);
     incidents::configure(cfg);
     attachments::configure(cfg);
     // Before `cases`: `/cases/import` is not a case id.

@@ -17,6 +17,7 @@ mod changes;
 mod cli;
 mod consequences;
 mod copy;
+mod event_import;
 mod events;
 mod exports;
 mod geometry;

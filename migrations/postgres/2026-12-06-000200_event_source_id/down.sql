@@ -1,0 +1,2 @@
+DROP INDEX events_source_id;
+ALTER TABLE events DROP COLUMN source_id;
