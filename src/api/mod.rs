@@ -11,3 +11,4 @@ pub mod cases;
 pub mod events;
 pub mod keys;
 pub mod places;
+pub mod stats;

@@ -7,6 +7,7 @@
 //! rules as a create, so the two can never disagree.
 
 pub mod export;
+pub mod stats;
 pub mod store;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
