@@ -1206,24 +1206,44 @@ struct GroupCounted {
 const NONE: &str = "CAST(NULL AS TEXT)";
 
 /// The SQL of a key over the filtered incidents `e` (and `h`, `a`: the
-/// holder join): its value as text, and its name where it has one.
-fn key_sql(key: GroupKey, dialect: Dialect) -> (&'static str, &'static str) {
+/// holder join): what it is grouped by, its value as text (a function of
+/// the former, computed once per group), and its name where it has one.
+fn key_sql(key: GroupKey, dialect: Dialect) -> (&'static str, &'static str, &'static str) {
     match (key, dialect) {
         // SQLite keeps a date as `YYYY-MM-DD` text.
-        (GroupKey::Month, Dialect::Sqlite) => ("substr(e.occurred_on, 1, 7)", NONE),
-        (GroupKey::Month, Dialect::Pg) => ("to_char(e.occurred_on, 'YYYY-MM')", NONE),
-        (GroupKey::Year, Dialect::Sqlite) => ("substr(e.occurred_on, 1, 4)", NONE),
-        (GroupKey::Year, Dialect::Pg) => ("to_char(e.occurred_on, 'YYYY')", NONE),
-        (GroupKey::EventType, _) => ("e.event_type", NONE),
-        (GroupKey::Verification, _) => ("e.verification", NONE),
+        (GroupKey::Month, Dialect::Sqlite) => {
+            ("substr(e.occurred_on, 1, 7)", "substr(e.occurred_on, 1, 7)", NONE)
+        }
+        // date_trunc per row, to_char per group: to_char per row made the
+        // count of 1,000,000 incidents half as fast again.
+        (GroupKey::Month, Dialect::Pg) => (
+            "date_trunc('month', e.occurred_on)",
+            "to_char(date_trunc('month', e.occurred_on), 'YYYY-MM')",
+            NONE,
+        ),
+        (GroupKey::Year, Dialect::Sqlite) => {
+            ("substr(e.occurred_on, 1, 4)", "substr(e.occurred_on, 1, 4)", NONE)
+        }
+        (GroupKey::Year, Dialect::Pg) => (
+            "date_trunc('year', e.occurred_on)",
+            "to_char(date_trunc('year', e.occurred_on), 'YYYY')",
+            NONE,
+        ),
+        (GroupKey::EventType, _) => ("e.event_type", "e.event_type", NONE),
+        (GroupKey::Verification, _) => ("e.verification", "e.verification", NONE),
         // A ubigeo is 2, 4 or 6 digits: a region's code has two, a
         // province's four.
-        (GroupKey::Region, _) => ("substr(e.ubigeo, 1, 2)", "max(e.region)"),
+        (GroupKey::Region, _) => (
+            "substr(e.ubigeo, 1, 2)",
+            "substr(e.ubigeo, 1, 2)",
+            "max(e.region)",
+        ),
         (GroupKey::Province, _) => (
+            "CASE WHEN length(e.ubigeo) >= 4 THEN substr(e.ubigeo, 1, 4) END",
             "CASE WHEN length(e.ubigeo) >= 4 THEN substr(e.ubigeo, 1, 4) END",
             "max(e.province)",
         ),
-        (GroupKey::Holder, _) => ("h.holder_id", "max(a.name)"),
+        (GroupKey::Holder, _) => ("h.holder_id", "h.holder_id", "max(a.name)"),
     }
 }
 
@@ -1270,8 +1290,8 @@ pub fn stats(conn: &mut DbConn, f: &EventFilter, keys: &[GroupKey]) -> Result<St
     }
     .get_result::<GroupCounted>(conn)?;
 
-    let sql: Vec<(&str, &str)> = keys.iter().map(|k| key_sql(*k, plan.dialect)).collect();
-    let column = |i: usize| sql.get(i).copied().unwrap_or((NONE, NONE));
+    let sql: Vec<_> = keys.iter().map(|k| key_sql(*k, plan.dialect)).collect();
+    let column = |i: usize| sql.get(i).map_or((NONE, NONE), |(_, value, name)| (*value, *name));
     let (k1, n1) = column(0);
     let (k2, n2) = column(1);
     let holders = if keys.contains(&GroupKey::Holder) {
@@ -1284,7 +1304,7 @@ pub fn stats(conn: &mut DbConn, f: &EventFilter, keys: &[GroupKey]) -> Result<St
     } else {
         ""
     };
-    let group_by: Vec<&str> = sql.iter().map(|(k, _)| *k).collect();
+    let group_by: Vec<&str> = sql.iter().map(|(group, _, _)| *group).collect();
     let rows = Around {
         before: format!("SELECT {k1} AS k1, {k2} AS k2, {n1} AS n1, {n2} AS n2, {sums} FROM ("),
         query: filtered(),
