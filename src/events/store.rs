@@ -1211,9 +1211,11 @@ const NONE: &str = "CAST(NULL AS TEXT)";
 fn key_sql(key: GroupKey, dialect: Dialect) -> (&'static str, &'static str, &'static str) {
     match (key, dialect) {
         // SQLite keeps a date as `YYYY-MM-DD` text.
-        (GroupKey::Month, Dialect::Sqlite) => {
-            ("substr(e.occurred_on, 1, 7)", "substr(e.occurred_on, 1, 7)", NONE)
-        }
+        (GroupKey::Month, Dialect::Sqlite) => (
+            "substr(e.occurred_on, 1, 7)",
+            "substr(e.occurred_on, 1, 7)",
+            NONE,
+        ),
         // date_trunc per row, to_char per group: to_char per row made the
         // count of 1,000,000 incidents half as fast again.
         (GroupKey::Month, Dialect::Pg) => (
@@ -1221,9 +1223,11 @@ fn key_sql(key: GroupKey, dialect: Dialect) -> (&'static str, &'static str, &'st
             "to_char(date_trunc('month', e.occurred_on), 'YYYY-MM')",
             NONE,
         ),
-        (GroupKey::Year, Dialect::Sqlite) => {
-            ("substr(e.occurred_on, 1, 4)", "substr(e.occurred_on, 1, 4)", NONE)
-        }
+        (GroupKey::Year, Dialect::Sqlite) => (
+            "substr(e.occurred_on, 1, 4)",
+            "substr(e.occurred_on, 1, 4)",
+            NONE,
+        ),
         (GroupKey::Year, Dialect::Pg) => (
             "date_trunc('year', e.occurred_on)",
             "to_char(date_trunc('year', e.occurred_on), 'YYYY')",
@@ -1291,7 +1295,10 @@ pub fn stats(conn: &mut DbConn, f: &EventFilter, keys: &[GroupKey]) -> Result<St
     .get_result::<GroupCounted>(conn)?;
 
     let sql: Vec<_> = keys.iter().map(|k| key_sql(*k, plan.dialect)).collect();
-    let column = |i: usize| sql.get(i).map_or((NONE, NONE), |(_, value, name)| (*value, *name));
+    let column = |i: usize| {
+        sql.get(i)
+            .map_or((NONE, NONE), |(_, value, name)| (*value, *name))
+    };
     let (k1, n1) = column(0);
     let (k2, n2) = column(1);
     let holders = if keys.contains(&GroupKey::Holder) {
