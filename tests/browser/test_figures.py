@@ -51,8 +51,16 @@ def downloaded(page, locator):
         return download.suggested_filename, f.read()
 
 
-def test_the_figures_page_draws_three_charts_and_downloads_them(vigia, admin, seeded):
-    page = admin.page
+@pytest.fixture
+def page(admin):
+    """A tab of its own in the admin's browser: the other tests' tab stays
+    where they left it."""
+    tab = admin.context.new_page()
+    yield tab
+    tab.close()
+
+
+def test_the_figures_page_draws_three_charts_and_downloads_them(vigia, page, seeded):
     goto(page, vigia.base + "/")
     page.locator("header nav a", has_text="Cifras").click()
     page.wait_for_url(vigia.base + "/cifras")
@@ -145,8 +153,7 @@ def test_the_figures_page_draws_three_charts_and_downloads_them(vigia, admin, se
     expect(page.locator("#f-from")).to_have_value("2020-02-01")
 
 
-def test_the_figures_page_in_english(vigia, admin, seeded):
-    page = admin.page
+def test_the_figures_page_in_english(vigia, page, seeded):
     goto(page, vigia.base + f"/cifras?{FILTER}")
     page.locator("header a.lang").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
