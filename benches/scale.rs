@@ -19,6 +19,16 @@
 //! present). Then ANALYZE (VACUUM ANALYZE on PostgreSQL), as a database
 //! that has run a while has statistics.
 //!
+//! The figures (`GET /api/v1/stats`, issue 15) follow the list: month ×
+//! type over every incident (the figures page's first chart), with a
+//! region and a year, by region and by holder. Not yet run through this
+//! bench (issue 15 was written on 2 shared cores without a release build);
+//! its query as SQL alone, 1,000,000 synthetic incidents over 25 years
+//! inserted by SQL, 20 runs, load average about 5: PostgreSQL 15 p50 318 /
+//! max 402 ms, SQLite (the system's sqlite3, /dev/shm) p50 0.78 / max
+//! 0.94 s, both through the covering index `events_live_figures` (before
+//! it: 600 ms and 1.2 s).
+//!
 //! Reported per request: p50 and p99 over the runs, the client's time from
 //! request to last byte over loopback with one kept-alive connection, and
 //! how many items the page held. The first five rows are the issue's
@@ -128,6 +138,24 @@ const COUNTED: [(&str, &str); 5] = [
     ("count: region=apurimac", "count=true&region=apurimac"),
     ("count: q=derrame relaves", "count=true&q=derrame%20relaves"),
     ("count: q=zzzznotthere", "count=true&q=zzzznotthere"),
+];
+
+/// `GET /api/v1/stats` (issue 15): the figures page's month × type first.
+const STATS: [(&str, &str); 5] = [
+    (
+        "stats month × type (every incident)",
+        "group_by=month,event_type",
+    ),
+    (
+        "stats month × type, region=apurimac",
+        "group_by=month,event_type&region=apurimac",
+    ),
+    (
+        "stats month × type, 2024",
+        "group_by=month,event_type&from=2024-01-01&to=2024-12-31",
+    ),
+    ("stats region", "group_by=region"),
+    ("stats holder", "group_by=holder"),
 ];
 
 /// The anchor's words (PostgreSQL's own full-text query), as `q` above.
@@ -288,6 +316,20 @@ fn run_backend(name: &str, bench_db: BenchDb, incidents: usize, runs: usize) {
                 "| {label} | {} | {} | {items} | {total} |",
                 ms(p50),
                 ms(p99)
+            );
+        }
+        println!("\n| figures ({runs} runs) | p50 ms | p99 ms | groups | incidents |");
+        println!("|---|---|---|---|---|");
+        for (label, query) in STATS {
+            let (p50, p99, body) = client
+                .measure(&format!("/api/v1/stats?{query}"), runs)
+                .await;
+            println!(
+                "| {label} | {} | {} | {} | {} |",
+                ms(p50),
+                ms(p99),
+                body["groups"].as_array().map_or(0, Vec::len),
+                body["total"]["count"]
             );
         }
         // The 100th page: the cursor of the 99th, found by paging.

@@ -271,6 +271,7 @@ pub fn api_routes() -> Routes {
     api::audit::configure(&mut routes);
     api::alerts::configure(&mut routes);
     api::keys::configure(&mut routes);
+    api::stats::configure(&mut routes);
     routes
 }
 

@@ -802,3 +802,30 @@ impl ExportState {
         Ok(out.into())
     }
 }
+
+with_event_filters! {
+    /// The list's filters and what to count by (`GET /api/v1/stats`).
+    pub struct StatsQuery {
+        /// `minLon,minLat,maxLon,maxLat` in WGS 84 degrees.
+        #[param(example = "-73.5,-14.5,-72.5,-14.0")]
+        bbox: Option<String>,
+        /// One key, or two separated by a comma for a table: `month`, `year`,
+        /// `event_type`, `region`, `province`, `holder`, `verification`.
+        #[param(example = "month,event_type")]
+        group_by: Option<String>,
+    }
+}
+
+impl StatsQuery {
+    /// The checked filters and keys (a bad `group_by` is a 422 naming it).
+    pub fn into_parts(
+        mut self,
+    ) -> Result<(EventFilter, Vec<crate::events::stats::GroupKey>), AppError> {
+        let keys = crate::events::stats::parse_group_by(self.group_by.as_deref())?;
+        let filter = EventFilter {
+            bbox: self.bbox.as_deref().map(parse_bbox).transpose()?,
+            ..self.take_filters()?
+        };
+        Ok((filter, keys))
+    }
+}

@@ -12,3 +12,4 @@ pub mod changes;
 pub mod events;
 pub mod keys;
 pub mod places;
+pub mod stats;

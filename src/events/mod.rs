@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod import;
+pub mod stats;
 pub mod store;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};

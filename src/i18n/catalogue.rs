@@ -811,4 +811,33 @@ catalogue! {
     events_import_actors: "Actores añadidos", "Actors added";
     err_date_any: "Debe ser una fecha, como 2022-05-12 o 12 May 2022.", "It must be a date, such as 2022-05-12 or 12 May 2022.";
     err_unknown: "No es uno de los valores admitidos.", "It is not one of the accepted values.";
+
+    // ---- figures ("Cifras") ----
+    nav_figures: "Cifras", "Figures";
+    figures_title: "Cifras", "Figures";
+    figures_intro: "Los incidentes registrados, contados con los filtros que elija. Cada gráfico se descarga como imagen (SVG o PNG) y sus números como CSV.", "The incidents recorded, counted with the filters you choose. Each chart downloads as an image (SVG or PNG) and its numbers as CSV.";
+    figures_all_peru: "Todo el Perú", "All of Peru";
+    figures_months_title: "Incidentes por mes y tipo", "Incidents per month and type";
+    figures_years_title: "Incidentes por año y tipo", "Incidents per year and type";
+    figures_months_desc: "Barras apiladas por tipo: {total} incidentes de {first} a {last}.", "Bars stacked by type: {total} incidents from {first} to {last}.";
+    figures_axis_month: "Mes", "Month";
+    figures_axis_year: "Año", "Year";
+    figures_map_title_regions: "Incidentes por región", "Incidents per region";
+    figures_map_title_provinces: "Incidentes por provincia de la región", "Incidents per province of the region";
+    figures_map_regions: "regiones", "regions";
+    figures_map_provinces: "provincias", "provinces";
+    figures_map_desc: "Mapa coroplético: incidentes en {places} {level}; la que más tiene es {top}, con {count}.", "Choropleth map: incidents in {places} {level}; the one with most is {top}, with {count}.";
+    figures_no_boundaries: "No hay límites distritales cargados para dibujar el mapa.", "No district boundaries are loaded to draw the map.";
+    figures_unplaced: "Incidentes sin ubigeo (no están en el mapa):", "Incidents without a ubigeo (not on the map):";
+    figures_holders_heading: "Titulares cuyas concesiones registran más incidentes", "Holders whose concessions see most incidents";
+    figures_holders_desc: "Barras horizontales: los {n} titulares con más incidentes en sus concesiones; el primero es {top}, con {count}.", "Horizontal bars: the {n} holders with most incidents in their concessions; the first is {top}, with {count}.";
+    figures_no_holders: "Ningún incidente está en una concesión con titular conocido.", "No incident lies in a concession with a known holder.";
+    figures_holder: "Titular", "Holder";
+    figures_nothing: "Ningún incidente con estos filtros.", "No incident with these filters.";
+    figures_numbers: "Los números", "The numbers";
+    figures_total: "Total", "Total";
+    figures_fatalities: "Muertes", "Fatalities";
+    figures_injuries: "Heridos", "Injuries";
+    figures_ubigeo: "Ubigeo", "Ubigeo";
+    figures_png_failed: "No se pudo crear el PNG en este navegador; descargue el SVG.", "The PNG could not be made in this browser; download the SVG.";
 }

@@ -1102,3 +1102,58 @@ pub fn admin_names(conn: &mut DbConn, ubigeo: &str) -> Result<Vec<String>, AppEr
         })
         .unwrap_or_default())
 }
+
+/// A region's or a province's outline: its districts dissolved.
+#[derive(Debug, Clone)]
+pub struct AdminOutline {
+    /// The ubigeo's first 2 (region) or 4 (province) digits.
+    pub code: String,
+    pub name: String,
+    pub shape: geo::MultiPolygon<f64>,
+}
+
+/// The regions (`digits` 2) or provinces (4) of the loaded districts
+/// whose ubigeo begins with `prefix` (every one for an empty prefix), by
+/// code: each the union of its districts (geo's unary union: all of Peru's
+/// 1,826 districts into 25 regions took 25 ms unoptimised), simplified
+/// (Douglas–Peucker) to `tolerance` degrees. Read from the process's index.
+#[tracing::instrument(level = "debug", skip_all, fields(prefix = prefix, digits = digits))]
+pub fn admin_outlines(
+    conn: &mut DbConn,
+    index: &PlaceIndex,
+    prefix: &str,
+    digits: usize,
+    tolerance: f64,
+) -> Result<Vec<AdminOutline>, AppError> {
+    use geo::Simplify;
+    let (_, version) = versions(conn, false)?;
+    let shapes = index.districts(conn, version)?;
+    let mut parts: std::collections::BTreeMap<String, (String, Vec<&geo::MultiPolygon<f64>>)> =
+        std::collections::BTreeMap::new();
+    for (district, shape) in shapes.meeting([-180.0, -90.0, 180.0, 90.0]) {
+        let Some(code) = district.ubigeo.get(..digits) else {
+            continue;
+        };
+        if !district.ubigeo.starts_with(prefix) {
+            continue;
+        }
+        let name = if digits <= 2 {
+            &district.region
+        } else {
+            &district.province
+        };
+        parts
+            .entry(code.to_string())
+            .or_insert_with(|| (name.clone(), Vec::new()))
+            .1
+            .push(shape);
+    }
+    Ok(parts
+        .into_iter()
+        .map(|(code, (name, shapes))| AdminOutline {
+            code,
+            name,
+            shape: geo::unary_union(shapes).simplify(tolerance),
+        })
+        .collect())
+}

@@ -23,6 +23,9 @@
 //! - `offline`: the manifest, the outbox's session token, "Mis envíos".
 //! - `watches`: "Mis alertas", a person's watches: list, form with a
 //!   preview, resend, delete.
+//! - `figures`: "Cifras", three charts of the incidents drawn on the
+//!   server as SVG (per month by type, a choropleth, the top holders),
+//!   each downloadable as SVG, PNG (a script) and CSV.
 //! - `admin`: the administration pages (a hub, the audit and delivery logs,
 //!   the registry changes, the settings).
 //!
@@ -37,6 +40,7 @@ pub mod attachments;
 pub mod cases;
 pub mod errors;
 pub mod event_import;
+pub mod figures;
 pub mod form;
 pub mod incidents;
 pub mod keys;
@@ -263,6 +267,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     offline::configure(cfg);
     watches::configure(cfg);
     admin::configure(cfg);
+    figures::configure(cfg);
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ mod pages;
 mod places;
 mod search;
 mod security_headers;
+mod stats;
 mod stored_values;
 mod upgrade;
 mod validation;
