@@ -2,8 +2,6 @@
 //! `/api/v1/concessions/feed` (`…/concessions/changes` is the registry log).
 //! Registered before each collection's `{id}` route (`startup::api_routes`).
 
-use std::collections::HashMap;
-
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -11,7 +9,7 @@ use utoipa::IntoParams;
 use crate::actors::Actor;
 use crate::cases::Case;
 use crate::changes::Feed;
-use crate::db::{Db, DbConn};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::events::Event;
 use crate::http::QueryParams;
@@ -34,7 +32,7 @@ async fn serve<T: serde::Serialize + Send + 'static>(
     db: web::Data<Db>,
     q: ChangesQuery,
     feed: Feed,
-    load: fn(&mut DbConn, &[String]) -> Result<HashMap<String, T>, AppError>,
+    load: changes::Loader<T>,
 ) -> Result<HttpResponse, AppError> {
     let page = db
         .run(move |conn| changes::page(conn, feed, q.since.as_deref(), q.limit, load))

@@ -67,6 +67,10 @@ pub struct ChangePage<T> {
     pub more: bool,
 }
 
+/// Loads the live records among some ids (a missing or deleted one is left
+/// out): `events`, `actors`, `concessions`, `cases` below.
+pub type Loader<T> = fn(&mut DbConn, &[String]) -> Result<HashMap<String, T>, AppError>;
+
 /// Reads a feed after `since` (an opaque cursor; none: from the start).
 pub fn page<T>(
     conn: &mut DbConn,
