@@ -155,6 +155,19 @@ pub fn load(conn: &mut DbConn, id: &str) -> Result<Actor, AppError> {
         .into_actor()
 }
 
+/// Live actors among `ids` (in no particular order): one query.
+#[tracing::instrument(level = "debug", skip_all, fields(count = ids.len()))]
+pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<Vec<Actor>, AppError> {
+    actors::table
+        .filter(actors::id.eq_any(ids))
+        .filter(actors::deleted_at.is_null())
+        .select(ActorRow::as_select())
+        .load::<ActorRow>(conn)?
+        .into_iter()
+        .map(ActorRow::into_actor)
+        .collect()
+}
+
 fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
     if let DbConn::Pg(pg) = conn {
         actors::table

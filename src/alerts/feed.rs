@@ -38,19 +38,32 @@ pub struct FeedEntry {
 
 /// A live (not deleted) watch's feed settings.
 pub fn watch(conn: &mut DbConn, id: &str) -> Result<FeedWatch, AppError> {
-    let (nonce, language, created_at): (String, Language, NaiveDateTime) = watches::table
-        .find(id)
+    watches_by_id(conn, &[id.to_string()])?
+        .pop()
+        .ok_or_else(|| AppError::NotFound(format!("no watch with id {id}")))
+}
+
+/// The feed settings of the live watches among `ids`, in one query.
+pub fn watches_by_id(conn: &mut DbConn, ids: &[String]) -> Result<Vec<FeedWatch>, AppError> {
+    let rows: Vec<(String, String, Language, NaiveDateTime)> = watches::table
+        .filter(watches::id.eq_any(ids))
         .filter(watches::deleted_at.is_null())
-        .select((watches::feed_nonce, watches::language, watches::created_at))
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::NotFound(format!("no watch with id {id}")))?;
-    Ok(FeedWatch {
-        id: id.to_string(),
-        nonce,
-        language,
-        created_at: created_at.and_utc(),
-    })
+        .select((
+            watches::id,
+            watches::feed_nonce,
+            watches::language,
+            watches::created_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, nonce, language, created_at)| FeedWatch {
+            id,
+            nonce,
+            language,
+            created_at: created_at.and_utc(),
+        })
+        .collect())
 }
 
 /// Replaces the nonce the feed link signs (call inside the operation's

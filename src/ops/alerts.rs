@@ -1,6 +1,8 @@
 //! Watches: create, edit, delete, resend the confirmation; and what the
 //! links in their mails do (confirm, unsubscribe), which need no login.
 
+use std::collections::HashMap;
+
 use super::Who;
 use crate::alerts::feed;
 use crate::alerts::mail::Links;
@@ -349,6 +351,10 @@ pub fn load_view(conn: &mut DbConn, who: &Who, id: &str) -> Result<WatchView, Ap
 fn views(conn: &mut DbConn, watches: Vec<Watch>) -> Result<Vec<WatchView>, AppError> {
     let ids: Vec<String> = watches.iter().map(|w| w.id.to_string()).collect();
     let mut last = store::last_alerted(conn, &ids)?;
+    let mut feeds: HashMap<String, feed::FeedWatch> = feed::watches_by_id(conn, &ids)?
+        .into_iter()
+        .map(|f| (f.id.clone(), f))
+        .collect();
     watches
         .into_iter()
         .zip(ids)
@@ -356,7 +362,9 @@ fn views(conn: &mut DbConn, watches: Vec<Watch>) -> Result<Vec<WatchView>, AppEr
             Ok(WatchView {
                 target: describe(conn, &watch.target)?,
                 last_alerted: last.remove(&id).map(|t| t.and_utc()),
-                feed: feed::watch(conn, &id)?,
+                feed: feeds
+                    .remove(&id)
+                    .ok_or_else(|| AppError::NotFound(format!("no watch with id {id}")))?,
                 watch,
             })
         })

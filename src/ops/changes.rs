@@ -166,32 +166,31 @@ pub fn events(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, Event
 }
 
 pub fn actors(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, Actor>, AppError> {
-    each_live(conn, ids, crate::actors::store::load)
+    Ok(crate::actors::store::load_many(conn, ids)?
+        .into_iter()
+        .map(|a| (a.id.to_string(), a))
+        .collect())
 }
 
 pub fn concessions(
     conn: &mut DbConn,
     ids: &[String],
 ) -> Result<HashMap<String, Concession>, AppError> {
-    each_live(conn, ids, crate::places::store::load)
+    Ok(crate::places::store::load_many(conn, ids)?
+        .into_iter()
+        .map(|c| (c.id.to_string(), c))
+        .collect())
 }
 
-/// Cases with their report entries, as `GET /api/v1/cases/{id}` shows them.
+/// Cases with their report entries, as `GET /api/v1/cases/{id}` shows them:
+/// one case at a time (a case's timeline is its own query; cases change a
+/// few hundred times a month, not by the thousand).
 pub fn cases(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, Case>, AppError> {
-    each_live(conn, ids, crate::cases::store::load_with_entries)
-}
-
-/// Loads each record that is live; a missing or deleted one is left out.
-fn each_live<T>(
-    conn: &mut DbConn,
-    ids: &[String],
-    load: impl Fn(&mut DbConn, &str) -> Result<T, AppError>,
-) -> Result<HashMap<String, T>, AppError> {
     let mut found = HashMap::new();
     for id in ids {
-        match load(conn, id) {
-            Ok(record) => {
-                found.insert(id.clone(), record);
+        match crate::cases::store::load_with_entries(conn, id) {
+            Ok(case) => {
+                found.insert(id.clone(), case);
             }
             Err(AppError::NotFound(_)) => {}
             Err(e) => return Err(e),

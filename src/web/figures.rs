@@ -20,7 +20,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::events::stats::{Counts, GroupKey, Stats};
 use crate::events::store::EventFilter;
-use crate::events::{EventType, Verification};
+use crate::events::EventType;
 use crate::i18n::{fill, Label, Texts};
 use crate::places::store::{admin_outlines as place_outlines, AdminOutline};
 use crate::places::PlaceIndex;
@@ -819,20 +819,7 @@ async fn page(
         }
         Err(e) => (None, Vec::new(), e.to_string()),
     };
-    let types = EventType::ALL
-        .iter()
-        .map(|ty| {
-            (
-                ty.as_str(),
-                ty.label(t),
-                chosen_types.iter().any(|c| c == ty.as_str()),
-            )
-        })
-        .collect();
-    let verifications = Verification::ALL
-        .iter()
-        .map(|v| (v.as_str(), v.label(t)))
-        .collect();
+    let (types, verifications) = super::incidents::filter_choices(t, &chosen_types);
     let status = if error.is_empty() {
         StatusCode::OK
     } else {

@@ -220,20 +220,7 @@ async fn list(
         Some(Err(message)) => (None, message),
         None => (None, String::new()),
     };
-    let types = EventType::ALL
-        .iter()
-        .map(|ty| {
-            (
-                ty.as_str(),
-                ty.label(t),
-                chosen_types.iter().any(|c| c == ty.as_str()),
-            )
-        })
-        .collect();
-    let verifications = Verification::ALL
-        .iter()
-        .map(|v| (v.as_str(), v.label(t)))
-        .collect();
+    let (types, verifications) = filter_choices(t, &chosen_types);
     let type_labels = serde_json::to_string(
         &EventType::ALL
             .iter()
@@ -1246,4 +1233,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/incidents/{id}/edit", web::post().to(update))
         .route("/incidents/{id}/delete", web::post().to(delete))
         .route("/incidents/{id}/restore", web::post().to(restore));
+}
+
+/// A type's box in a filter form: value, label, ticked.
+pub(super) type TypeBox = (&'static str, &'static str, bool);
+/// An option: value, label.
+pub(super) type Choice = (&'static str, &'static str);
+
+/// The incident type boxes (value, label, ticked) and the verification
+/// options of a filter form: the list's, the map's and the figures'.
+pub(super) fn filter_choices(t: &Texts, chosen_types: &[String]) -> (Vec<TypeBox>, Vec<Choice>) {
+    let types = EventType::ALL
+        .iter()
+        .map(|ty| {
+            (
+                ty.as_str(),
+                ty.label(t),
+                chosen_types.iter().any(|c| c == ty.as_str()),
+            )
+        })
+        .collect();
+    let verifications = Verification::ALL
+        .iter()
+        .map(|v| (v.as_str(), v.label(t)))
+        .collect();
+    (types, verifications)
 }

@@ -1592,4 +1592,11 @@ async fn a_watch_has_an_atom_feed_behind_a_replaceable_link() {
     assert_ne!(new_link, link);
     open(&app, &link).await.problem(404);
     assert_eq!(read(open(&app, &new_link).await).entries.len(), 1);
+
+    // A deleted watch has no feed.
+    let res = app
+        .delete(&format!("/api/v1/watches/{id}"), &app.researcher, Some("*"))
+        .await;
+    assert_eq!(res.status, 204, "{}", res.body);
+    open(&app, &new_link).await.problem(404);
 }
