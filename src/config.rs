@@ -305,6 +305,9 @@ pub struct AlertSettings {
     pub confirmations_per_key_per_hour: u32,
     /// `/readyz` answers degraded when mail has been due longer (0: never).
     pub ready_max_due_seconds: u64,
+    /// Webhooks may be plain http and reach private addresses (tests,
+    /// intranets).
+    pub webhook_allow_private: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -247,7 +247,8 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
         license(name = "AGPL-3.0-or-later")
     ),
     modifiers(&BearerAuth),
-    components(schemas(Problem, crate::error::FieldError)),
+    // The body of a webhook's POST (no route answers it: receivers read it).
+    components(schemas(Problem, crate::error::FieldError, crate::alerts::webhook::Payload)),
     security(("api_key" = [])),
     tags(
         (name = "events", description = "Incidents: what, when, where, who, with sources"),

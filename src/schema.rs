@@ -213,6 +213,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhooks (watch_id) {
+        watch_id -> Text,
+        url -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+        rotated_at -> Timestamp,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        last_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (alert_id) {
+        alert_id -> Text,
+        watch_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(webhooks -> watches (watch_id));
+diesel::joinable!(webhook_deliveries -> alerts (alert_id));
+diesel::joinable!(webhook_deliveries -> watches (watch_id));
+
+diesel::table! {
     secrets (name) {
         name -> Text,
         value -> Text,
@@ -479,4 +511,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     staged_uploads,
     attachments,
     attachment_blobs,
+    webhooks,
+    webhook_deliveries,
 );

@@ -61,9 +61,11 @@ pub fn delivery_worker(settings: &Settings, db: &Db) -> Result<(Worker, LinkSign
         base_url: settings.base_url().to_string(),
         signer: signer.clone(),
     };
+    let hooks = crate::alerts::webhook::Sender::new(settings.alerts.webhook_allow_private)?;
     let worker = Worker::new(
         db.clone(),
         mailer,
+        hooks,
         links,
         settings.alerts.clone(),
         settings.smtp.pool_size,
@@ -90,6 +92,7 @@ impl Application {
                 signer: signer.clone(),
             },
             signer,
+            webhooks: crate::alerts::webhook::Sender::new(settings.alerts.webhook_allow_private)?,
         });
         let backups = (!settings.backup.dir.is_empty()).then(|| BackupSchedule {
             target: db.target().clone(),
@@ -270,6 +273,7 @@ pub fn api_routes() -> Routes {
     api::attachments::configure(&mut routes);
     api::audit::configure(&mut routes);
     api::alerts::configure(&mut routes);
+    api::webhooks::configure(&mut routes);
     api::keys::configure(&mut routes);
     api::stats::configure(&mut routes);
     routes

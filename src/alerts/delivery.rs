@@ -123,11 +123,21 @@ pub struct Pass {
     pub failed: usize,
     /// Not sent because the watch or the incident went away: `cancelled`.
     pub cancelled: usize,
+    /// Webhook POSTs, counted apart from the mail (the same alert is one
+    /// mail row and one webhook delivery).
+    pub webhooks: super::webhook::Marked,
 }
 
 impl Pass {
     pub fn handled(&self) -> usize {
-        self.sent + self.retried + self.failed + self.cancelled
+        self.sent
+            + self.retried
+            + self.failed
+            + self.cancelled
+            + self.webhooks.sent
+            + self.webhooks.retried
+            + self.webhooks.failed
+            + self.webhooks.gone
     }
 
     fn add(&mut self, other: Pass) {
@@ -135,6 +145,10 @@ impl Pass {
         self.retried += other.retried;
         self.failed += other.failed;
         self.cancelled += other.cancelled;
+        self.webhooks.sent += other.webhooks.sent;
+        self.webhooks.retried += other.webhooks.retried;
+        self.webhooks.failed += other.webhooks.failed;
+        self.webhooks.gone += other.webhooks.gone;
     }
 }
 
@@ -143,6 +157,7 @@ impl Pass {
 pub struct Worker {
     db: Db,
     mailer: Mailer,
+    hooks: super::webhook::Sender,
     links: Links,
     settings: AlertSettings,
     concurrency: usize,
@@ -156,6 +171,7 @@ impl Worker {
     pub fn new(
         db: Db,
         mailer: Mailer,
+        hooks: super::webhook::Sender,
         links: Links,
         settings: AlertSettings,
         concurrency: u32,
@@ -163,6 +179,7 @@ impl Worker {
         Worker {
             db,
             mailer,
+            hooks,
             links,
             settings,
             concurrency: usize::try_from(concurrency.max(1)).unwrap_or(1),
@@ -206,6 +223,52 @@ impl Worker {
     pub async fn drain(&self) -> Result<Pass, AppError> {
         let mut total = self.drain_account_mails().await?;
         total.add(self.drain_alerts().await?);
+        total.add(self.drain_webhooks().await?);
+        Ok(total)
+    }
+
+    /// POSTs the due webhook deliveries, a batch at a time, as many at once
+    /// as mails; each batch recorded when its last receiver answered.
+    async fn drain_webhooks(&self) -> Result<Pass, AppError> {
+        use super::webhook;
+        let mut total = Pass::default();
+        loop {
+            let owner = self.id.clone();
+            let settings = self.settings.clone();
+            let links = self.links.clone();
+            let limit = i64::from(self.settings.batch_size.max(1));
+            let claimed = self
+                .db
+                .run(move |conn| webhook::claim(conn, &owner, &settings, &links, limit))
+                .await?;
+            if claimed.is_empty() {
+                break;
+            }
+            let results: Vec<(String, String, i32, webhook::Answer)> =
+                futures_util::stream::iter(claimed.into_iter().map(|c| async move {
+                    let answer = self
+                        .hooks
+                        .post(&c.url, &c.secret, &c.alert_id, &c.body)
+                        .await;
+                    if !answer.delivered() {
+                        tracing::warn!(alert = %c.alert_id, answer = ?answer, "webhook not delivered");
+                    }
+                    (c.alert_id, c.watch_id, c.attempts, answer)
+                }))
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
+            let owner = self.id.clone();
+            let settings = self.settings.clone();
+            let marked = self
+                .db
+                .run(move |conn| webhook::mark(conn, &owner, &settings, results))
+                .await?;
+            total.webhooks.sent += marked.sent;
+            total.webhooks.retried += marked.retried;
+            total.webhooks.failed += marked.failed;
+            total.webhooks.gone += marked.gone;
+        }
         Ok(total)
     }
 
@@ -254,6 +317,7 @@ impl Worker {
                 retried,
                 failed,
                 cancelled: 0,
+                ..Pass::default()
             });
             if retried + failed > 0 {
                 // The server is refusing: the alerts' pass will find out too.

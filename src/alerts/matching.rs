@@ -250,6 +250,8 @@ pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError
     }
     let matched = rows.len();
     insert_ignoring_repeats(conn, &rows)?;
+    // Each new alert of a watch with a webhook gets its POST queued too.
+    super::webhook::enqueue(conn, incident.id)?;
     Ok(matched)
 }
 

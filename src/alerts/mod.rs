@@ -15,6 +15,7 @@ pub mod matching;
 pub mod outbox;
 pub mod store;
 pub mod tokens;
+pub mod webhook;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -29,6 +29,9 @@ pub struct WatchContext {
     pub signer: LinkSigner,
     /// Links to Vigía's pages and feeds (the public base URL).
     pub links: Links,
+    /// Posts the webhooks' test events (and knows whether private
+    /// addresses are allowed).
+    pub webhooks: crate::alerts::webhook::Sender,
 }
 
 /// The watch and alert routes, in matching order: `confirm` and

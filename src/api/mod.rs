@@ -13,3 +13,4 @@ pub mod events;
 pub mod keys;
 pub mod places;
 pub mod stats;
+pub mod webhooks;

@@ -840,4 +840,27 @@ catalogue! {
     figures_injuries: "Heridos", "Injuries";
     figures_ubigeo: "Ubigeo", "Ubigeo";
     figures_png_failed: "No se pudo crear el PNG en este navegador; descargue el SVG.", "The PNG could not be made in this browser; download the SVG.";
+
+    // ---- webhooks ("Mis alertas", issue 15) ----
+    watch_webhook: "Webhook", "Webhook";
+    watch_webhook_help: "Vigía envía por POST cada alerta de esta vigilancia a esta dirección, como JSON firmado según Standard Webhooks.", "Vigía POSTs each alert of this watch to this address, as JSON signed as Standard Webhooks specify.";
+    watch_webhook_url: "Dirección del receptor (https://)", "Receiver's address (https://)";
+    watch_webhook_save: "Guardar webhook", "Save webhook";
+    watch_webhook_secret: "Secreto de firma: se muestra solo esta vez.", "Signing secret: shown only this once.";
+    watch_webhook_copy: "Cópielo ahora en su receptor (selecciónelo y copie); Vigía no volverá a mostrarlo.", "Copy it into your receiver now (select it and copy); Vigía will not show it again.";
+    watch_webhook_rotate: "Nuevo secreto", "New secret";
+    watch_webhook_test: "Enviar una prueba", "Send a test";
+    watch_webhook_remove: "Quitar", "Remove";
+    watch_webhook_none: "Esta vigilancia no tiene webhook.", "This watch has no webhook.";
+    watch_webhook_never: "Aún no ha entregado ninguna alerta.", "No alert delivered yet.";
+    watch_webhook_last_status: "Última entrega: {when}, respuesta HTTP {status}.", "Last delivery: {when}, HTTP answer {status}.";
+    watch_webhook_last_error: "Última entrega: {when}, sin respuesta: {error}", "Last delivery: {when}, no answer: {error}";
+    watch_webhook_test_ok: "El receptor respondió HTTP {status}: la prueba llegó.", "The receiver answered HTTP {status}: the test arrived.";
+    watch_webhook_test_refused: "El receptor respondió HTTP {status}: no aceptó la prueba.", "The receiver answered HTTP {status}: it did not accept the test.";
+    watch_webhook_test_error: "El receptor no respondió: {error}", "The receiver did not answer: {error}";
+    watch_webhook_removed_notice: "Webhook quitado: no se enviarán más alertas a esa dirección.", "Webhook removed: no more alerts will be sent to that address.";
+    err_webhook_scheme: "Debe ser una dirección https://.", "Must be an https:// address.";
+    err_webhook_credentials: "No debe llevar usuario ni contraseña.", "Must not carry a user name or password.";
+    err_webhook_private: "Debe llegar a una dirección pública (no local, privada ni de enlace local).", "Must reach a public address (not loopback, private or link-local).";
+    err_webhook_unresolved: "No se encuentra el servidor de esa dirección.", "The server of that address cannot be found.";
 }

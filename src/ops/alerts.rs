@@ -8,6 +8,7 @@ use crate::alerts::feed;
 use crate::alerts::mail::Links;
 use crate::alerts::store::{self, Confirmed, Policy, Scope};
 use crate::alerts::tokens::LinkSigner;
+use crate::alerts::webhook;
 use crate::alerts::{self as domain, Language, Watch, WatchInput};
 use crate::audit;
 use crate::db::{self, DbConn};
@@ -325,6 +326,8 @@ pub struct WatchView {
     pub last_alerted: Option<chrono::DateTime<chrono::Utc>>,
     /// What its Atom feed's link signs.
     pub feed: feed::FeedWatch,
+    /// Its webhook, if it has one (never the secret).
+    pub webhook: Option<webhook::WebhookInfo>,
 }
 
 /// The watches a page lists: a person's own (admins: everyone's), newest
@@ -355,6 +358,7 @@ fn views(conn: &mut DbConn, watches: Vec<Watch>) -> Result<Vec<WatchView>, AppEr
         .into_iter()
         .map(|f| (f.id.clone(), f))
         .collect();
+    let mut hooks = webhook::load_many(conn, &ids)?;
     watches
         .into_iter()
         .zip(ids)
@@ -362,6 +366,7 @@ fn views(conn: &mut DbConn, watches: Vec<Watch>) -> Result<Vec<WatchView>, AppEr
             Ok(WatchView {
                 target: describe(conn, &watch.target)?,
                 last_alerted: last.remove(&id).map(|t| t.and_utc()),
+                webhook: hooks.remove(&id),
                 feed: feeds
                     .remove(&id)
                     .ok_or_else(|| AppError::NotFound(format!("no watch with id {id}")))?,
@@ -435,5 +440,181 @@ pub fn holder_by_name(conn: &mut DbConn, name: &str) -> Result<Result<String, us
     Ok(match found.as_slice() {
         [one] => Ok(one.id.to_string()),
         more => Err(more.len()),
+    })
+}
+
+// ------------------------------------------------------------ webhooks
+
+/// A webhook just set or given a new secret: the secret, shown this once.
+#[derive(Debug, Clone)]
+pub struct WebhookSecret {
+    pub webhook: webhook::WebhookInfo,
+    /// `whsec_…`: Vigía never shows it again.
+    pub secret: String,
+    /// True when the watch had no webhook before.
+    pub created: bool,
+}
+
+/// What the audit trail keeps of a webhook: its URL and dates, never the
+/// secret.
+fn audited(info: &Option<webhook::WebhookInfo>) -> serde_json::Value {
+    match info {
+        Some(w) => {
+            serde_json::json!({"url": w.url, "created_at": w.created_at, "rotated_at": w.rotated_at})
+        }
+        None => serde_json::Value::Null,
+    }
+}
+
+/// The webhook of one of `who`'s watches (admins: anyone's); 404 when it
+/// has none.
+pub fn webhook(conn: &mut DbConn, who: &Who, id: &str) -> Result<webhook::WebhookInfo, AppError> {
+    who.require(Role::Researcher)?;
+    store::load(conn, id, &scope(who))?;
+    webhook::load(conn, id)?.ok_or_else(|| AppError::NotFound(format!("watch {id} has no webhook")))
+}
+
+/// Sets or replaces a watch's webhook URL, with a new secret either way.
+/// The URL is checked (and its host resolved) before the transaction.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn set_webhook(
+    conn: &mut DbConn,
+    who: &Who,
+    id: &str,
+    url: &str,
+    allow_private: bool,
+) -> Result<WebhookSecret, AppError> {
+    who.require(Role::Researcher)?;
+    let scope = scope(who);
+    // The owner check first, so that nobody learns what a URL resolves to
+    // through someone else's watch.
+    store::load(conn, id, &scope)?;
+    let url = webhook::check(url.trim(), allow_private)
+        .map_err(|problem| AppError::Validation(vec![problem.field_error()]))?;
+    let secret = webhook::Secret::generate();
+    db::write_tx(conn, |conn| {
+        store::load(conn, id, &scope)?;
+        let before = webhook::load(conn, id)?;
+        let created = webhook::set(conn, id, url.as_str(), &secret)?;
+        let after = webhook::load(conn, id)?;
+        audit::record(
+            conn,
+            &who.actor,
+            audit::Action::Update,
+            audit::Entity::Watch,
+            id,
+            Some(&serde_json::json!({"webhook": audited(&before)})),
+            Some(&serde_json::json!({"webhook": audited(&after), "webhook_secret": "new"})),
+        )?;
+        Ok(WebhookSecret {
+            webhook: after
+                .ok_or_else(|| AppError::internal(format!("watch {id}: the webhook just set")))?,
+            secret: secret.shown(),
+            created,
+        })
+    })
+}
+
+/// A new secret for a watch's webhook (the old one stops verifying).
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn rotate_webhook(conn: &mut DbConn, who: &Who, id: &str) -> Result<WebhookSecret, AppError> {
+    who.require(Role::Researcher)?;
+    let scope = scope(who);
+    let secret = webhook::Secret::generate();
+    db::write_tx(conn, |conn| {
+        store::load(conn, id, &scope)?;
+        if !webhook::rotate(conn, id, &secret)? {
+            return Err(AppError::NotFound(format!("watch {id} has no webhook")));
+        }
+        audit::record(
+            conn,
+            &who.actor,
+            audit::Action::Update,
+            audit::Entity::Watch,
+            id,
+            None::<&()>,
+            Some(&serde_json::json!({"webhook_secret": "replaced"})),
+        )?;
+        Ok(WebhookSecret {
+            webhook: webhook::load(conn, id)?.ok_or_else(|| {
+                AppError::internal(format!("watch {id}: the webhook just rotated"))
+            })?,
+            secret: secret.shown(),
+            created: false,
+        })
+    })
+}
+
+/// Removes a watch's webhook; what it had still to receive is cancelled.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn remove_webhook(conn: &mut DbConn, who: &Who, id: &str) -> Result<(), AppError> {
+    who.require(Role::Researcher)?;
+    let scope = scope(who);
+    db::write_tx(conn, |conn| {
+        store::load(conn, id, &scope)?;
+        let before = webhook::load(conn, id)?;
+        if !webhook::remove(conn, id, "the webhook was removed")? {
+            return Err(AppError::NotFound(format!("watch {id} has no webhook")));
+        }
+        audit::record(
+            conn,
+            &who.actor,
+            audit::Action::Update,
+            audit::Entity::Watch,
+            id,
+            Some(&serde_json::json!({"webhook": audited(&before)})),
+            Some(&serde_json::json!({"webhook": null})),
+        )
+    })
+}
+
+/// What a receiver answered the test event.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookTest {
+    /// True when it answered 2xx.
+    pub delivered: bool,
+    /// Its HTTP status, when it answered.
+    pub status: Option<u16>,
+    /// The start of its answer's body (at most 200 characters).
+    pub body: Option<String>,
+    /// Why there was no answer (refused address, timeout…).
+    pub error: Option<String>,
+}
+
+/// POSTs a signed `webhook.test` event to the watch's webhook now and says
+/// what the receiver answered (within `webhook::TIMEOUT`). Writes nothing:
+/// the outbox and the webhook's last status are for alerts.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub async fn test_webhook(
+    db: &crate::db::Db,
+    sender: &webhook::Sender,
+    who: Who,
+    id: String,
+) -> Result<WebhookTest, AppError> {
+    who.require(Role::Researcher)?;
+    let watch_id = id.clone();
+    let (url, secret, target_type) = db
+        .run(move |conn| {
+            let watch = store::load(conn, &id, &scope(&who))?;
+            let (url, secret) = webhook::target(conn, &id)?
+                .ok_or_else(|| AppError::NotFound(format!("watch {id} has no webhook")))?;
+            Ok((url, secret, watch.target.type_name()))
+        })
+        .await?;
+    let body = webhook::test_payload(&watch_id, target_type);
+    let message_id = format!("test_{}", uuid::Uuid::new_v4().simple());
+    Ok(match sender.post(&url, &secret, &message_id, &body).await {
+        webhook::Answer::Status { code, excerpt } => WebhookTest {
+            delivered: (200..300).contains(&code),
+            status: Some(code),
+            body: Some(excerpt),
+            error: None,
+        },
+        webhook::Answer::Error(error) => WebhookTest {
+            delivered: false,
+            status: None,
+            body: None,
+            error: Some(error),
+        },
     })
 }

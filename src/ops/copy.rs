@@ -23,7 +23,7 @@ use crate::db::{self, DbConn, Target};
 use crate::error::AppError;
 
 /// Tables that reference others come after them.
-const REFERENCING: [&str; 12] = [
+const REFERENCING: [&str; 14] = [
     "api_keys",
     "sessions",
     "user_links",
@@ -31,6 +31,8 @@ const REFERENCING: [&str; 12] = [
     "concessions",
     "watches",
     "alerts",
+    "webhooks",
+    "webhook_deliveries",
     "case_companies",
     "report_entries",
     "event_cases",

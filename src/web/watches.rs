@@ -285,6 +285,29 @@ struct Row {
     last_alert: String,
     owner: String,
     feed_url: String,
+    /// The webhook's URL (empty: none) and its last delivery in words.
+    hook_url: String,
+    hook_last: String,
+    /// What the last webhook form of this row left to show: the secret
+    /// (once), the receiver's answer to a test, a refused URL with what was
+    /// typed.
+    hook_open: bool,
+    hook_secret: String,
+    hook_test: String,
+    hook_test_ok: bool,
+    hook_error: String,
+    hook_typed: String,
+}
+
+/// What a webhook form's answer shows in its watch's row.
+#[derive(Debug, Default)]
+struct HookFlash {
+    watch_id: String,
+    secret: String,
+    test: String,
+    test_ok: bool,
+    error: String,
+    typed: String,
 }
 
 #[derive(Template)]
@@ -410,6 +433,45 @@ fn row(view: WatchView, lang: Language, t: &Texts, links: &Links) -> Row {
             .unwrap_or_else(|| t.watch_never_alerted.to_string()),
         owner: w.created_by.clone(),
         feed_url,
+        hook_url: view
+            .webhook
+            .as_ref()
+            .map(|h| h.url.clone())
+            .unwrap_or_default(),
+        hook_last: view
+            .webhook
+            .as_ref()
+            .map(|h| hook_last(h, t))
+            .unwrap_or_default(),
+        hook_open: false,
+        hook_secret: String::new(),
+        hook_test: String::new(),
+        hook_test_ok: false,
+        hook_error: String::new(),
+        hook_typed: view
+            .webhook
+            .as_ref()
+            .map(|h| h.url.clone())
+            .unwrap_or_default(),
+    }
+}
+
+fn hook_last(hook: &crate::alerts::webhook::WebhookInfo, t: &Texts) -> String {
+    let Some(at) = hook.last_at else {
+        return t.watch_webhook_never.to_string();
+    };
+    match (hook.last_status, &hook.last_error) {
+        (Some(status), _) => fill(
+            t.watch_webhook_last_status,
+            &[("when", &when(at)), ("status", &status.to_string())],
+        ),
+        (None, error) => fill(
+            t.watch_webhook_last_error,
+            &[
+                ("when", &when(at)),
+                ("error", error.as_deref().unwrap_or_default()),
+            ],
+        ),
     }
 }
 
@@ -420,6 +482,19 @@ async fn list_page(
     status: StatusCode,
     notice: String,
     problem: String,
+) -> Result<HttpResponse, AppError> {
+    list_page_with(who, db, links, status, notice, problem, None).await
+}
+
+/// The list with one row showing what its webhook form answered.
+async fn list_page_with(
+    who: &SignedIn,
+    db: &Db,
+    links: &Links,
+    status: StatusCode,
+    notice: String,
+    problem: String,
+    flash: Option<HookFlash>,
 ) -> Result<HttpResponse, AppError> {
     who.require(Role::Researcher)?;
     let acting = who.who();
@@ -440,7 +515,23 @@ async fn list_page(
             } else {
                 t.watches_title
             },
-            rows: views.into_iter().map(|v| row(v, lang, t, links)).collect(),
+            rows: views
+                .into_iter()
+                .map(|v| {
+                    let mut row = row(v, lang, t, links);
+                    if let Some(flash) = flash.as_ref().filter(|f| f.watch_id == row.id) {
+                        row.hook_open = true;
+                        row.hook_secret = flash.secret.clone();
+                        row.hook_test = flash.test.clone();
+                        row.hook_test_ok = flash.test_ok;
+                        if !flash.error.is_empty() {
+                            row.hook_error = flash.error.clone();
+                            row.hook_typed = flash.typed.clone();
+                        }
+                    }
+                    row
+                })
+                .collect(),
             notice,
             problem,
             show_owner: all,
@@ -467,6 +558,7 @@ async fn list(
         Some("deleted") => t.watch_deleted_notice,
         Some("resent") => t.watch_resent_notice,
         Some("feed") => t.watch_feed_rotated_notice,
+        Some("webhook_removed") => t.watch_webhook_removed_notice,
         _ => "",
     };
     list_page(
@@ -554,6 +646,175 @@ async fn rotate_feed(
     let links = ctx.links.clone();
     let target = format!("/watches?done=feed#watch-{id}");
     db.run(move |conn| ops::feed_url(conn, &acting, &links, &id, true))
+        .await?;
+    Ok(see_other(&target))
+}
+
+// ------------------------------------------------------------ webhooks
+
+#[derive(Deserialize)]
+struct WebhookForm {
+    csrf: String,
+    #[serde(default)]
+    url: String,
+}
+
+/// A refused webhook URL in the page's language.
+fn hook_error_text(error: &FieldError, t: &Texts) -> String {
+    match error.code.as_str() {
+        "webhook_scheme" => t.err_webhook_scheme.to_string(),
+        "webhook_credentials" => t.err_webhook_credentials.to_string(),
+        "webhook_private" => t.err_webhook_private.to_string(),
+        "webhook_unresolved" => t.err_webhook_unresolved.to_string(),
+        _ => crate::i18n::field_message(error, t),
+    }
+}
+
+/// Sets or replaces a watch's webhook; the page shows the new secret once
+/// (it is never in a URL, so no redirect), or the refusal next to the field.
+async fn set_webhook(
+    who: SignedIn,
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    id: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let f: WebhookForm = form::parse(&body)?;
+    who.check_csrf(&f.csrf)?;
+    let id = crate::http::parse_id(&id, "watch")?;
+    let acting = who.who();
+    let allow_private = ctx.webhooks.allow_private();
+    let (watch_id, url) = (id.clone(), f.url.clone());
+    let t = who.ctx.t;
+    let (status, flash) = match db
+        .run(move |conn| ops::set_webhook(conn, &acting, &watch_id, &url, allow_private))
+        .await
+    {
+        Ok(set) => (
+            StatusCode::OK,
+            HookFlash {
+                watch_id: id,
+                secret: set.secret,
+                ..HookFlash::default()
+            },
+        ),
+        Err(AppError::Validation(errors)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            HookFlash {
+                watch_id: id,
+                error: errors
+                    .iter()
+                    .map(|e| hook_error_text(e, t))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                typed: f.url.chars().take(2100).collect(),
+                ..HookFlash::default()
+            },
+        ),
+        Err(other) => return Err(other),
+    };
+    list_page_with(
+        &who,
+        &db,
+        &ctx.links,
+        status,
+        String::new(),
+        String::new(),
+        Some(flash),
+    )
+    .await
+}
+
+/// A new secret for a watch's webhook, shown once.
+async fn rotate_webhook(
+    who: SignedIn,
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    id: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let f: CsrfForm = form::parse(&body)?;
+    who.check_csrf(&f.csrf)?;
+    let id = crate::http::parse_id(&id, "watch")?;
+    let acting = who.who();
+    let watch_id = id.clone();
+    let set = db
+        .run(move |conn| ops::rotate_webhook(conn, &acting, &watch_id))
+        .await?;
+    let flash = HookFlash {
+        watch_id: id,
+        secret: set.secret,
+        ..HookFlash::default()
+    };
+    list_page_with(
+        &who,
+        &db,
+        &ctx.links,
+        StatusCode::OK,
+        String::new(),
+        String::new(),
+        Some(flash),
+    )
+    .await
+}
+
+/// Sends the test event now and shows what the receiver answered.
+async fn test_webhook(
+    who: SignedIn,
+    db: web::Data<Db>,
+    ctx: web::Data<WatchContext>,
+    id: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let f: CsrfForm = form::parse(&body)?;
+    who.check_csrf(&f.csrf)?;
+    let id = crate::http::parse_id(&id, "watch")?;
+    let answer = ops::test_webhook(db.get_ref(), &ctx.webhooks, who.who(), id.clone()).await?;
+    let t = who.ctx.t;
+    let test = match (answer.status, &answer.error) {
+        (Some(status), _) if answer.delivered => {
+            fill(t.watch_webhook_test_ok, &[("status", &status.to_string())])
+        }
+        (Some(status), _) => fill(
+            t.watch_webhook_test_refused,
+            &[("status", &status.to_string())],
+        ),
+        (None, error) => fill(
+            t.watch_webhook_test_error,
+            &[("error", error.as_deref().unwrap_or_default())],
+        ),
+    };
+    let flash = HookFlash {
+        watch_id: id,
+        test,
+        test_ok: answer.delivered,
+        ..HookFlash::default()
+    };
+    list_page_with(
+        &who,
+        &db,
+        &ctx.links,
+        StatusCode::OK,
+        String::new(),
+        String::new(),
+        Some(flash),
+    )
+    .await
+}
+
+/// Removes a watch's webhook.
+async fn remove_webhook(
+    who: SignedIn,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let f: CsrfForm = form::parse(&body)?;
+    who.check_csrf(&f.csrf)?;
+    let id = crate::http::parse_id(&id, "watch")?;
+    let acting = who.who();
+    let target = format!("/watches?done=webhook_removed#watch-{id}");
+    db.run(move |conn| ops::remove_webhook(conn, &acting, &id))
         .await?;
     Ok(see_other(&target))
 }
@@ -1032,5 +1293,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/watches/{id}/delete", web::get().to(delete_page))
         .route("/watches/{id}/delete", web::post().to(delete))
         .route("/watches/{id}/resend", web::post().to(resend))
-        .route("/watches/{id}/feed", web::post().to(rotate_feed));
+        .route("/watches/{id}/feed", web::post().to(rotate_feed))
+        .route("/watches/{id}/webhook", web::post().to(set_webhook))
+        .route(
+            "/watches/{id}/webhook/rotate",
+            web::post().to(rotate_webhook),
+        )
+        .route("/watches/{id}/webhook/test", web::post().to(test_webhook))
+        .route(
+            "/watches/{id}/webhook/delete",
+            web::post().to(remove_webhook),
+        );
 }

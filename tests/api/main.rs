@@ -39,3 +39,4 @@ mod upgrade;
 mod validation;
 mod watch_mail;
 mod watch_pages;
+mod webhooks;
