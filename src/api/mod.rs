@@ -12,4 +12,5 @@ pub mod changes;
 pub mod events;
 pub mod keys;
 pub mod places;
+pub mod public;
 pub mod stats;

@@ -23,7 +23,7 @@ use crate::db::{self, DbConn, Target};
 use crate::error::AppError;
 
 /// Tables that reference others come after them.
-const REFERENCING: [&str; 12] = [
+const REFERENCING: [&str; 13] = [
     "api_keys",
     "sessions",
     "user_links",
@@ -36,6 +36,7 @@ const REFERENCING: [&str; 12] = [
     "event_cases",
     "case_dismissals",
     "attachments",
+    "event_publications",
 ];
 
 /// The change feeds' log, written by triggers (`crate::changes`).
