@@ -60,6 +60,7 @@ fn fields(rng: &mut impl Rng) -> EventFields {
             title: Some("Reporte de Conflictos Sociales".into()),
             url: None,
             published_on: None,
+            confidential: false,
         }],
         verification: Verification::Unverified,
         verification_note: None,

@@ -91,6 +91,7 @@ fn fields(rng: &mut impl Rng) -> EventFields {
             title: None,
             url: None,
             published_on: None,
+            confidential: false,
         }],
         verification: Verification::Unverified,
         verification_note: None,

@@ -26,6 +26,7 @@ pub struct Settings {
     pub import: ImportSettings,
     pub web: WebSettings,
     pub attachments: AttachmentSettings,
+    pub public: PublicSettings,
     /// Where the layers above the defaults came from, for the admins'
     /// settings page.
     #[serde(skip)]
@@ -177,6 +178,21 @@ impl AttachmentSettings {
             keep_originals: self.keep_originals,
         }
     }
+}
+
+/// The public map (issue 15): anonymous visitors read published incidents,
+/// generalised (`events::public`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicSettings {
+    /// Off by default: every public route answers 404.
+    pub enabled: bool,
+    /// The side, in km, of the grid an incident outside every loaded
+    /// district is shown at the centre of.
+    pub grid_km: f64,
+    /// Requests a minute one client address may make to the public routes
+    /// (a burst of as many, then refilled evenly); beyond, 429.
+    pub rate_per_minute: u32,
 }
 
 /// The web pages.
@@ -459,6 +475,15 @@ impl Settings {
 
     fn check(&self) -> Result<(), String> {
         self.database_target()?;
+        if !(self.public.grid_km.is_finite() && (1.0..=200.0).contains(&self.public.grid_km)) {
+            return Err(format!(
+                "public.grid_km: must be between 1 and 200 (km), got {}",
+                self.public.grid_km
+            ));
+        }
+        if self.public.rate_per_minute == 0 {
+            return Err("public.rate_per_minute: must be at least 1".into());
+        }
         if self.backup.hour > 23 {
             return Err(format!(
                 "backup.hour: must be between 0 and 23, got {}",

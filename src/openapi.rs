@@ -260,6 +260,7 @@ fn rename_keys(value: &mut serde_json::Value, renames: &[(&str, &str)]) {
         (name = "cases", description = "Defensoría del Pueblo cases and monthly report entries, linked to incidents"),
         (name = "attachments", description = "Photos, videos and PDFs of incidents and cases; photos without their location and camera data"),
         (name = "keys", description = "API keys and roles"),
+        (name = "public", description = "The public map: published incidents, generalised, for anyone (when `public.enabled`); no key, rate-limited per address"),
         (name = "operation", description = "Health and readiness"),
     )
 )]

@@ -48,6 +48,14 @@ diesel::table! {
         search_text -> Text,
         deleted_at -> Nullable<Timestamp>,
         source_id -> Nullable<Text>,
+        publication -> Text,
+    }
+}
+
+diesel::table! {
+    event_publications (event_id) {
+        event_id -> Text,
+        published_at -> Timestamp,
     }
 }
 
@@ -458,6 +466,7 @@ diesel::table! {
         created_at -> Timestamp,
         created_by -> Text,
         deleted_at -> Nullable<Timestamp>,
+        public -> Bool,
     }
 }
 
@@ -513,4 +522,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachment_blobs,
     webhooks,
     webhook_deliveries,
+    event_publications,
 );

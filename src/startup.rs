@@ -124,6 +124,7 @@ impl Application {
         )));
         let max_body = settings.server.max_body_bytes;
         let attachment_policy = web::Data::new(settings.attachments.policy());
+        let public_side = web::Data::new(api::public::PublicSide::new(settings.public.clone()));
         let described = web::Data::new(crate::web::admin::settings::Described(settings.describe()));
         let import_limits = web::Data::new(settings.import.clone());
         let import_progress = web::Data::new(crate::web::admin::imports::Progress::default());
@@ -201,6 +202,7 @@ impl Application {
                 .app_data(watch_context.clone())
                 .app_data(readiness.clone())
                 .app_data(attachment_policy.clone())
+                .app_data(public_side.clone())
                 .app_data(described.clone())
                 .app_data(import_limits.clone())
                 .app_data(import_progress.clone())
@@ -276,6 +278,7 @@ pub fn api_routes() -> Routes {
     api::webhooks::configure(&mut routes);
     api::keys::configure(&mut routes);
     api::stats::configure(&mut routes);
+    api::public::configure(&mut routes);
     routes
 }
 

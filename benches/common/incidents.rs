@@ -194,6 +194,7 @@ pub fn fields(places: &Places, rng: &mut impl Rng) -> EventFields {
             title: Some("Reporte de Conflictos Sociales".into()),
             url: None,
             published_on: None,
+            confidential: false,
         }],
         verification: weighted(
             rng,

@@ -29,6 +29,7 @@ pub fn configure(routes: &mut Routes) {
         .add(get_attachment)
         .add(delete_attachment)
         .add(restore_attachment)
+        .add(set_attachment_public)
         .add(attachment_content)
         .add(attachment_thumbnail)
         .add(attachment_original);
@@ -241,6 +242,38 @@ pub async fn delete_attachment(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Whether an attachment is shown on the public map.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicInput {
+    /// `true`: shown with its incident on the public map when the incident
+    /// is published.
+    pub public: bool,
+}
+
+/// Show an incident's file on the public map, or stop showing it
+/// (monitor, admin). A case's file cannot be public (409).
+#[utoipa::path(tag = "attachments",
+    params(("id" = String, Path, description = "Attachment id")),
+    request_body = PublicInput,
+    responses((status = 200, description = "The attachment", body = Attachment),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::Conflict,
+        doc::PayloadTooLarge, doc::UnsupportedMediaType, doc::Unprocessable))]
+#[post("/api/v1/attachments/{id}/public")]
+pub async fn set_attachment_public(
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    crate::http::JsonBody(input): crate::http::JsonBody<PublicInput>,
+) -> Result<HttpResponse, AppError> {
+    let who = Who::from(&caller);
+    let id = parse_id(&id, "attachment")?;
+    let attachment = db
+        .run(move |conn| op::set_public(conn, &who, &id, input.public))
+        .await?;
+    Ok(HttpResponse::Ok().json(attachment))
+}
+
 /// Bring a deleted attachment back (admin).
 #[utoipa::path(tag = "attachments",
     params(("id" = String, Path, description = "Attachment id")),
@@ -262,7 +295,7 @@ pub async fn restore_attachment(
 /// from Vigía's origin: the type Vigía found, `nosniff` (every answer),
 /// and a policy that allows no script; only images, videos and PDFs are
 /// ever kept, so they may show in the browser.
-fn file_answer(row: &store::Row, bytes: Vec<u8>, part: Part) -> HttpResponse {
+pub(crate) fn file_answer(row: &store::Row, bytes: Vec<u8>, part: Part) -> HttpResponse {
     let (content_type, inline, name) = match part {
         Part::Content => (row.content_type.as_str(), true, row.filename.clone()),
         Part::Thumbnail => (

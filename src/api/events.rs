@@ -11,7 +11,7 @@ use crate::audit::{AuditFilter, AuditRecord};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::events::store::{self, ConcessionKey, EventFilter, MapView, Visibility};
-use crate::events::{Event, EventInput, EventType, Verification};
+use crate::events::{Event, EventInput, EventType, Publication, Verification};
 use crate::http::{etag, parse_id, IfMatch, JsonBody, QueryParams};
 use crate::idempotency;
 use crate::keys::Caller;
@@ -34,6 +34,7 @@ pub fn configure(routes: &mut Routes) {
         .add(patch_event)
         .add(delete_event)
         .add(restore_event)
+        .add(set_publication)
         .add(event_history);
 }
 
@@ -181,6 +182,38 @@ pub async fn restore_event(
     Ok(with_etag(HttpResponse::Ok(), &event))
 }
 
+/// The publication state to set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicationInput {
+    /// `published`: on the public map (generalised, see the README, "The
+    /// public map"); `internal`: signed-in readers only.
+    pub state: Publication,
+}
+
+/// Publish an incident on the public map, or withdraw it (admin). Setting
+/// the state it already has changes nothing.
+#[utoipa::path(tag = "events",
+    params(("id" = String, Path, description = "Incident id")),
+    request_body = PublicationInput,
+    responses((status = 200, description = "The incident", body = Event, headers(("ETag" = String))),
+        doc::BadRequest, doc::Unauthorized, doc::Forbidden, doc::NotFound, doc::PayloadTooLarge,
+        doc::UnsupportedMediaType, doc::Unprocessable))]
+#[post("/api/v1/events/{id}/publication")]
+pub async fn set_publication(
+    caller: Caller,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    JsonBody(input): JsonBody<PublicationInput>,
+) -> Result<HttpResponse, AppError> {
+    let who = Who::from(&caller);
+    let id = parse_id(&id, "event")?;
+    let event = db
+        .run(move |conn| ops::events::set_publication(conn, &who, &id, input.state))
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &event))
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -249,6 +282,8 @@ macro_rules! with_event_filters {
             #[param(explode = true)]
             event_type: Vec<EventType>,
             verification: Option<Verification>,
+            /// `internal` or `published` (on the public map).
+            publication: Option<Publication>,
             /// Region name, case- and accent-insensitive (`apurimac` = `Apurímac`).
             region: Option<String>,
             province: Option<String>,
@@ -275,6 +310,7 @@ macro_rules! with_event_filters {
                     to: self.to,
                     event_type: std::mem::take(&mut self.event_type),
                     verification: self.verification,
+                    publication: self.publication,
                     region: self.region.take(),
                     province: self.province.take(),
                     district: self.district.take(),
@@ -295,6 +331,7 @@ struct FilterFields {
     to: Option<NaiveDate>,
     event_type: Vec<EventType>,
     verification: Option<Verification>,
+    publication: Option<Publication>,
     region: Option<String>,
     province: Option<String>,
     district: Option<String>,
@@ -336,6 +373,7 @@ impl FilterFields {
             to: self.to,
             event_types: self.event_type,
             verification: self.verification,
+            publication: self.publication,
             region: self.region,
             province: self.province,
             district: self.district,
@@ -545,12 +583,12 @@ enum ExportFormat {
         doc::BadRequest, doc::Unauthorized))]
 #[get("/api/v1/events/export.csv")]
 pub async fn export_events_csv(
-    _caller: Caller,
+    caller: Caller,
     db: web::Data<Db>,
     base: web::Data<crate::http::PublicBase>,
     QueryParams(q): QueryParams<EventListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    export(db, base, q, ExportFormat::Csv).await
+    export(db, base, q, ExportFormat::Csv, redacts(&caller)).await
 }
 
 /// Every incident the list's filters select, as a GeoJSON FeatureCollection
@@ -560,12 +598,12 @@ pub async fn export_events_csv(
         doc::BadRequest, doc::Unauthorized))]
 #[get("/api/v1/events/export.geojson")]
 pub async fn export_events_geojson(
-    _caller: Caller,
+    caller: Caller,
     db: web::Data<Db>,
     base: web::Data<crate::http::PublicBase>,
     QueryParams(q): QueryParams<EventListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    export(db, base, q, ExportFormat::GeoJson).await
+    export(db, base, q, ExportFormat::GeoJson, redacts(&caller)).await
 }
 
 /// Every incident the list's filters select, as an Excel workbook (one
@@ -576,7 +614,7 @@ pub async fn export_events_geojson(
         doc::BadRequest, doc::Unauthorized))]
 #[get("/api/v1/events/export.xlsx")]
 pub async fn export_events_xlsx(
-    _caller: Caller,
+    caller: Caller,
     db: web::Data<Db>,
     base: web::Data<crate::http::PublicBase>,
     QueryParams(q): QueryParams<EventListQuery>,
@@ -586,6 +624,7 @@ pub async fn export_events_xlsx(
     let mut filter = q.into_filter()?;
     filter.limit = EXPORT_CHUNK;
     let base = base.0.clone();
+    let redact = redacts(&caller);
     // The workbook is written to a temporary file (a zip cannot be sent
     // before it is finished), then sent from it in pieces.
     let file = db
@@ -597,7 +636,7 @@ pub async fn export_events_xlsx(
                 let Some(filter) = next.take() else {
                     return Ok(None);
                 };
-                let (rows, following) = chunk(conn, filter)?;
+                let (rows, following) = chunk(conn, filter, redact)?;
                 next = following;
                 Ok(Some(rows))
             })?;
@@ -644,11 +683,18 @@ fn refuse_paging(q: &EventListQuery) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Whether `caller` reads incidents without their confidential sources
+/// (below monitor: researchers).
+fn redacts(caller: &Caller) -> bool {
+    !caller.is(crate::keys::Role::Monitor)
+}
+
 async fn export(
     db: web::Data<Db>,
     base: web::Data<crate::http::PublicBase>,
     q: EventListQuery,
     format: ExportFormat,
+    redact: bool,
 ) -> Result<HttpResponse, AppError> {
     refuse_paging(&q)?;
     let (from, to) = (q.from, q.to);
@@ -658,7 +704,7 @@ async fn export(
     let db = db.into_inner();
     // The first chunk is read before answering, so an unreachable database
     // is a problem answer, not a cut-off file.
-    let first = read_chunk(&db, filter.clone()).await?;
+    let first = read_chunk(&db, filter.clone(), redact).await?;
     let (extension, content_type) = match format {
         ExportFormat::Csv => ("csv", "text/csv; charset=utf-8"),
         ExportFormat::GeoJson => ("geojson", "application/geo+json"),
@@ -670,6 +716,7 @@ async fn export(
         base,
         format,
         pending: Some(first),
+        redact,
         started: false,
         finished: false,
     };
@@ -701,12 +748,22 @@ fn export_name(from: Option<NaiveDate>, to: Option<NaiveDate>, extension: &str) 
 /// A chunk of incidents and, when more follow, the filter for the next.
 type Chunk = (Vec<Event>, Option<EventFilter>);
 
-async fn read_chunk(db: &Db, filter: EventFilter) -> Result<Chunk, AppError> {
-    db.run(move |conn| chunk(conn, filter)).await
+async fn read_chunk(db: &Db, filter: EventFilter, redact: bool) -> Result<Chunk, AppError> {
+    db.run(move |conn| chunk(conn, filter, redact)).await
 }
 
-fn chunk(conn: &mut crate::db::DbConn, filter: EventFilter) -> Result<Chunk, AppError> {
+fn chunk(
+    conn: &mut crate::db::DbConn,
+    filter: EventFilter,
+    redact: bool,
+) -> Result<Chunk, AppError> {
     let mut rows = ops::events::list(conn, &filter)?;
+    if redact {
+        rows = rows
+            .into_iter()
+            .map(Event::without_confidential_sources)
+            .collect();
+    }
     let more = rows.len() as i64 > filter.limit;
     rows.truncate(filter.limit as usize);
     let next = match (more, rows.last()) {
@@ -725,6 +782,7 @@ struct ExportState {
     base: String,
     format: ExportFormat,
     pending: Option<Chunk>,
+    redact: bool,
     started: bool,
     finished: bool,
 }
@@ -737,7 +795,7 @@ impl ExportState {
         }
         let (rows, next) = match self.pending.take() {
             Some(chunk) => chunk,
-            None => match read_chunk(&self.db, self.filter.clone()).await {
+            None => match read_chunk(&self.db, self.filter.clone(), self.redact).await {
                 Ok(chunk) => chunk,
                 Err(e) => {
                     // Headers are gone: all that is left is to cut the file

@@ -12,5 +12,6 @@ pub mod changes;
 pub mod events;
 pub mod keys;
 pub mod places;
+pub mod public;
 pub mod stats;
 pub mod webhooks;

@@ -89,6 +89,9 @@ pub struct Attachment {
     pub created_by: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Shown on the public map with its incident (when that is published).
+    /// Set by monitors and admins; default false.
+    pub public: bool,
 }
 
 /// Longest file name kept, in characters.

@@ -39,6 +39,7 @@ pub struct Row {
     pub created_at: NaiveDateTime,
     pub created_by: String,
     pub deleted_at: Option<NaiveDateTime>,
+    pub public: bool,
 }
 
 impl Row {
@@ -61,6 +62,7 @@ impl Row {
             created_at: self.created_at.and_utc(),
             created_by: self.created_by.clone(),
             deleted_at: self.deleted_at.map(|d| d.and_utc()),
+            public: self.public,
         }
     }
 
@@ -255,6 +257,15 @@ pub fn for_events(
         }
     }
     Ok(by_event)
+}
+
+/// Marks an attachment shown on the public map (with its incident, when
+/// that is published) or not.
+pub fn set_public(conn: &mut DbConn, id: &str, public: bool) -> Result<(), AppError> {
+    diesel::update(attachments::table.find(id))
+        .set(attachments::public.eq(public))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn set_deleted(conn: &mut DbConn, id: &str, at: Option<NaiveDateTime>) -> Result<(), AppError> {

@@ -54,7 +54,8 @@ impl Pseudonyms {
     /// Rewrites an answer for a researcher whose own name is `own`: every
     /// name of a key becomes its pseudonym (except the reader's own), every
     /// key id goes, at any depth (incidents, their history's before and
-    /// after, cases, entries, pages of them).
+    /// after, cases, entries, pages of them); every `sources` list loses
+    /// its confidential sources.
     pub fn disclose(&self, value: &mut Value, own: &str) {
         match value {
             Value::Object(map) => {
@@ -62,6 +63,13 @@ impl Pseudonyms {
                     map.remove(field);
                 }
                 for (field, inner) in map.iter_mut() {
+                    // Confidential sources (a community member who spoke to
+                    // a monitor) are for monitors and admins only.
+                    if field == "sources" {
+                        if let Value::Array(sources) = inner {
+                            sources.retain(|s| s.get("confidential") != Some(&Value::Bool(true)));
+                        }
+                    }
                     match inner {
                         Value::String(name) if NAME_FIELDS.contains(&field.as_str()) => {
                             if name != own {

@@ -545,6 +545,7 @@ fn parse_row(format: Format, c: &Cells) -> Result<Row, Vec<FieldError>> {
                     title: None,
                     url: None,
                     published_on: None,
+                    confidential: None,
                 })
                 .collect(),
         ),

@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod import;
+pub mod public;
 pub mod stats;
 pub mod store;
 
@@ -70,6 +71,16 @@ string_enum! {
 }
 
 string_enum! {
+    /// Who may read an incident: `internal`, signed-in people only (the
+    /// default); `published`, also anonymous visitors of the public map,
+    /// generalised (see `events::public`). Set by admins only.
+    pub enum Publication {
+        Internal = "internal",
+        Published = "published",
+    }
+}
+
+string_enum! {
     /// Who filled `admin`: the client, or Vigía from loaded district boundaries.
     pub enum AdminSource {
         Client = "client",
@@ -110,6 +121,11 @@ pub struct Source {
     pub title: Option<String>,
     pub url: Option<String>,
     pub published_on: Option<NaiveDate>,
+    /// A community member who spoke to a monitor, whose name must not
+    /// travel: only monitors and admins read such a source; researchers
+    /// and the public map get the list without it. Old rows read as false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confidential: bool,
 }
 
 /// The fields a client writes, valid.
@@ -144,6 +160,11 @@ pub struct Event {
     pub created_by: String,
     #[serde(flatten)]
     pub fields: EventFields,
+    /// `internal` or `published` (on the public map); set through
+    /// `POST /api/v1/events/{id}/publication`, never by an edit.
+    pub publication: Publication,
+    /// When it was last published; kept when it is withdrawn.
+    pub published_at: Option<DateTime<Utc>>,
     pub admin_source: Option<AdminSource>,
     /// Who was involved, and how sure the sources are.
     pub actors: Vec<crate::actors::store::EventActor>,
@@ -162,6 +183,18 @@ pub struct Event {
 }
 
 impl Event {
+    /// Leaves out the confidential sources: what a reader below monitor
+    /// reads (researchers' JSON is also cleaned by `Pseudonyms::disclose`).
+    pub fn without_confidential_sources(mut self) -> Self {
+        self.fields.sources.retain(|s| !s.confidential);
+        self
+    }
+
+    /// Whether anonymous visitors may read it (live and published).
+    pub fn is_public(&self) -> bool {
+        self.publication == Publication::Published
+    }
+
     /// Adds the warnings a placement gives, for the answer to the writer.
     pub fn warn_about(&mut self, outside_boundaries: bool) {
         if outside_boundaries {
@@ -309,6 +342,10 @@ pub struct SourceInput {
     #[validate(custom(function = "past_date"))]
     #[schema(value_type = Option<String>, format = Date)]
     pub published_on: Option<String>,
+    /// `true`: a community member who spoke to a monitor; only monitors
+    /// and admins read it, never researchers or the public map. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidential: Option<bool>,
 }
 
 /// The shape of a PATCH body (JSON Merge Patch): any subset of the fields,
@@ -456,6 +493,7 @@ impl EventInput {
                         title: s.title,
                         url: s.url,
                         published_on: s.published_on.as_deref().and_then(parse_date),
+                        confidential: s.confidential.unwrap_or(false),
                     })
                 })
                 .collect::<Result<_, AppError>>()?,

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::stats::{Counts, GroupKey, GroupRow, Stats};
 use super::{
-    Admin, AdminSource, Event, EventFields, EventType, Location, LocationPrecision, TimePrecision,
-    Verification,
+    Admin, AdminSource, Event, EventFields, EventType, Location, LocationPrecision, Publication,
+    TimePrecision, Verification,
 };
 use crate::audit::{self, Action, Actor, Entity};
 use crate::db::{self, DbConn};
@@ -56,6 +56,7 @@ struct EventRow {
     verification_note: Option<String>,
     search_text: String,
     deleted_at: Option<NaiveDateTime>,
+    publication: Publication,
 }
 
 struct Meta {
@@ -64,6 +65,8 @@ struct Meta {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     created_by: String,
+    /// Kept through every rewrite: only `set_publication` changes it.
+    publication: Publication,
 }
 
 impl EventRow {
@@ -129,6 +132,7 @@ impl EventRow {
                 .collect::<Vec<_>>()
                 .join(" "),
             deleted_at: None,
+            publication: meta.publication,
         })
     }
 
@@ -144,6 +148,9 @@ impl EventRow {
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
             created_by: self.created_by,
+            publication: self.publication,
+            // In `event_publications`: `ops::events` embeds it.
+            published_at: None,
             admin_source: self.admin_source,
             fields: EventFields {
                 title: self.title,
@@ -207,6 +214,7 @@ pub fn insert_from(
         created_at: now,
         updated_at: now,
         created_by: created_by.to_string(),
+        publication: Publication::Internal,
     };
     let row = EventRow::new(meta, fields, district)?;
     diesel::insert_into(events::table)
@@ -339,6 +347,7 @@ pub fn rewrite(
             created_at: before.created_at.naive_utc(),
             updated_at: db::now(),
             created_by: before.created_by.clone(),
+            publication: before.publication,
         },
         fields,
         district,
@@ -381,6 +390,7 @@ pub fn recode_admin(
             created_at: row.created_at,
             updated_at: db::now(),
             created_by: row.created_by.clone(),
+            publication: row.publication,
         };
         let new_row = EventRow::new(meta, &fields, district.as_ref())?;
         diesel::update(events::table.find(&row.id))
@@ -415,6 +425,66 @@ pub fn mark_deleted(conn: &mut DbConn, before: &Event) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Sets `before`'s (read under `lock`) publication: version +1, and
+/// `published_at` now when it becomes published (kept when withdrawn).
+pub fn set_publication(
+    conn: &mut DbConn,
+    before: &Event,
+    state: Publication,
+) -> Result<Event, AppError> {
+    use crate::schema::event_publications;
+    let now = db::now();
+    let id = before.id.to_string();
+    diesel::update(events::table.find(&id))
+        .set((
+            events::publication.eq(state),
+            events::updated_at.eq(now),
+            events::version.eq(before.version + 1),
+        ))
+        .execute(conn)?;
+    if state == Publication::Published {
+        // Delete then insert: an upsert both backends write alike.
+        diesel::delete(event_publications::table.find(&id)).execute(conn)?;
+        diesel::insert_into(event_publications::table)
+            .values((
+                event_publications::event_id.eq(&id),
+                event_publications::published_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    load(conn, &id, Visibility::Live)
+}
+
+/// When each of these incidents was (last) published, by id (only those
+/// published once).
+pub fn published_at(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, NaiveDateTime>, AppError> {
+    use crate::schema::event_publications;
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, NaiveDateTime)> = event_publications::table
+            .filter(event_publications::event_id.eq_any(chunk))
+            .select((
+                event_publications::event_id,
+                event_publications::published_at,
+            ))
+            .load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Which of `ids` were ever published (withdrawn or deleted since, or
+/// not): their `event_publications` row stays when they are withdrawn.
+pub fn ever_published(
+    conn: &mut DbConn,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, AppError> {
+    Ok(published_at(conn, ids)?.into_keys().collect())
+}
+
 /// Brings a deleted incident back (409 if it is not deleted); returns it.
 pub fn mark_restored(conn: &mut DbConn, id: &str) -> Result<Event, AppError> {
     let row = load_row(conn, id, Visibility::Any)?;
@@ -439,6 +509,9 @@ pub struct EventFilter {
     pub to: Option<NaiveDate>,
     pub event_types: Vec<EventType>,
     pub verification: Option<Verification>,
+    /// Only incidents in this publication state (the public routes always
+    /// set `published`).
+    pub publication: Option<Publication>,
     pub region: Option<String>,
     pub province: Option<String>,
     pub district: Option<String>,
@@ -647,6 +720,9 @@ fn conditions(f: &EventFilter, plan: Plan) -> Vec<Predicate> {
     }
     if let Some(v) = f.verification {
         found.push(Box::new(events::verification.eq(v).nullable()));
+    }
+    if let Some(p) = f.publication {
+        found.push(Box::new(events::publication.eq(p).nullable()));
     }
     if let Some(region) = &f.region {
         found.push(Box::new(events::region_key.eq(text::fold(region))));

@@ -863,4 +863,32 @@ catalogue! {
     err_webhook_credentials: "No debe llevar usuario ni contraseña.", "Must not carry a user name or password.";
     err_webhook_private: "Debe llegar a una dirección pública (no local, privada ni de enlace local).", "Must reach a public address (not loopback, private or link-local).";
     err_webhook_unresolved: "No se encuentra el servidor de esa dirección.", "The server of that address cannot be found.";
+
+    // ---- publication, confidential sources, the public map ----
+    publication: "Publicación", "Publication";
+    publication_internal: "Interno", "Internal";
+    publication_published: "Publicado", "Published";
+    publication_publish: "Publicar", "Publish";
+    publication_unpublish: "Retirar", "Unpublish";
+    publication_help: "Publicado: aparece en el mapa público, con la ubicación generalizada, sin fuentes confidenciales ni nombres de quienes lo registraron.", "Published: it appears on the public map, its location generalised, without confidential sources or the names of who logged it.";
+    publication_any: "Cualquiera", "Any";
+    source_confidential: "Confidencial", "Confidential";
+    source_confidential_help: "Una persona de la comunidad que habló con un monitor: solo monitores y administradores la ven.", "A community member who spoke to a monitor: only monitors and admins see it.";
+    confidential_mark: "confidencial", "confidential";
+    attachment_public: "Público", "Public";
+    attachment_make_public: "Mostrar en el mapa público", "Show on the public map";
+    attachment_make_private: "Quitar del mapa público", "Remove from the public map";
+    public_title: "Mapa público de conflictos mineros", "Public map of mining conflicts";
+    public_intro: "Incidentes revisados y publicados por Vigía. Cada ubicación está generalizada al centro de su distrito (o de una cuadrícula): no es el lugar exacto.", "Incidents reviewed and published by Vigía. Each location is generalised to the centre of its district (or of a grid cell): it is not the exact place.";
+    public_nav_map: "Mapa", "Map";
+    public_nav_list: "Incidentes", "Incidents";
+    public_nav_figures: "Cifras", "Figures";
+    public_list_title: "Incidentes publicados", "Published incidents";
+    public_download: "Descargar", "Download";
+    public_location_basis_district: "Ubicación aproximada: centro del distrito", "Approximate location: centre of the district";
+    public_location_basis_grid: "Ubicación aproximada: centro de una cuadrícula de {km} km", "Approximate location: centre of a {km} km grid cell";
+    public_none: "No hay incidentes publicados con estos filtros.", "No published incidents with these filters.";
+    public_total: "Incidentes", "Incidents";
+    public_back: "Volver a la lista", "Back to the list";
+    public_more: "Más", "More";
 }

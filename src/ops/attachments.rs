@@ -250,6 +250,77 @@ pub fn delete(conn: &mut DbConn, who: &Who, id: &str) -> Result<(), AppError> {
     })
 }
 
+/// Marks an incident's attachment public (shown on the public map with
+/// its incident, when that is published) or not (monitor, admin);
+/// audited. A case's files never are: cases are not on the public map.
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn set_public(
+    conn: &mut DbConn,
+    who: &Who,
+    id: &str,
+    public: bool,
+) -> Result<Attachment, AppError> {
+    who.require(Role::Monitor)?;
+    db::write_tx(conn, |conn| {
+        let row = load(conn, who, id)?;
+        if row.deleted_at.is_some() {
+            return Err(AppError::NotFound(format!("no attachment with id {id}")));
+        }
+        if !matches!(row.owner(), Some(crate::attachments::Owner::Event(_))) {
+            return Err(AppError::Conflict(
+                "only an incident's files can be public".into(),
+            ));
+        }
+        if row.public == public {
+            return Ok(row.to_api());
+        }
+        store::set_public(conn, id, public)?;
+        let after = store::load(conn, id)?.to_api();
+        audit::record(
+            conn,
+            &who.actor,
+            Action::Update,
+            Entity::Attachment,
+            id,
+            Some(&row.to_api()),
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// The bytes of a public attachment for an anonymous visitor of the
+/// public map: live, marked public, of a live published incident;
+/// anything else is 404, as if it did not exist. Never the original.
+pub fn read_public(
+    conn: &mut DbConn,
+    policy: &AttachmentPolicy,
+    id: &str,
+    part: Part,
+) -> Result<(store::Row, Vec<u8>), AppError> {
+    let missing = || AppError::NotFound("no public file with this id".into());
+    let row = store::load(conn, id).map_err(|_| missing())?;
+    let Some(event_id) = row.event_id.clone() else {
+        return Err(missing());
+    };
+    if row.deleted_at.is_some() || !row.public || part == Part::Original {
+        return Err(missing());
+    }
+    let event = crate::events::store::load(conn, &event_id, crate::events::store::Visibility::Live)
+        .map_err(|_| missing())?;
+    if !event.is_public() {
+        return Err(missing());
+    }
+    let sha = match part {
+        Part::Content => Some(row.sha256.clone()),
+        Part::Thumbnail => row.thumbnail_sha256.clone(),
+        Part::Original => None,
+    };
+    let sha = sha.ok_or_else(missing)?;
+    let bytes = store::blob(conn, &policy.storage, &sha)?;
+    Ok((row, bytes))
+}
+
 /// Brings a deleted attachment back (admin); 409 when the same file was
 /// attached again since.
 #[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]

@@ -23,7 +23,7 @@ use crate::db::{self, DbConn, Target};
 use crate::error::AppError;
 
 /// Tables that reference others come after them.
-const REFERENCING: [&str; 14] = [
+const REFERENCING: [&str; 15] = [
     "api_keys",
     "sessions",
     "user_links",
@@ -38,6 +38,7 @@ const REFERENCING: [&str; 14] = [
     "event_cases",
     "case_dismissals",
     "attachments",
+    "event_publications",
 ];
 
 /// The change feeds' log, written by triggers (`crate::changes`).

@@ -262,6 +262,44 @@ pub fn restore(
     })
 }
 
+/// Publishes an incident on the public map or withdraws it (admin only).
+///
+/// Admins only, with no `editor` power: publishing is the one act that
+/// puts a monitor's work in front of anyone, so it stays with the few who
+/// already answer for keys and restores; a separate power can come when an
+/// office asks for one, as a role between monitor and admin. Only a live
+/// incident can change (a deleted one is 404, and never public: every
+/// public read asks for live ones). Audited as an update of the incident;
+/// nothing else follows from it (no placement, no alert changes).
+#[tracing::instrument(skip_all, fields(who = %who.actor.name, id))]
+pub fn set_publication(
+    conn: &mut DbConn,
+    who: &Who,
+    id: &str,
+    state: domain::Publication,
+) -> Result<Event, AppError> {
+    who.require(Role::Admin)?;
+    db::write_tx(conn, |conn| {
+        store::lock(conn, id)?;
+        let before = load(conn, id, Visibility::Live)?;
+        if before.publication == state {
+            return Ok(before);
+        }
+        let event = store::set_publication(conn, &before, state)?;
+        let after = embedded(conn, event)?;
+        audit::record(
+            conn,
+            &who.actor,
+            Action::Update,
+            Entity::Event,
+            id,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
 /// One incident as a reader sees it; deleted ones only when asked for.
 pub fn load(conn: &mut DbConn, id: &str, visibility: Visibility) -> Result<Event, AppError> {
     let event = store::load(conn, id, visibility)?;
@@ -327,7 +365,9 @@ fn embed(conn: &mut DbConn, events: &mut [Event]) -> Result<(), AppError> {
     let mut concessions = places::store::for_events(conn, &ids)?;
     let mut cases = cases::store::for_events(conn, &ids)?;
     let mut attachments = crate::attachments::store::for_events(conn, &ids)?;
+    let mut published = store::published_at(conn, &ids)?;
     for (event, id) in events.iter_mut().zip(&ids) {
+        event.published_at = published.remove(id).map(|t| t.and_utc());
         event.actors = actors.remove(id).unwrap_or_default();
         event.concessions = concessions.remove(id).unwrap_or_default();
         event.cases = cases.remove(id).unwrap_or_default();

@@ -27,6 +27,7 @@ pub mod event_import;
 pub mod events;
 pub mod keys;
 pub mod places;
+pub mod public;
 
 use crate::audit;
 use crate::error::AppError;

@@ -96,10 +96,16 @@ struct Layer<K> {
     shapes: Arc<Shapes<K>>,
 }
 
+/// Each district's centroid (lon, lat) by ubigeo.
+pub type Centroids = std::collections::HashMap<String, (f64, f64)>;
+
 /// The process's index; share one per process (it lives in the app data).
 pub struct PlaceIndex {
     concessions: RwLock<Option<Layer<ConcessionRef>>>,
     districts: RwLock<Option<Layer<DistrictRef>>>,
+    /// The districts' centroids (where the public map shows an incident),
+    /// as of a district layer version.
+    centroids: RwLock<Option<(i64, Arc<Centroids>)>>,
 }
 
 impl Default for PlaceIndex {
@@ -107,6 +113,7 @@ impl Default for PlaceIndex {
         PlaceIndex {
             concessions: RwLock::new(None),
             districts: RwLock::new(None),
+            centroids: RwLock::new(None),
         }
     }
 }
@@ -165,6 +172,38 @@ impl PlaceIndex {
             shapes: shapes.clone(),
         });
         Ok(shapes)
+    }
+
+    /// The centroid of every district as of `version`, computed once per
+    /// version of the layer (districts rarely change).
+    pub fn district_centroids(
+        &self,
+        conn: &mut DbConn,
+        version: i64,
+    ) -> Result<Arc<Centroids>, AppError> {
+        use geo::Centroid;
+        if let Some((v, found)) = self
+            .centroids
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            if *v == version {
+                return Ok(found.clone());
+            }
+        }
+        let shapes = self.districts(conn, version)?;
+        let found: Centroids = shapes
+            .items
+            .iter()
+            .filter_map(|(d, shape)| {
+                let c = shape.centroid()?;
+                Some((d.ubigeo.clone(), (c.x(), c.y())))
+            })
+            .collect();
+        let found = Arc::new(found);
+        *self.centroids.write().unwrap_or_else(|p| p.into_inner()) = Some((version, found.clone()));
+        Ok(found)
     }
 
     /// The district outlines as of `version`.

@@ -198,11 +198,42 @@ async fn remove(
     })
 }
 
+#[derive(Deserialize)]
+struct PublicForm {
+    csrf: String,
+    public: String,
+}
+
+/// "Mostrar en el mapa público" / "Quitar…" on an incident's file.
+async fn set_public(
+    who: SignedIn,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let f: PublicForm = form::parse(&body)?;
+    who.check_csrf(&f.csrf)?;
+    let id = crate::http::parse_id(&id, "attachment")?;
+    let public = f.public == "yes";
+    let acting = who.who();
+    let owner = db
+        .run(move |conn| {
+            let row = op::set_public(conn, &acting, &id, public)?;
+            Ok::<_, AppError>(row.event_id)
+        })
+        .await?;
+    Ok(match owner {
+        Some(event) => see_other(&format!("/incidents/{event}?saved=1#attachments")),
+        None => see_other("/"),
+    })
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
         "/incidents/{id}/attachments",
         web::post().to(attach_to_incident),
     )
     .route("/cases/{id}/attachments", web::post().to(attach_to_case))
-    .route("/attachments/{id}/delete", web::post().to(remove));
+    .route("/attachments/{id}/delete", web::post().to(remove))
+    .route("/attachments/{id}/public", web::post().to(set_public));
 }

@@ -77,6 +77,8 @@ pub async fn as_pages(
             .finish();
         return Ok(ServiceResponse::new(req, res));
     }
+    // A 429's Retry-After stays on its page.
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
     let body = actix_web::body::to_bytes(res.into_body())
         .await
         .unwrap_or_default();
@@ -84,7 +86,10 @@ pub async fn as_pages(
     let detail = problem["detail"].as_str().unwrap_or("").to_string();
     let session = super::session::stored_session(&req);
     let ctx = context(&req, lang, session.as_ref());
-    let page = render(&web, ctx, status, detail);
+    let mut page = render(&web, ctx, status, detail);
+    if let Some(value) = retry_after {
+        page.headers_mut().insert(header::RETRY_AFTER, value);
+    }
     Ok(ServiceResponse::new(req, page))
 }
 

@@ -393,6 +393,12 @@ pub(super) async fn incident_page(
             Ok::<_, AppError>((event, deleted, history, outlines, suggestions))
         })
         .await?;
+    // Confidential sources are for monitors and admins, as in the API.
+    let event = if who.who().is(Role::Monitor) {
+        event
+    } else {
+        event.without_confidential_sources()
+    };
     let t = who.ctx.t;
     let features: Vec<serde_json::Value> = outlines
         .iter()
@@ -552,6 +558,9 @@ pub struct IncidentForm {
     source_title: Vec<String>,
     source_url: Vec<String>,
     source_published_on: Vec<String>,
+    /// `yes` or `no` per source row (a select, not a checkbox: an unticked
+    /// box sends nothing and would shift the rows after it).
+    source_confidential: Vec<String>,
     actor_id: Vec<String>,
     actor_name: Vec<String>,
     actor_role: Vec<String>,
@@ -569,6 +578,7 @@ struct SourceRow {
     title: String,
     url: String,
     published_on: String,
+    confidential: bool,
 }
 
 /// One actor row of the form.
@@ -606,6 +616,7 @@ impl IncidentForm {
                 title: at(&self.source_title, i),
                 url: at(&self.source_url, i),
                 published_on: at(&self.source_published_on, i),
+                confidential: at(&self.source_confidential, i) == "yes",
             })
             .filter(|r| {
                 !(r.publisher.is_empty()
@@ -658,6 +669,7 @@ impl IncidentForm {
                 title: some(&r.title),
                 url: some(&r.url),
                 published_on: some(&r.published_on),
+                confidential: Some(r.confidential),
             })
             .collect();
         let actors: Vec<Link> = self
@@ -764,6 +776,11 @@ impl IncidentForm {
                 .sources
                 .iter()
                 .map(|s| s.published_on.map(|d| d.to_string()).unwrap_or_default())
+                .collect(),
+            source_confidential: f
+                .sources
+                .iter()
+                .map(|s| if s.confidential { "yes" } else { "no" }.to_string())
                 .collect(),
             actor_id: e.actors.iter().map(|a| a.actor_id.to_string()).collect(),
             actor_name: e.actors.iter().map(|a| a.name.clone()).collect(),
@@ -1212,6 +1229,31 @@ async fn restore(
     Ok(see_other(&format!("/incidents/{id}")))
 }
 
+#[derive(Deserialize)]
+struct PublicationForm {
+    csrf: String,
+    state: String,
+}
+
+/// "Publicar" / "Retirar" on the incident's page (admins).
+async fn publication(
+    who: SignedIn,
+    db: web::Data<Db>,
+    id: web::Path<String>,
+    body: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let f: PublicationForm = form::parse(&body)?;
+    who.check_csrf(&f.csrf)?;
+    let id = crate::http::parse_id(&id, "incident")?;
+    let state = crate::events::Publication::parse(&f.state)
+        .ok_or_else(|| AppError::BadRequest("state must be internal or published".into()))?;
+    let acting = who.who();
+    let target = id.clone();
+    db.run(move |conn| incidents::set_publication(conn, &acting, &target, state))
+        .await?;
+    Ok(see_other(&format!("/incidents/{id}?saved=1")))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
         .route("/incidents", web::get().to(list))
@@ -1232,7 +1274,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/incidents/{id}/edit", web::get().to(edit_form))
         .route("/incidents/{id}/edit", web::post().to(update))
         .route("/incidents/{id}/delete", web::post().to(delete))
-        .route("/incidents/{id}/restore", web::post().to(restore));
+        .route("/incidents/{id}/restore", web::post().to(restore))
+        .route("/incidents/{id}/publication", web::post().to(publication));
 }
 
 /// A type's box in a filter form: value, label, ticked.

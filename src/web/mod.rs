@@ -46,6 +46,7 @@ pub mod incidents;
 pub mod keys;
 pub mod offline;
 pub mod people;
+pub mod public;
 pub mod records;
 pub mod session;
 pub mod watches;
@@ -268,6 +269,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     watches::configure(cfg);
     admin::configure(cfg);
     figures::configure(cfg);
+    public::configure(cfg);
 }
 
 #[cfg(test)]

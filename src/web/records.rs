@@ -45,6 +45,7 @@ pub(super) fn filter() -> EventFilter {
         to: None,
         event_types: Vec::new(),
         verification: None,
+        publication: None,
         region: None,
         province: None,
         district: None,

@@ -100,12 +100,13 @@
     const titles = many('source_title');
     const urls = many('source_url');
     const dates = many('source_published_on');
+    const confidential = many('source_confidential');
     const n = Math.min(100, Math.max(publishers.length, titles.length, urls.length, dates.length));
     const sources = [];
     for (let i = 0; i < n; i += 1) {
       const row = { publisher: publishers[i] || '', title: titles[i] || '', url: urls[i] || '', published_on: dates[i] || '' };
       if (row.publisher || row.title || row.url || row.published_on) {
-        sources.push({ publisher: some(row.publisher), title: some(row.title), url: some(row.url), published_on: some(row.published_on) });
+        sources.push({ publisher: some(row.publisher), title: some(row.title), url: some(row.url), published_on: some(row.published_on), confidential: confidential[i] === 'yes' });
       }
     }
     const ids = many('actor_id');
@@ -301,7 +302,7 @@
       adder.click();
     }
     const rows = form.querySelectorAll('#source-rows [data-row]');
-    ['source_publisher', 'source_title', 'source_url', 'source_published_on'].forEach((name) => {
+    ['source_publisher', 'source_title', 'source_url', 'source_published_on', 'source_confidential'].forEach((name) => {
       (values[name] || []).forEach((value, i) => {
         const input = rows[i] && rows[i].querySelector('[name="' + name + '"]');
         if (input) {

@@ -31,6 +31,7 @@ mod metrics;
 mod operation;
 mod pages;
 mod places;
+mod public;
 mod search;
 mod security_headers;
 mod stats;

@@ -203,6 +203,15 @@ async fn openapi_document_describes_every_route() {
             "/api/v1/watches/confirm",
             "/api/v1/watches/unsubscribe",
             "/api/v1/watches/{id}/feed.atom",
+            // The public map (issue 15): anyone, when it is enabled.
+            "/api/public/v1/events",
+            "/api/public/v1/events/{id}",
+            "/api/public/v1/events/export.csv",
+            "/api/public/v1/events/export.geojson",
+            "/api/public/v1/events/changes",
+            "/api/public/v1/stats",
+            "/api/public/v1/attachments/{id}/content",
+            "/api/public/v1/attachments/{id}/thumbnail",
         ];
         if !public.contains(&path.as_str()) {
             let problem = &responses["401"]["content"]["application/problem+json"];

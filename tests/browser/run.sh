@@ -103,6 +103,7 @@ run_on() { # NAME DATABASE_URL
   export VIGIA__DATABASE__URL=$url VIGIA__SERVER__BIND=127.0.0.1:$port \
     VIGIA__SERVER__PUBLIC_BASE_URL=$base VIGIA__WEB__TILE_URL= VIGIA__ALERTS__DELIVER=false \
     VIGIA__ALERTS__WEBHOOK_ALLOW_PRIVATE=true \
+    VIGIA__PUBLIC__ENABLED=true VIGIA__PUBLIC__RATE_PER_MINUTE=100000 \
     RUST_LOG=${RUST_LOG:-warn}
 
   key=$("$bin" keys create --role admin --name seed 2>"$work/cli.log") || { cat "$work/cli.log" >&2; fail "vigia keys create failed"; }
