@@ -892,14 +892,28 @@ pub fn make_due(
     let free = alerts::lease_until
         .is_null()
         .or(alerts::lease_until.le(now));
-    let changed = diesel::update(alerts::table.find(id).filter(waiting).filter(free))
-        .set((
-            alerts::status.eq(AlertStatus::Pending),
-            alerts::next_attempt_at.eq(now),
-            alerts::lease_owner.eq(None::<String>),
-            alerts::lease_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+    // Compare-and-set on what was read: on PostgreSQL a second admin's
+    // update waits for the first one's row lock and then re-checks its
+    // filter against the new row, where `next_attempt_at > now` can still
+    // hold (its `now` may be older than the first one's). The row's own
+    // `next_attempt_at` has changed, though, so this makes it one change.
+    let unchanged = alerts::next_attempt_at
+        .eq(next_attempt_at)
+        .and(alerts::attempts.eq(attempts));
+    let changed = diesel::update(
+        alerts::table
+            .find(id)
+            .filter(waiting)
+            .filter(free)
+            .filter(unchanged),
+    )
+    .set((
+        alerts::status.eq(AlertStatus::Pending),
+        alerts::next_attempt_at.eq(now),
+        alerts::lease_owner.eq(None::<String>),
+        alerts::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
     if changed == 0 {
         return Ok((RetryNow::AlreadyDue, None));
     }
