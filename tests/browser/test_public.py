@@ -43,7 +43,8 @@ def test_an_anonymous_visitor_sees_published_incidents_only(vigia, browser, seed
     context = browser.new_context(locale="es-PE")
     page = context.new_page()
     goto(page, vigia.base + "/publico")
-    page.wait_for_function("document.getElementById('public-map').dataset.markers !== undefined")
+    # A selector, not wait_for_function: its string predicate is eval, which the CSP refuses.
+    page.wait_for_selector("#public-map[data-markers]", state="attached")
     markers = page.locator("#public-map [data-incident]")
     shown = {markers.nth(i).get_attribute("data-incident") for i in range(markers.count())}
     published = {m[0] for m in seeded if m[4]}
@@ -87,7 +88,8 @@ def test_an_anonymous_visitor_sees_published_incidents_only(vigia, browser, seed
         page.set_viewport_size({"width": width, "height": height})
         shot(vigia, page, f"public-incident-en-{width}")
     goto(page, vigia.base + "/publico")
-    page.wait_for_function("document.getElementById('public-map').dataset.markers !== undefined")
+    # A selector, not wait_for_function: its string predicate is eval, which the CSP refuses.
+    page.wait_for_selector("#public-map[data-markers]", state="attached")
     shot(vigia, page, "public-map-en-390")
     goto(page, vigia.base + "/publico/cifras")
     sources.append(page.content())
