@@ -4,20 +4,21 @@
 //!
 //!     cargo bench --bench scale
 //!
-//! `VIGIA_BENCH_SCALE` sets the number of incidents (default 1000000;
-//! seeding through the store takes minutes per backend), `VIGIA_BENCH_SCALE_RUNS`
-//! the repetitions of each request (default 50), `VIGIA_BENCH_BACKENDS=sqlite`
-//! (or `postgres`) runs one backend only; PostgreSQL is the server of
-//! `VIGIA_BENCH_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/postgres),
-//! a throw-away database on it. The SQLite file lives in /dev/shm when it
-//! exists, so the disk does not set the pace.
+//! `VIGIA_BENCH_SCALE` sets the number of incidents (default 1000000),
+//! `VIGIA_BENCH_SCALE_RUNS` the repetitions of each request (default 50),
+//! `VIGIA_BENCH_BACKENDS=sqlite` (or `postgres`) runs one backend only;
+//! PostgreSQL is the server of `VIGIA_BENCH_DATABASE_URL` (default
+//! postgres://postgres@127.0.0.1:5432/postgres), a throw-away database on
+//! it. The SQLite file lives in /dev/shm when it exists, so the disk does
+//! not set the pace. `VIGIA_BENCH_KEEP=1` keeps both databases for the next
+//! run and for `cargo bench --bench export` (`common::national`).
 //!
-//! Incidents are logged through the operation (`ops::events::create_checked`,
-//! batches of 1,000), so every derived column, index, FTS5 row and R*Tree
-//! entry is what the server writes; they come from `common::incidents`
-//! (Peru's real districts when `../shared/data/peru-districts.geojson` is
-//! present). Then ANALYZE (VACUUM ANALYZE on PostgreSQL), as a database
-//! that has run a while has statistics.
+//! The data set is `common::national`: Peru's real district layer (when
+//! `../shared/data/peru-districts.geojson` is present) and incidents from
+//! `common::incidents` written by the store (`events::store::insert_many`),
+//! so every derived column, index, FTS5 row and R*Tree entry is what the
+//! server writes. Then ANALYZE (VACUUM ANALYZE on PostgreSQL), as a
+//! database that has run a while has statistics.
 //!
 //! The figures (`GET /api/v1/stats`, issue 15) follow the list: month ×
 //! type over every incident (the figures page's first chart), with a
@@ -62,8 +63,7 @@
 
 mod common;
 
-use common::incidents::{fields, Places, DISTRICTS};
-use common::{env_usize, BenchDb};
+use common::env_usize;
 
 use std::time::{Duration, Instant};
 
@@ -73,11 +73,10 @@ use diesel::RunQueryDsl;
 use vigia::accounts::NewUser;
 use vigia::audit::Actor;
 use vigia::config::Settings;
-use vigia::db::{Db, DbConn, Target};
+use vigia::db::DbConn;
 use vigia::i18n::Language;
 use vigia::keys::Role;
 use vigia::ops::Who;
-use vigia::startup::Application;
 
 /// The requests, by label; the first five are the issue's table.
 const QUERIES: [(&str, &str); 27] = [
@@ -166,18 +165,6 @@ const ANCHOR_WORDS: [&str; 4] = [
     "derrame relaves",
 ];
 
-fn start_server(settings: Settings, db: Db) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(&settings, db).unwrap();
-            tx.send(format!("http://127.0.0.1:{}", app.port())).unwrap();
-            app.run_until_stopped().await.unwrap();
-        })
-    });
-    rx.recv().unwrap()
-}
-
 struct Client {
     http: awc::Client,
     address: String,
@@ -218,64 +205,20 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
-fn sqlite_in_memory_fs() -> BenchDb {
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() {
-        BenchDb::sqlite_in(shm)
-    } else {
-        BenchDb::sqlite()
-    }
-}
-
-fn run_backend(name: &str, bench_db: BenchDb, incidents: usize, runs: usize) {
+fn run_backend(name: &str, postgres: bool, incidents: usize, runs: usize) {
     println!("\n## {name}, {incidents} incidents");
+    let Some((bench_db, db)) = common::national(postgres, incidents) else {
+        println!("not reachable at {}", common::postgres_base());
+        return;
+    };
     let mut settings = Settings::load(None).unwrap();
     settings.database.url = bench_db.url.clone();
     settings.server.bind = "127.0.0.1:0".into();
     settings.alerts.deliver = false;
-    let target = Target::parse(&bench_db.url).unwrap();
-    let db = Db::connect(target, 8).unwrap();
-    db.migrate().unwrap();
     let admin = Who {
         role: Role::Admin,
         actor: Actor::cli(),
     };
-    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(12);
-    let districts_path = std::path::Path::new(DISTRICTS);
-    let drafts = if districts_path.exists() {
-        let fields = vigia::places::import::DistrictFields::default();
-        let (_, drafts) =
-            vigia::places::import::read_boundaries(districts_path, None, &fields, 64 << 20)
-                .unwrap();
-        let mut conn = db.get().unwrap();
-        vigia::ops::places::import_boundaries(
-            &mut conn,
-            &vigia::places::PlaceIndex::default(),
-            &admin,
-            districts_path,
-            None,
-            &fields,
-            64 << 20,
-        )
-        .unwrap();
-        drafts
-    } else {
-        println!("districts not loaded: {DISTRICTS} is missing");
-        Vec::new()
-    };
-    let places = Places::new(drafts, &mut rng);
-    let seeded = Instant::now();
-    common::seed_events(&db, incidents, 7, |rng| fields(&places, rng));
-    println!("seeded in {:.0} s", seeded.elapsed().as_secs_f64());
-    {
-        let mut conn = db.get().unwrap();
-        let started = Instant::now();
-        match &mut *conn {
-            DbConn::Sqlite(c) => c.batch_execute("ANALYZE").unwrap(),
-            DbConn::Pg(c) => c.batch_execute("VACUUM ANALYZE").unwrap(),
-        }
-        println!("ANALYZE in {:.0} s", started.elapsed().as_secs_f64());
-    }
     let cookie = {
         let mut conn = db.get().unwrap();
         let links = vigia::ops::accounts::SiteLinks {
@@ -291,7 +234,7 @@ fn run_backend(name: &str, bench_db: BenchDb, incidents: usize, runs: usize) {
         vigia::accounts::store::start_session(&mut conn, &user.id.to_string()).unwrap()
     };
     let anchor_db = db.clone();
-    let address = start_server(settings, db);
+    let address = common::start_server(settings, db);
 
     actix_web::rt::System::new().block_on(async move {
         let client = Client {
@@ -353,27 +296,38 @@ fn run_backend(name: &str, bench_db: BenchDb, incidents: usize, runs: usize) {
     let mut conn = anchor_db.get().unwrap();
     if let DbConn::Pg(pg) = &mut *conn {
         println!("\nAnchor: PostgreSQL's own full-text query, as SQL on one connection");
+        // Exact words over the same GIN index, ordered and limited as the
+        // list is. A word found nowhere makes PostgreSQL walk the whole date
+        // order: such runs stop at the timeout and say so.
+        pg.batch_execute("SET statement_timeout = '10s'").unwrap();
         println!("\n| words | p50 ms | p99 ms | rows |");
         println!("|---|---|---|---|");
-        for words in ANCHOR_WORDS {
+        'words: for words in ANCHOR_WORDS {
             let mut times = Vec::with_capacity(runs);
             let mut rows = 0;
             for _ in 0..runs {
                 let started = Instant::now();
-                rows = diesel::sql_query(
+                let answer = diesel::sql_query(
                     "SELECT id FROM events WHERE deleted_at IS NULL \
                      AND to_tsvector('simple', search_text) @@ plainto_tsquery('simple', $1) \
                      ORDER BY occurred_on DESC, id LIMIT 51",
                 )
                 .bind::<diesel::sql_types::Text, _>(words)
-                .execute(pg)
-                .unwrap();
+                .execute(pg);
+                match answer {
+                    Ok(n) => rows = n,
+                    Err(e) => {
+                        println!("| {words} | over 10 s ({e}) | | |");
+                        continue 'words;
+                    }
+                }
                 times.push(started.elapsed());
             }
             let s = common::stats(times, Duration::from_secs(1));
             println!("| {words} | {} | {} | {rows} |", ms(s.p50), ms(s.p99));
         }
     }
+    drop(bench_db);
 }
 
 fn main() {
@@ -382,15 +336,9 @@ fn main() {
     let backends =
         std::env::var("VIGIA_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     if backends.contains("sqlite") {
-        run_backend("SQLite", sqlite_in_memory_fs(), incidents, runs);
+        run_backend("SQLite", false, incidents, runs);
     }
     if backends.contains("postgres") {
-        match BenchDb::postgres(&common::postgres_base()) {
-            Some(db) => run_backend("PostgreSQL", db, incidents, runs),
-            None => println!(
-                "\n## PostgreSQL: not reachable at {}",
-                common::postgres_base()
-            ),
-        }
+        run_backend("PostgreSQL", true, incidents, runs);
     }
 }

@@ -223,6 +223,42 @@ pub fn insert_from(
     row.into_event()
 }
 
+/// Writes many new incidents in large statements, each row (and so every
+/// derived column, and through the triggers every text and box index) as
+/// `insert_from` writes it, for the benchmarks' loader. It does nothing
+/// else: no concession matches, alerts or audit records, which is why it is
+/// not an operation; a data set loaded this way is not something anyone
+/// logged.
+pub fn insert_many(
+    conn: &mut DbConn,
+    created_by: &str,
+    all: &[(EventFields, Option<DistrictRef>)],
+) -> Result<usize, AppError> {
+    let now = db::now();
+    let rows = all
+        .iter()
+        .map(|(fields, district)| {
+            let meta = Meta {
+                id: Uuid::new_v4().to_string(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                created_by: created_by.to_string(),
+                publication: Publication::Internal,
+            };
+            EventRow::new(meta, fields, district.as_ref())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // About 30 values a row: 500 rows stay under SQLite's 32,766 parameters.
+    for chunk in rows.chunks(500) {
+        match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(events::table).values(chunk).execute(c)?,
+            DbConn::Pg(c) => diesel::insert_into(events::table).values(chunk).execute(c)?,
+        };
+    }
+    Ok(rows.len())
+}
+
 /// The incidents a file's ids name, by those ids: an id is an incident's
 /// own id or the `source_id` it was imported with. Each found incident
 /// comes with whether it is deleted.
