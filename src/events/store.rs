@@ -663,6 +663,48 @@ const PG_MATCH: &str = "to_tsvector('simple', search_text) @@ to_tsquery('simple
 /// four bounds `min_lon <= ? AND max_lon >= ? AND min_lat <= ? AND max_lat >= ?`.
 const RTREE_CANDIDATES: &str = "SELECT id FROM events_rtree WHERE min_lon <= ";
 
+/// The live incidents (id, lon, lat) whose point lies in the box `[min
+/// lon, min lat, max lon, max lat]` (its edge included), through the
+/// R*Tree (SQLite) or the GiST index `events_live_point` (PostgreSQL):
+/// what a concession's change may concern.
+#[tracing::instrument(level = "debug", skip_all)]
+pub fn live_points_in_box(
+    conn: &mut DbConn,
+    [min_lon, min_lat, max_lon, max_lat]: [f64; 4],
+) -> Result<Vec<(String, f64, f64)>, AppError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Bool, Double};
+    let inside = match Dialect::of(conn) {
+        // The R*Tree keeps 32-bit bounds rounded outwards: a superset, cut
+        // to the box by the comparisons below.
+        Dialect::Sqlite => sql::<Bool>(&format!("events.rowid IN ({RTREE_CANDIDATES}"))
+            .bind::<Double, _>(max_lon)
+            .sql(" AND max_lon >= ")
+            .bind::<Double, _>(min_lon)
+            .sql(" AND min_lat <= ")
+            .bind::<Double, _>(max_lat)
+            .sql(" AND max_lat >= ")
+            .bind::<Double, _>(min_lat)
+            .sql(")"),
+        Dialect::Pg => sql::<Bool>("point(events.lon, events.lat) <@ box(point(")
+            .bind::<Double, _>(min_lon)
+            .sql(", ")
+            .bind::<Double, _>(min_lat)
+            .sql("), point(")
+            .bind::<Double, _>(max_lon)
+            .sql(", ")
+            .bind::<Double, _>(max_lat)
+            .sql("))"),
+    };
+    Ok(events::table
+        .filter(events::deleted_at.is_null())
+        .filter(inside)
+        .filter(events::lon.between(min_lon, max_lon))
+        .filter(events::lat.between(min_lat, max_lat))
+        .select((events::id, events::lon, events::lat))
+        .load(conn)?)
+}
+
 /// How a query reaches the rows of the filter's words and box: by how many
 /// incidents (deleted ones too) each finds in its index, counted up to
 /// `FEW_HITS`.

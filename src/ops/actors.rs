@@ -31,7 +31,7 @@ pub fn update(
 ) -> Result<Actor, AppError> {
     who.require(Role::Monitor)?;
     crate::http::from_value::<domain::ActorPatch>(patch.clone())?;
-    db::write_tx(conn, |conn| {
+    let updated = db::write_tx(conn, |conn| {
         let mut renamed = false;
         let after = store::update(conn, &who.actor, id, if_match, |current| {
             let fields = domain::apply_patch(&current.fields, patch)?;
@@ -47,7 +47,11 @@ pub fn update(
             )?;
         }
         Ok(after)
-    })
+    })?;
+    // The concession index carries holders' names: lookups read the layer
+    // version again (cheap when nothing changed).
+    index.concessions_changed();
+    Ok(updated)
 }
 
 /// Deletes an actor (monitor, admin); its history stays.
@@ -68,11 +72,14 @@ pub fn merge(
     into: &str,
 ) -> Result<Actor, AppError> {
     who.require(Role::Admin)?;
-    db::write_tx(conn, |conn| {
+    let survivor = db::write_tx(conn, |conn| {
         let survivor = store::merge(conn, &who.actor, from, into)?;
         consequences::follow(conn, &who.actor, index, Change::ActorsMerged { from, into })?;
         Ok(survivor)
-    })
+    })?;
+    // Concessions may have changed holder: see `update`.
+    index.concessions_changed();
+    Ok(survivor)
 }
 
 /// What a link says: the actor, its role in the incident, how sure the

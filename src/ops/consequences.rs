@@ -37,8 +37,11 @@ pub enum Change<'a> {
     /// `from` was merged into `into` and retired.
     ActorsMerged { from: &'a str, into: &'a str },
     /// Concessions were added, changed or removed (an import batch or a
-    /// write through the API); the layer version has been bumped.
-    ConcessionsChanged,
+    /// write through the API); the layer version has been bumped. `within`:
+    /// the boxes (`[min lon, min lat, max lon, max lat]`) of every outline
+    /// changed, old and new, when the writer knows them (one concession);
+    /// `None`: any incident may be concerned (an import).
+    ConcessionsChanged { within: Option<&'a [[f64; 4]]> },
     /// The district layer was replaced; its version has been bumped.
     DistrictsReplaced,
     /// An API key was revoked: what its owner set up must stop.
@@ -130,8 +133,8 @@ fn places_follow(
             places::store::holder_changed(conn, from)?;
             effects.moved += places::store::move_holdings(conn, from, into)?;
         }
-        Change::ConcessionsChanged => {
-            effects.rematched += places::store::rematch_events(conn, who, index)?
+        Change::ConcessionsChanged { within } => {
+            effects.rematched += places::store::rematch_events(conn, who, index, within)?
         }
         Change::DistrictsReplaced => {}
         // Keys own no place data.
@@ -161,7 +164,7 @@ fn events_follow(
         // Incidents embed actors and concessions by id, read when shown.
         Change::ActorRenamed { .. } | Change::ActorsMerged { .. } => {}
         // Concession matches belong to places (above).
-        Change::ConcessionsChanged => {}
+        Change::ConcessionsChanged { .. } => {}
         // Incidents belong to the project, not to the key that logged them:
         // they stay, and the audit trail keeps who wrote them.
         Change::KeyRevoked { .. } => {}
@@ -177,7 +180,7 @@ fn actors_follow(change: Change) {
         | Change::EventDeleted { .. }
         | Change::ActorRenamed { .. }
         | Change::ActorsMerged { .. }
-        | Change::ConcessionsChanged
+        | Change::ConcessionsChanged { .. }
         | Change::DistrictsReplaced
         // Actors are shared records, not the key's.
         | Change::KeyRevoked { .. } => {}
@@ -200,7 +203,7 @@ fn cases_follow(
         Change::EventPlaced { .. } | Change::EventDeleted { .. } => {}
         // Companies are shown by id, with the actor's current name.
         Change::ActorRenamed { .. } => {}
-        Change::ConcessionsChanged | Change::DistrictsReplaced => {}
+        Change::ConcessionsChanged { .. } | Change::DistrictsReplaced => {}
         // Cases are shared records, not the key's.
         Change::KeyRevoked { .. } => {}
     }
@@ -232,7 +235,7 @@ fn alerts_follow(
         }
         // A registry or boundary change re-matches old incidents; mailing
         // everyone about them would be noise. Only incident writes alert.
-        Change::ConcessionsChanged | Change::DistrictsReplaced => {}
+        Change::ConcessionsChanged { .. } | Change::DistrictsReplaced => {}
         // A watch belongs to its owner's key: revoking the key suspends its
         // pending and active watches and cancels their unsent mail (each
         // watch audited). A later key does not restart them.

@@ -53,20 +53,40 @@ fn resolve_holder(
 }
 
 /// Writes one concession through the API in one transaction: the change,
-/// the layer's version bump, and the incidents matched again.
+/// the layer's version bump, and the incidents matched again. `existing`:
+/// the concession's id when it exists before the change (an edit, a
+/// removal). Only incidents inside the old or the new outline's box are
+/// matched again: elsewhere nothing the change did can reach them.
 fn write_one(
     conn: &mut DbConn,
     index: &PlaceIndex,
     who: &Who,
+    existing: Option<&str>,
     change: impl FnOnce(&mut DbConn) -> Result<Option<String>, AppError>,
 ) -> Result<Option<Concession>, AppError> {
     who.require(Role::Admin)?;
-    db::write_tx(conn, |conn| {
+    let written = db::write_tx(conn, |conn| {
         store::bump_concessions(conn)?;
+        let before = existing.map(|id| store::bbox_of(conn, id)).transpose()?;
         let id = change(conn)?;
-        consequences::follow(conn, &who.actor, index, Change::ConcessionsChanged)?;
+        let after = id
+            .as_deref()
+            .map(|id| store::bbox_of(conn, id))
+            .transpose()?;
+        let boxes: Vec<[f64; 4]> = before.into_iter().chain(after).flatten().collect();
+        consequences::follow(
+            conn,
+            &who.actor,
+            index,
+            Change::ConcessionsChanged {
+                within: Some(&boxes),
+            },
+        )?;
         id.map(|id| store::load(conn, &id)).transpose()
-    })
+    })?;
+    // Committed: this process's lookups see it at once.
+    index.concessions_changed();
+    Ok(written)
 }
 
 /// Adds a concession (admin); 409 if its code exists.
@@ -79,7 +99,7 @@ pub fn create_concession(
 ) -> Result<Concession, AppError> {
     who.require(Role::Admin)?;
     let draft = input.into_draft()?;
-    write_one(conn, index, who, |conn| {
+    write_one(conn, index, who, None, |conn| {
         let taken = store::list(
             conn,
             &ConcessionFilter {
@@ -113,7 +133,7 @@ pub fn update_concession(
     crate::http::from_value::<ConcessionPatch>(patch.clone())?;
     // A new outline is checked here, before the write lock.
     let outline = domain::check_patch_geometry(&patch)?;
-    write_one(conn, index, who, |conn| {
+    write_one(conn, index, who, Some(id), |conn| {
         let current = store::load(conn, id)?;
         let draft = domain::apply_patch(&current, patch, outline)?;
         if draft.code != current.code {
@@ -137,7 +157,7 @@ pub fn delete_concession(
     id: &str,
     if_match: &IfMatch,
 ) -> Result<(), AppError> {
-    write_one(conn, index, who, |conn| {
+    write_one(conn, index, who, Some(id), |conn| {
         let current = store::load(conn, id)?;
         if_match.check(current.version)?;
         store::remove(conn, &who.actor, id).map(|_| None)
@@ -210,7 +230,14 @@ pub fn import_concessions(
                 }
             }
         }
-        let effects = consequences::follow(conn, &who.actor, index, Change::ConcessionsChanged)?;
+        // Many outlines change: every live incident is matched again (one
+        // pass over them all costs less than a query per outline's box).
+        let effects = consequences::follow(
+            conn,
+            &who.actor,
+            index,
+            Change::ConcessionsChanged { within: None },
+        )?;
         let summary = serde_json::json!({
             "file": path.display().to_string(), "crs": crs, "read": report.read,
             "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
@@ -228,6 +255,7 @@ pub fn import_concessions(
         Ok(effects.rematched)
     })
     .map_err(|e| e.report())?;
+    index.concessions_changed();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -254,6 +282,7 @@ pub fn import_boundaries(
         })
     })
     .map_err(|e| e.report())?;
+    index.concessions_changed();
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

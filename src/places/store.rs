@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::geometry::Outline;
-use super::index::{DistrictRef, PlaceIndex};
+use super::index::{DistrictRef, IndexedConcession, PlaceIndex, Shapes};
 use super::{Concession, ConcessionDraft, ConcessionRef, HolderRef};
 use crate::audit::{self, Action, Actor as Who, Entity};
 use crate::db::{self, DbConn};
@@ -166,7 +166,10 @@ pub fn locate(
 ) -> Result<Placement, AppError> {
     let (concessions_version, districts_version) = versions(conn, true)?;
     let shapes = index.concessions(conn, concessions_version)?;
-    let mut concessions: Vec<ConcessionRef> = shapes.containing(lon, lat).cloned().collect();
+    let mut concessions: Vec<ConcessionRef> = shapes
+        .containing(lon, lat)
+        .map(|c| c.reference.clone())
+        .collect();
     concessions.sort_by(|a, b| a.code.cmp(&b.code));
     let districts = index.districts(conn, districts_version)?;
     let district = districts.containing(lon, lat).next().cloned();
@@ -269,35 +272,88 @@ pub fn for_events(
     Ok(out)
 }
 
-/// Matches every live incident again against the current concessions (after
-/// the layer changed). Call inside the transaction that bumped the version.
-#[tracing::instrument(level = "info", skip_all)]
+/// The bounding box `[min lon, min lat, max lon, max lat]` of a
+/// concession's outline, deleted or not; `None` when there is no such row.
+pub fn bbox_of(conn: &mut DbConn, id: &str) -> Result<Option<[f64; 4]>, AppError> {
+    Ok(concessions::table
+        .find(id)
+        .select((
+            concessions::min_lon,
+            concessions::min_lat,
+            concessions::max_lon,
+            concessions::max_lat,
+        ))
+        .first::<(f64, f64, f64, f64)>(conn)
+        .optional()?
+        .map(|(a, b, c, d)| [a, b, c, d]))
+}
+
+/// How many incident ids one `IN (...)` list carries (SQLite allows 32,766
+/// parameters, PostgreSQL 65,535).
+const IDS_PER_QUERY: usize = 10_000;
+
+/// Matches live incidents again against the current concessions (after
+/// the layer changed): those whose point lies in one of the boxes `within`
+/// (a single concession's old and new outline: every other incident's
+/// matches cannot have changed), or every live one (`None`, an import).
+/// Call inside the transaction that bumped the version.
+#[tracing::instrument(level = "info", skip_all, fields(boxes = within.map(<[_]>::len)))]
 pub fn rematch_events(
     conn: &mut DbConn,
     who: &audit::Actor,
     index: &PlaceIndex,
+    within: Option<&[[f64; 4]]>,
 ) -> Result<usize, AppError> {
     let (version, _) = versions(conn, false)?;
     let shapes = index.concessions(conn, version)?;
-    let located: Vec<(String, f64, f64)> = events::table
-        .filter(events::deleted_at.is_null())
-        .select((events::id, events::lon, events::lat))
-        .load(conn)?;
     let mut current: HashMap<String, HashSet<String>> = HashMap::new();
-    for (event_id, concession_id) in event_concessions::table
-        .select((
-            event_concessions::event_id,
-            event_concessions::concession_id,
-        ))
-        .load::<(String, String)>(conn)?
-    {
-        current.entry(event_id).or_default().insert(concession_id);
-    }
+    let located: Vec<(String, f64, f64)> = match within {
+        None => {
+            for (event_id, concession_id) in event_concessions::table
+                .select((
+                    event_concessions::event_id,
+                    event_concessions::concession_id,
+                ))
+                .load::<(String, String)>(conn)?
+            {
+                current.entry(event_id).or_default().insert(concession_id);
+            }
+            events::table
+                .filter(events::deleted_at.is_null())
+                .select((events::id, events::lon, events::lat))
+                .load(conn)?
+        }
+        Some(boxes) => {
+            let mut seen = HashSet::new();
+            let mut located = Vec::new();
+            for bbox in boxes {
+                for found in crate::events::store::live_points_in_box(conn, *bbox)? {
+                    if seen.insert(found.0.clone()) {
+                        located.push(found);
+                    }
+                }
+            }
+            let ids: Vec<&String> = located.iter().map(|(id, _, _)| id).collect();
+            for chunk in ids.chunks(IDS_PER_QUERY) {
+                for (event_id, concession_id) in event_concessions::table
+                    .filter(event_concessions::event_id.eq_any(chunk))
+                    .select((
+                        event_concessions::event_id,
+                        event_concessions::concession_id,
+                    ))
+                    .load::<(String, String)>(conn)?
+                {
+                    current.entry(event_id).or_default().insert(concession_id);
+                }
+            }
+            located
+        }
+    };
     let mut changed = 0;
     for (event_id, lon, lat) in located {
         let wanted: HashSet<String> = shapes
             .containing(lon, lat)
-            .map(|c| c.id.to_string())
+            .map(|c| c.reference.id.to_string())
             .collect();
         if current
             .get(&event_id)
@@ -715,11 +771,73 @@ pub fn at(
     let shapes = index.concessions(conn, version)?;
     let ids: Vec<String> = shapes
         .containing(lon, lat)
-        .map(|c| c.id.to_string())
+        .map(|c| c.reference.id.to_string())
         .collect();
     let mut found = load_many(conn, &ids)?;
     found.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(found)
+}
+
+/// `{"items": [...]}`: every concession of `shapes` containing the point,
+/// by code, as `GET /api/v1/concessions/at` answers (the same JSON as
+/// [`at`]'s concessions serialised), from the JSON the index keeps.
+pub fn answer_at(shapes: &Shapes<IndexedConcession>, lon: f64, lat: f64) -> String {
+    let mut found: Vec<&IndexedConcession> = shapes.containing(lon, lat).collect();
+    found.sort_by(|a, b| a.reference.code.cmp(&b.reference.code));
+    let mut body =
+        String::with_capacity(16 + found.iter().map(|c| c.json.len() + 1).sum::<usize>());
+    body.push_str("{\"items\":[");
+    for (i, concession) in found.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&concession.json);
+    }
+    body.push_str("]}");
+    body
+}
+
+/// Every live concession as the index keeps it: what an incident embeds,
+/// its API JSON, and its outline. Rows whose outline does not parse are
+/// left out (they match nothing), as before.
+pub(crate) fn for_index(
+    conn: &mut DbConn,
+) -> Result<Vec<(IndexedConcession, geo::MultiPolygon<f64>)>, AppError> {
+    let rows = concessions::table
+        .left_join(actors_t::table)
+        .filter(concessions::deleted_at.is_null())
+        .select((
+            ConcessionRow::as_select(),
+            (actors_t::id, actors_t::name).nullable(),
+        ))
+        .load::<RowWithHolder>(conn)?;
+    let mut items = Vec::with_capacity(rows.len());
+    // One row at a time, so that only one parsed outline is alive at once.
+    for row in rows {
+        let id = row.0.id.clone();
+        let concession = match to_concessions(vec![row]) {
+            Ok(mut one) => one.pop(),
+            Err(e) => {
+                tracing::warn!(id, error = %e.report(), "concession left out of the index");
+                None
+            }
+        };
+        let Some(concession) = concession else {
+            continue;
+        };
+        let Ok(shape) = super::geometry::multipolygon_from_geojson(&concession.geometry) else {
+            continue;
+        };
+        let json = serde_json::to_string(&concession)?.into_boxed_str();
+        let reference = ConcessionRef {
+            id: concession.id,
+            code: concession.code,
+            name: concession.name,
+            holder: concession.holder,
+        };
+        items.push((IndexedConcession { reference, json }, shape));
+    }
+    Ok(items)
 }
 
 /// The most districts one map answer carries: Peru has 1,834.

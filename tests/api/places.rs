@@ -898,3 +898,195 @@ async fn a_point_outside_every_district_is_stored_with_a_warning() {
     want.sort();
     assert_eq!(found, want);
 }
+
+/// The concession audit records of an incident's history: (before, after)
+/// codes of each rematch.
+async fn rematch_records(app: &TestApp, event: &Value) -> Vec<(Vec<String>, Vec<String>)> {
+    let history = app
+        .get(
+            &format!("/api/v1/events/{}/history", event["id"].as_str().unwrap()),
+            &app.researcher,
+        )
+        .await;
+    assert_eq!(history.status, 200, "{}", history.body);
+    let side = |v: &Value| -> Vec<String> {
+        v["concessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["entity"] == "event_concession")
+        .map(|r| (side(&r["before"]), side(&r["after"])))
+        .collect()
+}
+
+async fn codes_of(app: &TestApp, event: &Value) -> Vec<String> {
+    let res = app
+        .get(
+            &format!("/api/v1/events/{}", event["id"].as_str().unwrap()),
+            &app.researcher,
+        )
+        .await;
+    codes(&res.body)
+}
+
+/// A single concession's create, edit of its outline and removal match
+/// again the incidents inside its old or new outline's box, with an audit
+/// record each, and no other incident: one whose match was taken away
+/// behind Vigía's back, far from the concession, is not looked at.
+#[actix_web::test]
+async fn a_concession_write_rematches_only_incidents_in_its_boxes() {
+    let app = spawn_app().await;
+    add_concession(
+        &app,
+        json!({"code": "FAR", "name": "LEJOS", "geometry": square(-70.0, -15.0, 0.05)}),
+    )
+    .await;
+    let at = |lon: f64, lat: f64| event_with(json!({"location": {"lat": lat, "lon": lon}}));
+    let in_old = app.create_event(at(-75.03, -9.97)).await;
+    let in_new = app.create_event(at(-74.0, -10.0)).await;
+    // In the old outline's box, outside the (triangular) outline itself.
+    let in_old_box_only = app.create_event(at(-74.96, -10.04)).await;
+    let kept = app.create_event(at(-70.0, -15.0)).await;
+    let untouched = app.create_event(at(-70.01, -15.0)).await;
+    assert_eq!(codes(&kept), ["FAR"]);
+    assert_eq!(codes(&untouched), ["FAR"]);
+    {
+        use diesel::prelude::*;
+        use vigia::schema::event_concessions;
+        let mut conn = app.db.get().unwrap();
+        diesel::delete(
+            event_concessions::table
+                .filter(event_concessions::event_id.eq(untouched["id"].as_str().unwrap())),
+        )
+        .execute(&mut *conn)
+        .unwrap();
+    }
+
+    // A triangle: its box holds `in_old_box_only`, its outline does not.
+    let created = add_concession(
+        &app,
+        json!({"code": "K", "name": "KALLPA", "geometry": {"type": "Polygon", "coordinates": [[
+            [-75.05, -10.05], [-74.95, -9.95], [-75.05, -9.95], [-75.05, -10.05]
+        ]]}}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(codes_of(&app, &in_old).await, ["K"]);
+    assert_eq!(codes_of(&app, &in_old_box_only).await, Vec::<String>::new());
+    assert_eq!(
+        rematch_records(&app, &in_old).await,
+        [(vec![], vec!["K".to_string()])]
+    );
+
+    let moved = app
+        .patch(
+            &format!("/api/v1/concessions/{id}"),
+            &app.admin,
+            json!({"geometry": square(-74.0, -10.0, 0.05)}),
+            Some("*"),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(codes_of(&app, &in_old).await, Vec::<String>::new());
+    assert_eq!(codes_of(&app, &in_new).await, ["K"]);
+    assert_eq!(
+        rematch_records(&app, &in_old).await,
+        [
+            (vec![], vec!["K".to_string()]),
+            (vec!["K".to_string()], vec![])
+        ]
+    );
+    assert_eq!(
+        rematch_records(&app, &in_new).await,
+        [(vec![], vec!["K".to_string()])]
+    );
+
+    assert_eq!(
+        app.delete(&format!("/api/v1/concessions/{id}"), &app.admin, Some("*"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(codes_of(&app, &in_new).await, Vec::<String>::new());
+    assert_eq!(rematch_records(&app, &in_new).await.len(), 2);
+
+    // Far away, nothing was looked at: the kept match stays, and the one
+    // taken away stays away (a pass over every incident would restore it).
+    assert_eq!(codes_of(&app, &kept).await, ["FAR"]);
+    assert_eq!(codes_of(&app, &untouched).await, Vec::<String>::new());
+    assert!(rematch_records(&app, &kept).await.is_empty());
+    assert!(rematch_records(&app, &untouched).await.is_empty());
+}
+
+/// The concessions at (-78, -8), as the point lookup answers.
+async fn lookup(app: &TestApp) -> Vec<Value> {
+    let res = app
+        .get("/api/v1/concessions/at?lat=-8.0&lon=-78.0", &app.researcher)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.body["items"].as_array().unwrap().clone()
+}
+
+/// The point lookup answers from the index: the same JSON as the
+/// concession's own page, and a change committed through another server
+/// process (its own index) shows in this one's lookups soon after.
+#[actix_web::test]
+async fn point_lookups_see_another_process_changes_soon() {
+    let app_a = spawn_app().await;
+    let app_b = spawn_app_on(TestDb::reuse(&app_a.test_db)).await;
+    assert!(lookup(&app_b).await.is_empty());
+    let added = add_concession(
+        &app_a,
+        json!({"code": "010461925", "name": "CHRISGIN", "holder_name": "Giner Roy",
+               "hectares": 12.5, "geometry": square(-78.0, -8.0, 0.01)}),
+    )
+    .await;
+    // The writer's own process sees its change at once.
+    assert_eq!(lookup(&app_a).await, [added.clone()]);
+    let deadline = std::time::Instant::now()
+        + vigia::places::index::CONCESSIONS_FRESH_FOR
+        + std::time::Duration::from_secs(10);
+    let seen = loop {
+        let items = lookup(&app_b).await;
+        if !items.is_empty() || std::time::Instant::now() > deadline {
+            break items;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let own = app_b
+        .get(
+            &format!("/api/v1/concessions/{}", added["id"].as_str().unwrap()),
+            &app_b.researcher,
+        )
+        .await;
+    assert_eq!(seen, [own.body]);
+
+    // An edit of the name, not the outline, shows too.
+    let renamed = app_a
+        .patch(
+            &format!("/api/v1/concessions/{}", added["id"].as_str().unwrap()),
+            &app_a.admin,
+            json!({"name": "CHRISGIN UNO"}),
+            Some("*"),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(lookup(&app_a).await, [renamed.body.clone()]);
+    let seen = loop {
+        let items = lookup(&app_b).await;
+        if items.first().is_some_and(|c| c["name"] == "CHRISGIN UNO")
+            || std::time::Instant::now() > deadline + std::time::Duration::from_secs(10)
+        {
+            break items;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(seen, [renamed.body]);
+}
