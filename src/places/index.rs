@@ -101,6 +101,10 @@ pub type Centroids = std::collections::HashMap<String, (f64, f64)>;
 
 /// The process's index; share one per process (it lives in the app data).
 pub struct PlaceIndex {
+    /// The active area watches, owned by the alerts module. They ride here
+    /// because every operation that can log an incident (and so match
+    /// watches) already carries this index; its versioning is their own.
+    pub area_watches: crate::alerts::areas::AreaIndex,
     concessions: RwLock<Option<Layer<ConcessionRef>>>,
     districts: RwLock<Option<Layer<DistrictRef>>>,
     /// The districts' centroids (where the public map shows an incident),
@@ -111,6 +115,7 @@ pub struct PlaceIndex {
 impl Default for PlaceIndex {
     fn default() -> Self {
         PlaceIndex {
+            area_watches: Default::default(),
             concessions: RwLock::new(None),
             districts: RwLock::new(None),
             centroids: RwLock::new(None),
