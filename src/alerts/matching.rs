@@ -4,7 +4,9 @@
 //! not at all.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use geo::{Intersects, MultiPolygon, Point};
 use uuid::Uuid;
 
@@ -269,38 +271,42 @@ fn keyed_candidates(conn: &mut DbConn, incident: &Incident) -> Result<Vec<Candid
         watches::min_verification,
         watches::frequency,
     );
-    // Each query names its key column with the partial index's own
-    // conditions, so both planners use `watches_active_<key>`.
-    let active = || {
+    // Each query repeats its partial index's own conditions as literals in
+    // the SQL text: a planner can use `watches_active_<key>` only if it can
+    // prove them, and it cannot for bound parameters (PostgreSQL switches a
+    // cached statement to a generic plan after five runs; that plan then
+    // scanned all 100,000 watches).
+    let kind = |target: TargetType| {
+        let conditions = format!(
+            "status = '{}' AND deleted_at IS NULL AND target_type = '{}'",
+            WatchStatus::Active.as_str(),
+            target.as_str()
+        );
         watches::table
-            .filter(watches::status.eq(WatchStatus::Active))
-            .filter(watches::deleted_at.is_null())
+            .filter(sql::<Bool>(&conditions))
             .filter(watches::activated_at.le(incident.created_at))
     };
     let mut found: Vec<Candidate> = Vec::new();
     if !concession_ids.is_empty() {
         found.extend(
-            active()
+            kind(TargetType::Concession)
                 .filter(watches::concession_id.eq_any(&concession_ids))
-                .filter(watches::target_type.eq(TargetType::Concession))
                 .select(columns)
                 .load::<Candidate>(conn)?,
         );
     }
     if !holder_ids.is_empty() {
         found.extend(
-            active()
+            kind(TargetType::Holder)
                 .filter(watches::actor_id.eq_any(&holder_ids))
-                .filter(watches::target_type.eq(TargetType::Holder))
                 .select(columns)
                 .load::<Candidate>(conn)?,
         );
     }
     if !ubigeos.is_empty() {
         found.extend(
-            active()
+            kind(TargetType::AdminArea)
                 .filter(watches::ubigeo.eq_any(&ubigeos))
-                .filter(watches::target_type.eq(TargetType::AdminArea))
                 .select(columns)
                 .load::<Candidate>(conn)?,
         );
