@@ -386,7 +386,7 @@ fn lookup_over_http(label: &str, url: &str) {
     let rows = time(&mut |lon, lat| {
         let ids: Vec<String> = shapes
             .containing(lon, lat)
-            .map(|c| c.id.to_string())
+            .map(|c| c.reference.id.to_string())
             .collect();
         std::hint::black_box(vigia::places::store::load_many(&mut conn, &ids).unwrap());
     });
@@ -404,7 +404,7 @@ fn lookup_over_http(label: &str, url: &str) {
     });
     // What the handler does now: the index's own JSON, the version read at
     // most every CONCESSIONS_FRESH_FOR.
-    let mut from_index = |conn: &mut DbConn, lon: f64, lat: f64| {
+    let from_index = |conn: &mut DbConn, lon: f64, lat: f64| {
         let shapes = index
             .fresh_concessions()
             .unwrap_or_else(|| index.concessions_committed(conn).unwrap());

@@ -168,6 +168,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    watch_state (id) {
+        id -> Integer,
+        areas_version -> BigInt,
+    }
+}
+
+diesel::table! {
     watches (id) {
         id -> Text,
         version -> BigInt,
@@ -510,6 +517,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     districts,
     registry_state,
+    watch_state,
     watches,
     alerts,
     cases,

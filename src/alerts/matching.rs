@@ -4,15 +4,17 @@
 //! not at all.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use geo::{Intersects, MultiPolygon, Point};
 use uuid::Uuid;
 
+use super::areas::{self, AreaIndex};
 use super::{AlertStatus, Frequency, MailKind, MinVerification, Reason, TargetType, WatchStatus};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 use crate::events::{EventType, Verification};
-use crate::places::geometry::multipolygon_from_geojson;
 use crate::places::ConcessionRef;
 use crate::schema::{alerts, watches};
 
@@ -40,7 +42,6 @@ type Candidate = (
     TargetType,      // target_type
     Option<String>,  // concession_id
     Option<String>,  // actor_id
-    Option<String>,  // area
     Option<String>,  // ubigeo
     String,          // event_types
     MinVerification, // min_verification
@@ -91,7 +92,7 @@ impl NewMail {
 
 /// What a watch asks of an incident: its target and filters as stored.
 /// The one statement of the matching rules: `enqueue` applies it to the
-/// candidates its query found, and the preview of a watch not yet saved
+/// candidates its queries and the area index found, and the preview of a watch not yet saved
 /// (`ops::alerts::preview`) to the incidents of the last months.
 #[derive(Debug, Clone, Copy)]
 pub struct Rule<'a> {
@@ -165,8 +166,80 @@ pub fn reason(rule: &Rule, incident: &Incident) -> Option<Reason> {
 /// that already alerted for this incident gets nothing more (the unique
 /// (watch, incident) index drops the row), so edits never repeat an alert.
 /// Returns how many watches matched.
+///
+/// Concession, holder and district watches are found by key, one indexed
+/// query per kind (an OR of the kinds made the planners scan every watch);
+/// area watches by the process's [`AreaIndex`], as of the version read
+/// under lock in this transaction.
 #[tracing::instrument(level = "debug", skip_all, fields(event_id = %incident.id))]
-pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError> {
+pub fn enqueue(
+    conn: &mut DbConn,
+    areas: &AreaIndex,
+    incident: &Incident,
+) -> Result<usize, AppError> {
+    let mut rows = Vec::new();
+    for (id, email, target_type, concession_id, actor_id, ubigeo, types, min, frequency) in
+        keyed_candidates(conn, incident)?
+    {
+        let types: Vec<EventType> = serde_json::from_str(&types)
+            .map_err(|e| AppError::internal_from(format!("watch {id}: event_types"), e))?;
+        let rule = Rule {
+            target_type,
+            concession_id: concession_id.as_deref(),
+            actor_id: actor_id.as_deref(),
+            area: None,
+            ubigeo: ubigeo.as_deref(),
+            event_types: &types,
+            min_verification: min,
+        };
+        if let Some(reason) = reason(&rule, incident) {
+            rows.push(NewMail::new(
+                MailKind::Alert,
+                &id,
+                Some(incident.id),
+                &email,
+                frequency,
+                &reason,
+            )?);
+        }
+    }
+    let version = areas::version(conn, true)?;
+    let index = areas.at(conn, version)?;
+    let (lon, lat) = (incident.lon, incident.lat);
+    for (watch, shape) in index.meeting([lon, lat, lon, lat]) {
+        if watch.activated_at > incident.created_at {
+            continue;
+        }
+        let rule = Rule {
+            target_type: TargetType::Area,
+            concession_id: None,
+            actor_id: None,
+            area: Some(shape),
+            ubigeo: None,
+            event_types: &watch.event_types,
+            min_verification: watch.min_verification,
+        };
+        if let Some(reason) = reason(&rule, incident) {
+            rows.push(NewMail::new(
+                MailKind::Alert,
+                &watch.id,
+                Some(incident.id),
+                &watch.email,
+                watch.frequency,
+                &reason,
+            )?);
+        }
+    }
+    let matched = rows.len();
+    insert_ignoring_repeats(conn, &rows)?;
+    // Each new alert of a watch with a webhook gets its POST queued too.
+    super::webhook::enqueue(conn, incident.id)?;
+    Ok(matched)
+}
+
+/// The active concession, holder and district watches whose key the
+/// incident carries (their filters are checked by [`reason`]).
+fn keyed_candidates(conn: &mut DbConn, incident: &Incident) -> Result<Vec<Candidate>, AppError> {
     let concession_ids: Vec<String> = incident
         .concessions
         .iter()
@@ -178,81 +251,67 @@ pub fn enqueue(conn: &mut DbConn, incident: &Incident) -> Result<usize, AppError
         .filter_map(|c| c.holder.as_ref().map(|h| h.id.to_string()))
         .collect();
     // The region, province and district codes the incident lies in.
-    let ubigeos: Vec<&str> = incident
+    let ubigeos: Vec<String> = incident
         .ubigeo
-        .map(|u| [2, 4, 6].into_iter().filter_map(|n| u.get(..n)).collect())
+        .map(|u| {
+            [2, 4, 6]
+                .into_iter()
+                .filter_map(|n| u.get(..n).map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
-    let (lon, lat) = (incident.lon, incident.lat);
-    let candidates: Vec<Candidate> = watches::table
-        .filter(watches::status.eq(WatchStatus::Active))
-        .filter(watches::deleted_at.is_null())
-        .filter(watches::activated_at.le(incident.created_at))
-        .filter(
-            (watches::target_type
-                .eq(TargetType::Concession)
-                .and(watches::concession_id.eq_any(&concession_ids)))
-            .or(watches::target_type
-                .eq(TargetType::Holder)
-                .and(watches::actor_id.eq_any(&holder_ids)))
-            .or(watches::target_type
-                .eq(TargetType::AdminArea)
-                .and(watches::ubigeo.eq_any(&ubigeos)))
-            .or(watches::target_type
-                .eq(TargetType::Area)
-                .and(watches::min_lon.le(lon))
-                .and(watches::max_lon.ge(lon))
-                .and(watches::min_lat.le(lat))
-                .and(watches::max_lat.ge(lat))),
-        )
-        .select((
-            watches::id,
-            watches::email,
-            watches::target_type,
-            watches::concession_id,
-            watches::actor_id,
-            watches::area,
-            watches::ubigeo,
-            watches::event_types,
-            watches::min_verification,
-            watches::frequency,
-        ))
-        .load(conn)?;
-    let mut rows = Vec::new();
-    for (id, email, target_type, concession_id, actor_id, area, ubigeo, types, min, frequency) in
-        candidates
-    {
-        let types: Vec<EventType> = serde_json::from_str(&types)
-            .map_err(|e| AppError::internal_from(format!("watch {id}: event_types"), e))?;
-        let area = area
-            .as_deref()
-            .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
-            .and_then(|value| multipolygon_from_geojson(&value).ok());
-        let rule = Rule {
-            target_type,
-            concession_id: concession_id.as_deref(),
-            actor_id: actor_id.as_deref(),
-            area: area.as_ref(),
-            ubigeo: ubigeo.as_deref(),
-            event_types: &types,
-            min_verification: min,
-        };
-        let Some(reason) = reason(&rule, incident) else {
-            continue;
-        };
-        rows.push(NewMail::new(
-            MailKind::Alert,
-            &id,
-            Some(incident.id),
-            &email,
-            frequency,
-            &reason,
-        )?);
+    let columns = (
+        watches::id,
+        watches::email,
+        watches::target_type,
+        watches::concession_id,
+        watches::actor_id,
+        watches::ubigeo,
+        watches::event_types,
+        watches::min_verification,
+        watches::frequency,
+    );
+    // Each query repeats its partial index's own conditions as literals in
+    // the SQL text: a planner can use `watches_active_<key>` only if it can
+    // prove them, and it cannot for bound parameters (PostgreSQL switches a
+    // cached statement to a generic plan after five runs; that plan then
+    // scanned all 100,000 watches).
+    let kind = |target: TargetType| {
+        let conditions = format!(
+            "status = '{}' AND deleted_at IS NULL AND target_type = '{}'",
+            WatchStatus::Active.as_str(),
+            target.as_str()
+        );
+        watches::table
+            .filter(sql::<Bool>(&conditions))
+            .filter(watches::activated_at.le(incident.created_at))
+    };
+    let mut found: Vec<Candidate> = Vec::new();
+    if !concession_ids.is_empty() {
+        found.extend(
+            kind(TargetType::Concession)
+                .filter(watches::concession_id.eq_any(&concession_ids))
+                .select(columns)
+                .load::<Candidate>(conn)?,
+        );
     }
-    let matched = rows.len();
-    insert_ignoring_repeats(conn, &rows)?;
-    // Each new alert of a watch with a webhook gets its POST queued too.
-    super::webhook::enqueue(conn, incident.id)?;
-    Ok(matched)
+    if !holder_ids.is_empty() {
+        found.extend(
+            kind(TargetType::Holder)
+                .filter(watches::actor_id.eq_any(&holder_ids))
+                .select(columns)
+                .load::<Candidate>(conn)?,
+        );
+    }
+    if !ubigeos.is_empty() {
+        found.extend(
+            kind(TargetType::AdminArea)
+                .filter(watches::ubigeo.eq_any(&ubigeos))
+                .select(columns)
+                .load::<Candidate>(conn)?,
+        );
+    }
+    Ok(found)
 }
 
 /// Inserts outbox rows in large statements; a row for a (watch, incident)

@@ -8,6 +8,7 @@
 //! (`delivery`, `mail`). Confirmation mails go through the same outbox, so
 //! nothing the API acknowledged waits on SMTP being up.
 
+pub mod areas;
 pub mod delivery;
 pub mod feed;
 pub mod mail;

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use rand::RngCore;
 use uuid::Uuid;
 
+use super::areas;
 use super::matching::{insert_ignoring_repeats, NewMail};
 use super::tokens::LinkSigner;
 use super::{
@@ -271,13 +272,17 @@ fn load_row(conn: &mut DbConn, id: &str, scope: &Scope) -> Result<WatchRow, AppE
 }
 
 /// Serialises concurrent writers of one watch on PostgreSQL; SQLite's write
-/// transactions are exclusive already.
+/// transactions are exclusive already. `FOR NO KEY UPDATE`, not `FOR
+/// UPDATE`: an incident's transaction holds the area watches' version (see
+/// [`areas::version`]) and then inserts alerts whose foreign key takes a key
+/// share of the watch. A full update lock here, followed by [`areas::bump`]
+/// waiting for that version, would deadlock with it.
 fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
     if let DbConn::Pg(pg) = conn {
         watches::table
             .find(id)
             .select(watches::id)
-            .for_update()
+            .for_no_key_update()
             .first::<String>(pg)
             .optional()?;
     }
@@ -591,7 +596,11 @@ pub fn update(
             return Err(suspended(&row));
         }
         let now = db::now();
+        let was_area = row.target_type == TargetType::Area;
         row.set_fields(conn, &draft)?;
+        if was_area || row.target_type == TargetType::Area {
+            areas::bump(conn)?;
+        }
         row.version += 1;
         row.updated_at = now;
         let owner = row.owner_key_id.clone();
@@ -644,6 +653,9 @@ pub fn delete(
         let row = load_row(conn, id, scope)?;
         let before = to_watch(conn, row.clone())?;
         if_match.check(before.version)?;
+        if row.target_type == TargetType::Area {
+            areas::bump(conn)?;
+        }
         let now = db::now();
         diesel::update(watches::table.find(id))
             .set((
@@ -786,6 +798,9 @@ pub fn confirm(conn: &mut DbConn, signer: &LinkSigner, token: &str) -> Result<Co
         let now = db::now();
         let id = row.id.clone();
         let before = to_watch(conn, row.clone())?;
+        if row.target_type == TargetType::Area {
+            areas::bump(conn)?;
+        }
         row.status = WatchStatus::Active;
         row.activated_at = Some(now);
         row.version += 1;
@@ -853,6 +868,9 @@ pub fn unsubscribe(
             return Ok(language);
         }
         let before = to_watch(conn, row.clone())?;
+        if row.target_type == TargetType::Area {
+            areas::bump(conn)?;
+        }
         row.status = WatchStatus::Unsubscribed;
         row.version += 1;
         row.updated_at = db::now();
@@ -944,7 +962,11 @@ fn rewrite_each(
         lock(conn, id)?;
         let mut row = load_row(conn, id, &Scope::All)?;
         let before = to_watch(conn, row.clone())?;
+        let was_area = row.target_type == TargetType::Area;
         change(conn, &mut row)?;
+        if was_area || row.target_type == TargetType::Area {
+            areas::bump(conn)?;
+        }
         row.version += 1;
         row.updated_at = db::now();
         diesel::update(watches::table.find(id))

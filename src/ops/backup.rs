@@ -347,7 +347,8 @@ fn sqlite_counts(conn: &mut SqliteConnection) -> Result<Vec<(String, i64)>, AppE
 /// Rows a database holds before anyone has used it: the migrations'
 /// bookkeeping, the layer versions the migrations seed, the link-signing key
 /// a first start makes.
-pub(crate) const NOT_DATA: [&str; 3] = [MIGRATIONS_TABLE, "registry_state", "secrets"];
+pub(crate) const NOT_DATA: [&str; 4] =
+    [MIGRATIONS_TABLE, "registry_state", "watch_state", "secrets"];
 
 /// Which tables hold data, if any (a migrated, unused database holds none).
 pub(crate) fn holds_rows(counts: &[(String, i64)]) -> Option<String> {

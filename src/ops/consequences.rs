@@ -98,7 +98,7 @@ pub fn follow(
             Module::Events => events_follow(conn, who, index, change, &mut effects)?,
             Module::Actors => actors_follow(change),
             Module::Cases => cases_follow(conn, who, change, &mut effects)?,
-            Module::Alerts => alerts_follow(conn, who, change, &mut effects)?,
+            Module::Alerts => alerts_follow(conn, who, index, change, &mut effects)?,
         }
     }
     tracing::debug!(?change, ?effects, "followed");
@@ -214,6 +214,7 @@ fn cases_follow(
 fn alerts_follow(
     conn: &mut DbConn,
     who: &audit::Actor,
+    index: &PlaceIndex,
     change: Change,
     effects: &mut Effects,
 ) -> Result<(), AppError> {
@@ -224,7 +225,7 @@ fn alerts_follow(
             alert,
         } => {
             if alert {
-                effects.alerted += enqueue_alerts(conn, event, placement)?;
+                effects.alerted += enqueue_alerts(conn, index, event, placement)?;
             }
         }
         // Unsent mail for a deleted incident is cancelled when its turn comes.
@@ -254,6 +255,7 @@ fn alerts_follow(
 /// Writes the alerts of every active watch the incident now falls under.
 fn enqueue_alerts(
     conn: &mut DbConn,
+    index: &PlaceIndex,
     event: &Event,
     placement: &Placement,
 ) -> Result<usize, AppError> {
@@ -263,6 +265,7 @@ fn enqueue_alerts(
     let id = event.id.to_string();
     alerts::matching::enqueue(
         conn,
+        &index.area_watches,
         &alerts::matching::Incident {
             id: &id,
             created_at: event.created_at.naive_utc(),

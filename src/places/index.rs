@@ -193,6 +193,10 @@ pub const CONCESSIONS_FRESH_FOR: Duration = Duration::from_millis(250);
 
 /// The process's index; share one per process (it lives in the app data).
 pub struct PlaceIndex {
+    /// The active area watches, owned by the alerts module. They ride here
+    /// because every operation that can log an incident (and so match
+    /// watches) already carries this index; its versioning is their own.
+    pub area_watches: crate::alerts::areas::AreaIndex,
     concessions: Cached<IndexedConcession>,
     /// When the committed concession layer version was last read outside a
     /// transaction, and which it was: what lookups may trust without
@@ -207,6 +211,7 @@ pub struct PlaceIndex {
 impl Default for PlaceIndex {
     fn default() -> Self {
         PlaceIndex {
+            area_watches: Default::default(),
             concessions: Cached::default(),
             concessions_checked: Mutex::new(None),
             districts: Cached::default(),

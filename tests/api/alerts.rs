@@ -1600,3 +1600,160 @@ async fn a_watch_has_an_atom_feed_behind_a_replaceable_link() {
     assert_eq!(res.status, 204, "{}", res.body);
     open(&app, &new_link).await.problem(404);
 }
+
+/// The watches that alerted for `event` (one row each), sorted.
+async fn alerted_watches(app: &TestApp, event: &Value) -> Vec<String> {
+    let log = alerts_of(app, &format!("event_id={}", event["id"].as_str().unwrap())).await;
+    let mut ids: Vec<String> = log
+        .iter()
+        .map(|a| a["watch_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn incident_at(app: &TestApp, lon: f64, lat: f64) -> Value {
+    let res = app
+        .post(
+            "/api/v1/events",
+            &app.monitor,
+            event_with(json!({"location": {"lon": lon, "lat": lat}})),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    res.body
+}
+
+/// Area watches are matched from each process's in-memory index: a watch
+/// confirmed, moved or deleted through one server must be seen by the
+/// other's index, already built, the next time it logs an incident.
+#[actix_web::test]
+async fn area_watch_changes_made_through_another_server_are_honoured_at_once() {
+    let mail = MailServer::start();
+    let db = TestDb::new();
+    let second_db = TestDb::reuse(&db);
+    let one = app_on(db, mail.port).await;
+    let two = app_on(second_db, mail.port).await;
+    let (far_lon, far_lat) = (-77.0, -12.0);
+    // One builds its index now, while there is no area watch.
+    assert!(
+        alerted_watches(&one, &incident_at(&one, CHANCAS.0, CHANCAS.1).await)
+            .await
+            .is_empty()
+    );
+
+    let w = active_watch(
+        &two,
+        &mail,
+        watch(
+            "zona@example.org",
+            json!({"type": "area", "geometry": square(CHANCAS.0, CHANCAS.1, 0.1)}),
+        ),
+    )
+    .await;
+    let id = w["id"].as_str().unwrap().to_string();
+    let inside = incident_at(&one, CHANCAS.0, CHANCAS.1).await;
+    assert_eq!(alerted_watches(&one, &inside).await, [id.clone()]);
+
+    // Moved elsewhere through two: one alerts at the new place only.
+    let path = format!("/api/v1/watches/{id}");
+    let res = two
+        .patch(
+            &path,
+            &two.researcher,
+            json!({"target": {"type": "area", "geometry": square(far_lon, far_lat, 0.1)}}),
+            Some("*"),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.body["status"], "active");
+    let old_place = incident_at(&one, CHANCAS.0, CHANCAS.1).await;
+    assert!(alerted_watches(&one, &old_place).await.is_empty());
+    let new_place = incident_at(&one, far_lon, far_lat).await;
+    assert_eq!(alerted_watches(&one, &new_place).await, [id.clone()]);
+
+    // Deleted through two: one alerts no more.
+    assert_eq!(
+        two.delete(&path, &two.researcher, Some("*")).await.status,
+        204
+    );
+    let after = incident_at(&one, far_lon, far_lat).await;
+    assert!(alerted_watches(&one, &after).await.is_empty());
+}
+
+#[actix_web::test]
+async fn an_unsubscribed_area_watch_alerts_no_more() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    let email = "baja-zona@example.org";
+    let w = active_watch(
+        &app,
+        &mail,
+        watch(
+            email,
+            json!({"type": "area", "geometry": square(CHANCAS.0, CHANCAS.1, 0.1)}),
+        ),
+    )
+    .await;
+    let first = incident_at(&app, CHANCAS.0, CHANCAS.1).await;
+    assert_eq!(
+        alerted_watches(&app, &first).await,
+        [w["id"].as_str().unwrap()]
+    );
+    assert_eq!(app.deliver().await, sent(1));
+    let alert = exactly(&mail, email, 2)[1].clone();
+    let header = alert.header("List-Unsubscribe").unwrap();
+    let link = header.trim_start_matches('<').trim_end_matches('>');
+    let res = app
+        .send(Method::POST, &path_of(link), None, &[], None)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    let second = incident_at(&app, CHANCAS.0, CHANCAS.1).await;
+    assert!(alerted_watches(&app, &second).await.is_empty());
+}
+
+#[actix_web::test]
+async fn overlapping_area_watches_each_alert_once() {
+    let mail = MailServer::start();
+    let app = app_on(TestDb::new(), mail.port).await;
+    let mut expected = Vec::new();
+    // Nested and shifted squares, all covering Los Chancas.
+    for (i, (dlon, half)) in [(0.0, 0.05), (0.0, 0.1), (0.04, 0.08)]
+        .into_iter()
+        .enumerate()
+    {
+        let w = active_watch(
+            &app,
+            &mail,
+            watch(
+                &format!("solapa{i}@example.org"),
+                json!({"type": "area", "geometry": square(CHANCAS.0 + dlon, CHANCAS.1, half)}),
+            ),
+        )
+        .await;
+        expected.push(w["id"].as_str().unwrap().to_string());
+    }
+    // Overlapping too, but its filters refuse the incident.
+    let mut filtered = watch(
+        "filtro@example.org",
+        json!({"type": "area", "geometry": square(CHANCAS.0, CHANCAS.1, 0.2)}),
+    );
+    filtered["min_verification"] = json!("verified");
+    active_watch(&app, &mail, filtered).await;
+    expected.sort();
+
+    let event = incident_at(&app, CHANCAS.0, CHANCAS.1).await;
+    assert_eq!(alerted_watches(&app, &event).await, expected);
+    // An edit of the incident does not alert again.
+    let path = format!("/api/v1/events/{}", event["id"].as_str().unwrap());
+    let res = app
+        .patch(
+            &path,
+            &app.monitor,
+            json!({"title": "Corregido"}),
+            Some("*"),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(alerted_watches(&app, &event).await, expected);
+}
