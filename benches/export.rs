@@ -41,11 +41,11 @@ fn run_backend(name: &str, postgres: bool, incidents: usize) {
     println!("| export | seconds | incidents/s | MB sent | server memory growth (MB) |");
     println!("|---|---|---|---|---|");
     for format in ["csv", "geojson", "xlsx"] {
-        let (elapsed, bytes, growth) =
-            download(
+        let (elapsed, bytes, growth) = download(
             &address,
             ("Authorization", &format!("Bearer {token}")),
-            &format!("/api/v1/events/export.{format}"));
+            &format!("/api/v1/events/export.{format}"),
+        );
         let secs = elapsed.as_secs_f64();
         println!(
             "| {format} | {secs:.1} | {:.0} | {:.1} | {:.1} |",

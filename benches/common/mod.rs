@@ -215,7 +215,11 @@ pub fn national(postgres: bool, n: usize) -> Option<(BenchDb, vigia::db::Db)> {
         println!("reusing {} with {have} incidents", bench_db.url);
         return Some((bench_db, db));
     }
-    assert_eq!(have, 0, "{} holds {have} incidents, not {n}: delete it", bench_db.url);
+    assert_eq!(
+        have, 0,
+        "{} holds {have} incidents, not {n}: delete it",
+        bench_db.url
+    );
     let admin = vigia::ops::Who {
         role: vigia::keys::Role::Admin,
         actor: vigia::audit::Actor::cli(),
@@ -329,4 +333,3 @@ pub fn download(address: &str, auth: (&str, &str), path: &str) -> (Duration, u64
         peak.load(Ordering::Relaxed).saturating_sub(before),
     )
 }
-

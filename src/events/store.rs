@@ -252,8 +252,12 @@ pub fn insert_many(
     // About 30 values a row: 500 rows stay under SQLite's 32,766 parameters.
     for chunk in rows.chunks(500) {
         match conn {
-            DbConn::Sqlite(c) => diesel::insert_into(events::table).values(chunk).execute(c)?,
-            DbConn::Pg(c) => diesel::insert_into(events::table).values(chunk).execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(events::table)
+                .values(chunk)
+                .execute(c)?,
+            DbConn::Pg(c) => diesel::insert_into(events::table)
+                .values(chunk)
+                .execute(c)?,
         };
     }
     Ok(rows.len())
@@ -662,6 +666,23 @@ const PG_MATCH: &str = "to_tsvector('simple', search_text) @@ to_tsquery('simple
 /// The box's candidates from the R*Tree (SQLite); the SQL ends open for the
 /// four bounds `min_lon <= ? AND max_lon >= ? AND min_lat <= ? AND max_lat >= ?`.
 const RTREE_CANDIDATES: &str = "SELECT id FROM events_rtree WHERE min_lon <= ";
+
+/// [`live_points_in_box`] over several boxes, each incident once.
+pub fn live_points_in_boxes(
+    conn: &mut DbConn,
+    boxes: &[[f64; 4]],
+) -> Result<Vec<(String, f64, f64)>, AppError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut located = Vec::new();
+    for bbox in boxes {
+        for found in live_points_in_box(conn, *bbox)? {
+            if seen.insert(found.0.clone()) {
+                located.push(found);
+            }
+        }
+    }
+    Ok(located)
+}
 
 /// The live incidents (id, lon, lat) whose point lies in the box `[min
 /// lon, min lat, max lon, max lat]` (its edge included), through the

@@ -134,7 +134,13 @@ fn places_follow(
             effects.moved += places::store::move_holdings(conn, from, into)?;
         }
         Change::ConcessionsChanged { within } => {
-            effects.rematched += places::store::rematch_events(conn, who, index, within)?
+            // The incidents a single concession's change may concern, from
+            // the incidents' own spatial index (events owns it).
+            let candidates = match within {
+                Some(boxes) => Some(events::store::live_points_in_boxes(conn, boxes)?),
+                None => None,
+            };
+            effects.rematched += places::store::rematch_events(conn, who, index, candidates)?
         }
         Change::DistrictsReplaced => {}
         // Keys own no place data.

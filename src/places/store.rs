@@ -293,16 +293,17 @@ pub fn bbox_of(conn: &mut DbConn, id: &str) -> Result<Option<[f64; 4]>, AppError
 const IDS_PER_QUERY: usize = 10_000;
 
 /// Matches live incidents again against the current concessions (after
-/// the layer changed): those whose point lies in one of the boxes `within`
-/// (a single concession's old and new outline: every other incident's
+/// the layer changed): the `within` ones (id, lon, lat: those whose point
+/// lies in a single concession's old or new outline's box, found by the
+/// caller through the incidents' spatial index; every other incident's
 /// matches cannot have changed), or every live one (`None`, an import).
 /// Call inside the transaction that bumped the version.
-#[tracing::instrument(level = "info", skip_all, fields(boxes = within.map(<[_]>::len)))]
+#[tracing::instrument(level = "info", skip_all, fields(candidates = within.as_ref().map(Vec::len)))]
 pub fn rematch_events(
     conn: &mut DbConn,
     who: &audit::Actor,
     index: &PlaceIndex,
-    within: Option<&[[f64; 4]]>,
+    within: Option<Vec<(String, f64, f64)>>,
 ) -> Result<usize, AppError> {
     let (version, _) = versions(conn, false)?;
     let shapes = index.concessions(conn, version)?;
@@ -323,16 +324,7 @@ pub fn rematch_events(
                 .select((events::id, events::lon, events::lat))
                 .load(conn)?
         }
-        Some(boxes) => {
-            let mut seen = HashSet::new();
-            let mut located = Vec::new();
-            for bbox in boxes {
-                for found in crate::events::store::live_points_in_box(conn, *bbox)? {
-                    if seen.insert(found.0.clone()) {
-                        located.push(found);
-                    }
-                }
-            }
+        Some(located) => {
             let ids: Vec<&String> = located.iter().map(|(id, _, _)| id).collect();
             for chunk in ids.chunks(IDS_PER_QUERY) {
                 for (event_id, concession_id) in event_concessions::table
