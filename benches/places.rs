@@ -36,7 +36,6 @@
 //! figures (before this change, Python client): Vigía p50 416 µs on SQLite,
 //! 653 µs on PostgreSQL, PostGIS 88 µs, `/healthz` 110–150 µs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1653,7 +1653,10 @@ async fn area_watch_changes_made_through_another_server_are_honoured_at_once() {
     .await;
     let id = w["id"].as_str().unwrap().to_string();
     let inside = incident_at(&one, CHANCAS.0, CHANCAS.1).await;
-    assert_eq!(alerted_watches(&one, &inside).await, [id.clone()]);
+    assert_eq!(
+        alerted_watches(&one, &inside).await,
+        std::slice::from_ref(&id)
+    );
 
     // Moved elsewhere through two: one alerts at the new place only.
     let path = format!("/api/v1/watches/{id}");
@@ -1670,7 +1673,10 @@ async fn area_watch_changes_made_through_another_server_are_honoured_at_once() {
     let old_place = incident_at(&one, CHANCAS.0, CHANCAS.1).await;
     assert!(alerted_watches(&one, &old_place).await.is_empty());
     let new_place = incident_at(&one, far_lon, far_lat).await;
-    assert_eq!(alerted_watches(&one, &new_place).await, [id.clone()]);
+    assert_eq!(
+        alerted_watches(&one, &new_place).await,
+        std::slice::from_ref(&id)
+    );
 
     // Deleted through two: one alerts no more.
     assert_eq!(

@@ -1049,7 +1049,7 @@ async fn point_lookups_see_another_process_changes_soon() {
     )
     .await;
     // The writer's own process sees its change at once.
-    assert_eq!(lookup(&app_a).await, [added.clone()]);
+    assert_eq!(lookup(&app_a).await, std::slice::from_ref(&added));
     let deadline = std::time::Instant::now()
         + vigia::places::index::CONCESSIONS_FRESH_FOR
         + std::time::Duration::from_secs(10);
@@ -1078,7 +1078,7 @@ async fn point_lookups_see_another_process_changes_soon() {
         )
         .await;
     assert_eq!(renamed.status, 200, "{}", renamed.body);
-    assert_eq!(lookup(&app_a).await, [renamed.body.clone()]);
+    assert_eq!(lookup(&app_a).await, std::slice::from_ref(&renamed.body));
     let seen = loop {
         let items = lookup(&app_b).await;
         if items.first().is_some_and(|c| c["name"] == "CHRISGIN UNO")
