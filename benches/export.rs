@@ -33,7 +33,9 @@ fn run_backend(name: &str, postgres: bool, incidents: usize) {
     settings.alerts.deliver = false;
     let token = {
         let mut conn = db.get().unwrap();
-        keys::create(&mut conn, &Actor::cli(), "bench", Role::Researcher)
+        // A kept data set has earlier runs' keys: names are unique.
+        let name = format!("bench-{}", uuid::Uuid::new_v4());
+        keys::create(&mut conn, &Actor::cli(), &name, Role::Researcher)
             .unwrap()
             .token
     };

@@ -225,7 +225,8 @@ fn run_backend(name: &str, postgres: bool, incidents: usize, runs: usize) {
             base_url: "http://127.0.0.1".into(),
         };
         let input = NewUser {
-            email: "investigadora@example.org".into(),
+            // A kept data set has earlier runs' accounts: addresses are unique.
+            email: format!("investigadora-{}@example.org", uuid::Uuid::new_v4()),
             display_name: Some("Investigadora".into()),
             role: Role::Researcher,
             language: Language::Es,
