@@ -27,7 +27,7 @@ async fn feed(app: &TestApp, path: &str, since: Option<&str>) -> Value {
 /// PostgreSQL a feed waits for every older transaction of the cluster, other
 /// tests' included, so what was just written may take a moment).
 async fn feed_until(app: &TestApp, path: &str, since: Option<&str>, n: usize) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + crate::helpers::FEED_DEADLINE;
     let mut items: Vec<Value> = Vec::new();
     let mut cursor = since.map(str::to_string);
     loop {
@@ -172,7 +172,7 @@ async fn a_mirror_read_while_two_writers_work_equals_the_database() {
     // of the feed must give exactly the database's incidents.
     let expected = live_events(&app).await;
     assert!(expected.len() > 20, "{}", expected.len());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + crate::helpers::FEED_DEADLINE;
     loop {
         let page = feed(&app, "/api/v1/events/changes", cursor.as_deref()).await;
         let (next, any) = apply(&mut mirror, &page);

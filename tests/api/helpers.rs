@@ -14,6 +14,13 @@ use vigia::db::{Db, Target};
 use vigia::keys::{self, Role};
 use vigia::startup::Application;
 
+/// How long a test reads a change feed on until what it wrote has come.
+/// On PostgreSQL a feed holds back every change newer than the cluster's
+/// oldest running transaction, whichever database it belongs to: a long
+/// one in another test (the real cadastre's import takes over a minute on
+/// 2 busy cores) holds every feed back until it ends.
+pub const FEED_DEADLINE: std::time::Duration = std::time::Duration::from_secs(240);
+
 /// A database of one test: a temp SQLite file, or a PostgreSQL database
 /// created for the test and dropped with it.
 pub struct TestDb {

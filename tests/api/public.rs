@@ -465,7 +465,7 @@ async fn the_public_walk_finds_no_stored_point_secret_name_or_internal_incident(
     let mut path = "/api/public/v1/events/changes?limit=2".to_string();
     let mut records = BTreeSet::new();
     let mut deletes = BTreeSet::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + crate::helpers::FEED_DEADLINE;
     loop {
         let (body, _) = walk
             .get("GET /api/public/v1/events/changes", &path, 200)
@@ -695,7 +695,7 @@ async fn admins_publish_and_only_monitors_and_admins_read_confidential_sources()
     ] {
         // On PostgreSQL the change feed waits for every older transaction of
         // the cluster, other tests' included: ask again until it has come.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + crate::helpers::FEED_DEADLINE;
         let res = loop {
             let res = app.get(&path, &app.researcher).await;
             let waiting = path.ends_with("/changes") && res.body["items"] == json!([]);
