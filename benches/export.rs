@@ -11,6 +11,15 @@
 //! `VIGIA_BENCH_BACKENDS=sqlite` runs one backend only. The server runs in
 //! this process, so "memory" is this process's resident set: its growth
 //! during an export is what the export costs (sampled every 20 ms).
+//!
+//! Figures, 1,000,000 incidents, release build, 2 cores (the data set kept
+//! from one seeding: 513 s on PostgreSQL, 1,205 s on SQLite in /dev/shm):
+//!
+//! | format | SQLite s | PostgreSQL s | MB sent | RSS growth MB (SQLite / PG) |
+//! |---|---|---|---|---|
+//! | CSV | 42.4 | 78.9 | 443.2 | 41.3 / 43.6 |
+//! | GeoJSON | 64.0 | 62.0 | 1,037.6 | 4.6 / 2.6 |
+//! | XLSX | 84.8 | 76.6 | 170 | 1.2 / 1.4 |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
