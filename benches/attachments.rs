@@ -42,7 +42,6 @@ use vigia::events::{
     EventFields, EventType, Location, LocationPrecision, TimePrecision, Verification,
 };
 use vigia::keys::Role;
-use vigia::startup::Application;
 
 fn photo(seed: u64) -> Vec<u8> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -121,18 +120,6 @@ fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn start_server(settings: Settings, db: Db) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(&settings, db).unwrap();
-            tx.send(format!("http://127.0.0.1:{}", app.port())).unwrap();
-            app.run_until_stopped().await.unwrap();
-        })
-    });
-    rx.recv().unwrap()
 }
 
 struct Run {
@@ -302,7 +289,7 @@ fn run_backend(
             .load(&mut conn)
             .unwrap()
     };
-    let address = start_server(settings, db.clone());
+    let address = common::start_server(settings, db.clone());
     let where_ = if dir.is_some() {
         "directory"
     } else {

@@ -60,7 +60,6 @@ use vigia::ops::events;
 use vigia::ops::places::import_concessions;
 use vigia::places::store::versions;
 use vigia::places::PlaceIndex;
-use vigia::startup::Application;
 
 const NATIONAL: usize = 70_000;
 
@@ -289,15 +288,7 @@ fn start_server(url: &str) -> (String, Duration) {
     settings.server.bind = "127.0.0.1:0".into();
     settings.alerts.deliver = false;
     let db = Db::connect(Target::parse(url).unwrap(), 8).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(&settings, db).unwrap();
-            tx.send(format!("http://127.0.0.1:{}", app.port())).unwrap();
-            app.run_until_stopped().await.unwrap();
-        })
-    });
-    let address = rx.recv().unwrap();
+    let address = common::start_server(settings, db);
     let ready = actix_web::rt::System::new().block_on(async {
         let client = awc::Client::default();
         loop {

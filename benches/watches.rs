@@ -43,7 +43,6 @@ use vigia::audit::Actor;
 use vigia::config::Settings;
 use vigia::db::{Db, DbConn, Target};
 use vigia::keys::Role;
-use vigia::startup::Application;
 
 /// Where 10,000 watches look (inside Los Chancas' district, Apurímac).
 const HOTSPOT: (f64, f64) = (-73.0884214, -14.2190728);
@@ -289,18 +288,6 @@ fn print_plans(conn: &mut DbConn) {
     }
 }
 
-fn start_server(settings: Settings, db: Db) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(&settings, db).unwrap();
-            tx.send(format!("http://127.0.0.1:{}", app.port())).unwrap();
-            app.run_until_stopped().await.unwrap();
-        })
-    });
-    rx.recv().unwrap()
-}
-
 fn alerts_of(db: &Db, event_id: &str) -> i64 {
     use diesel::prelude::*;
     use vigia::schema::alerts;
@@ -401,7 +388,7 @@ fn run_backend(name: &str, bench_db: BenchDb, runs: usize) {
         );
     }
 
-    let address = start_server(settings, db.clone());
+    let address = common::start_server(settings, db.clone());
     actix_web::rt::System::new().block_on(async move {
         let client = Client {
             http: awc::Client::builder()

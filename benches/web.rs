@@ -43,7 +43,6 @@ use vigia::db::{Db, Target};
 use vigia::i18n::Language;
 use vigia::keys::Role;
 use vigia::ops::Who;
-use vigia::startup::Application;
 
 /// Apurímac, zoomed in.
 const APURIMAC: &str = "-73.9,-14.9,-72.2,-13.2";
@@ -84,18 +83,6 @@ fn leaflet_fit([w, s, e, n]: [f64; 4], width: f64, height: f64) -> (String, u8) 
         format!("{},{},{},{}", bbox[0], bbox[1], bbox[2], bbox[3]),
         zoom,
     )
-}
-
-fn start_server(settings: Settings, db: Db) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(&settings, db).unwrap();
-            tx.send(format!("http://127.0.0.1:{}", app.port())).unwrap();
-            app.run_until_stopped().await.unwrap();
-        })
-    });
-    rx.recv().unwrap()
 }
 
 /// One answer: time, body bytes, and the headers the tables need.
@@ -276,7 +263,7 @@ fn run_backend(name: &str, bench_db: BenchDb, incidents: usize, runs: usize) {
         let (user, _) = vigia::ops::accounts::create(&mut conn, &admin, &input, &links).unwrap();
         vigia::accounts::store::start_session(&mut conn, &user.id.to_string()).unwrap()
     };
-    let address = start_server(settings, db);
+    let address = common::start_server(settings, db);
     let (peru_bbox, peru_zoom) = leaflet_fit(PERU, 1000.0, 600.0);
     let peru = format!("/api/v1/events/clusters?bbox={peru_bbox}&zoom={peru_zoom}");
     println!("first view of Peru in a 1000×600 map: bbox={peru_bbox}&zoom={peru_zoom}");

@@ -667,6 +667,40 @@ const PG_MATCH: &str = "to_tsvector('simple', search_text) @@ to_tsquery('simple
 /// four bounds `min_lon <= ? AND max_lon >= ? AND min_lat <= ? AND max_lat >= ?`.
 const RTREE_CANDIDATES: &str = "SELECT id FROM events_rtree WHERE min_lon <= ";
 
+/// The incidents whose point may lie in the box `[min lon, min lat, max
+/// lon, max lat]`, through the spatial index: the R*Tree's candidates
+/// (SQLite; 32-bit bounds rounded outwards, so a superset) or the GiST
+/// index on `point(lon, lat)` (PostgreSQL). Callers cut to the box with
+/// `lon`/`lat` comparisons.
+fn in_box_index(dialect: Dialect, [min_lon, min_lat, max_lon, max_lat]: [f64; 4]) -> Predicate {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Double;
+    match dialect {
+        Dialect::Sqlite => Box::new(
+            sql::<Nullable<Bool>>(&format!("events.rowid IN ({RTREE_CANDIDATES}"))
+                .bind::<Double, _>(max_lon)
+                .sql(" AND max_lon >= ")
+                .bind::<Double, _>(min_lon)
+                .sql(" AND min_lat <= ")
+                .bind::<Double, _>(max_lat)
+                .sql(" AND max_lat >= ")
+                .bind::<Double, _>(min_lat)
+                .sql(")"),
+        ),
+        Dialect::Pg => Box::new(
+            sql::<Nullable<Bool>>("point(events.lon, events.lat) <@ box(point(")
+                .bind::<Double, _>(min_lon)
+                .sql(", ")
+                .bind::<Double, _>(min_lat)
+                .sql("), point(")
+                .bind::<Double, _>(max_lon)
+                .sql(", ")
+                .bind::<Double, _>(max_lat)
+                .sql("))"),
+        ),
+    }
+}
+
 /// [`live_points_in_box`] over several boxes, each incident once.
 pub fn live_points_in_boxes(
     conn: &mut DbConn,
@@ -693,30 +727,7 @@ pub fn live_points_in_box(
     conn: &mut DbConn,
     [min_lon, min_lat, max_lon, max_lat]: [f64; 4],
 ) -> Result<Vec<(String, f64, f64)>, AppError> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::{Bool, Double};
-    let inside = match Dialect::of(conn) {
-        // The R*Tree keeps 32-bit bounds rounded outwards: a superset, cut
-        // to the box by the comparisons below.
-        Dialect::Sqlite => sql::<Bool>(&format!("events.rowid IN ({RTREE_CANDIDATES}"))
-            .bind::<Double, _>(max_lon)
-            .sql(" AND max_lon >= ")
-            .bind::<Double, _>(min_lon)
-            .sql(" AND min_lat <= ")
-            .bind::<Double, _>(max_lat)
-            .sql(" AND max_lat >= ")
-            .bind::<Double, _>(min_lat)
-            .sql(")"),
-        Dialect::Pg => sql::<Bool>("point(events.lon, events.lat) <@ box(point(")
-            .bind::<Double, _>(min_lon)
-            .sql(", ")
-            .bind::<Double, _>(min_lat)
-            .sql("), point(")
-            .bind::<Double, _>(max_lon)
-            .sql(", ")
-            .bind::<Double, _>(max_lat)
-            .sql("))"),
-    };
+    let inside = in_box_index(Dialect::of(conn), [min_lon, min_lat, max_lon, max_lat]);
     Ok(events::table
         .filter(events::deleted_at.is_null())
         .filter(inside)
@@ -885,30 +896,10 @@ fn conditions(f: &EventFilter, plan: Plan) -> Vec<Predicate> {
             found.push(Box::new(events::lat.between(min_lat, max_lat).nullable()));
         }
         if plan.bbox == Access::Index {
-            found.push(match plan.dialect {
-                Dialect::Sqlite => Box::new(
-                    sql::<Nullable<Bool>>(&format!("events.rowid IN ({RTREE_CANDIDATES}"))
-                        .bind::<Double, _>(max_lon)
-                        .sql(" AND max_lon >= ")
-                        .bind::<Double, _>(min_lon)
-                        .sql(" AND min_lat <= ")
-                        .bind::<Double, _>(max_lat)
-                        .sql(" AND max_lat >= ")
-                        .bind::<Double, _>(min_lat)
-                        .sql(")"),
-                ),
-                Dialect::Pg => Box::new(
-                    sql::<Nullable<Bool>>("point(events.lon, events.lat) <@ box(point(")
-                        .bind::<Double, _>(min_lon)
-                        .sql(", ")
-                        .bind::<Double, _>(min_lat)
-                        .sql("), point(")
-                        .bind::<Double, _>(max_lon)
-                        .sql(", ")
-                        .bind::<Double, _>(max_lat)
-                        .sql("))"),
-                ),
-            });
+            found.push(in_box_index(
+                plan.dialect,
+                [min_lon, min_lat, max_lon, max_lat],
+            ));
         }
     }
     if !f.words.is_empty() {
