@@ -134,6 +134,10 @@ def chancas(vigia, admin) -> Logged:
         page.mouse.move(tip["x"] + tip["width"] / 2, tip["y"] + tip["height"])
         page.mouse.wheel(0, -240)
         page.wait_for_timeout(400)
+    # The last wheel's zoom may still be animating on a busy machine.
+    page.wait_for_function(
+        "() => !document.querySelector('#point-map').classList.contains('leaflet-zoom-anim')"
+    )
     tip = icon.bounding_box()
     shot(vigia, page, "form-point-map")
     page.mouse.click(tip["x"] + tip["width"] / 2, tip["y"] + tip["height"] + 6)
@@ -212,12 +216,17 @@ def test_it_is_on_the_map_and_in_the_list(vigia, admin, chancas):
     anything = page.locator("#map .map-marker, #map .marker-cluster, #map .map-cell")
     expect(anything.first).to_be_visible()
     marker = page.locator(f'#map .map-marker[title="{TITLE}"]')
-    for _ in range(6):
+    for _ in range(12):
+        wait_for_map_idle(page)
         if marker.count():
             break
-        # A cluster or a cell: clicking it zooms in on what it holds.
-        page.locator("#map .marker-cluster, #map .map-cell").first.click()
-        page.wait_for_timeout(700)
+        # A cluster or a cell: clicking it zooms in on what it holds, and the
+        # zoom replaces it (a new cluster icon, or the cells' next load). On a
+        # busy machine the zoom and the load take their time: wait for them,
+        # not for a fixed while.
+        clicked = page.locator("#map .marker-cluster, #map .map-cell").first.element_handle()
+        clicked.click()
+        page.wait_for_function("el => !el.isConnected", arg=clicked, timeout=20_000)
     expect(marker).to_be_visible()
     shot(vigia, page, "incidents-map")
     check_axe(vigia, page, "incidents")
@@ -227,6 +236,19 @@ def test_it_is_on_the_map_and_in_the_list(vigia, admin, chancas):
     link.click()
     page.wait_for_url(INCIDENT_URL)
     assert incident_id(page.url) == chancas.id
+
+
+def wait_for_map_idle(page):
+    """Until the map neither animates a zoom nor loads a layer."""
+    page.wait_for_function(
+        """() => {
+            const map = document.querySelector('#map');
+            const status = map && map.querySelector('.map-status');
+            return map && !map.classList.contains('leaflet-zoom-anim')
+                && status && status.hidden;
+        }""",
+        timeout=20_000,
+    )
 
 
 # --------------------------------------------------- 4. conflicting edits
@@ -308,9 +330,8 @@ def test_a_hostile_title_is_text_everywhere(vigia, monitor, chancas):
 
     goto(page, f"{vigia.base}/concessions/{vigia.concession_id}")
     expect(page.locator("main")).to_contain_text(HOSTILE)
+    # No such element exists, so no onerror handler can ever fire.
     assert page.locator("img[src=x]").count() == 0
-    # Give an onerror handler, had one been created, time to fire.
-    page.wait_for_timeout(300)
 
 
 # ------------------------------------------------------ 6. cross-site form
