@@ -245,10 +245,7 @@ fn run_backend(
     photos: &[Vec<u8>],
     pdfs: &[Vec<u8>],
 ) {
-    let mut settings = Settings::load(None).unwrap();
-    settings.database.url = bench_db.url.clone();
-    settings.server.bind = "127.0.0.1:0".into();
-    settings.alerts.deliver = false;
+    let mut settings = common::server_settings(&bench_db.url);
     if let Some(dir) = dir {
         settings.attachments.dir = dir.display().to_string();
     }
@@ -296,9 +293,7 @@ fn run_backend(
         "database"
     };
     let runs = actix_web::rt::System::new().block_on(async move {
-        let http = awc::Client::builder()
-            .timeout(Duration::from_secs(600))
-            .finish();
+        let http = common::http_client();
         vec![
             measure(&http, &address, &token, &events, "photos", photos, "jpg").await,
             measure(&http, &address, &token, &events, "PDFs", pdfs, "pdf").await,

@@ -27,7 +27,6 @@ mod common;
 use common::{download, env_usize, start_server};
 
 use vigia::audit::Actor;
-use vigia::config::Settings;
 use vigia::keys::{self, Role};
 
 fn run_backend(name: &str, postgres: bool, incidents: usize) {
@@ -36,10 +35,7 @@ fn run_backend(name: &str, postgres: bool, incidents: usize) {
         println!("not reachable at {}", common::postgres_base());
         return;
     };
-    let mut settings = Settings::load(None).unwrap();
-    settings.database.url = bench_db.url.clone();
-    settings.server.bind = "127.0.0.1:0".into();
-    settings.alerts.deliver = false;
+    let settings = common::server_settings(&bench_db.url);
     let token = {
         let mut conn = db.get().unwrap();
         // A kept data set has earlier runs' keys: names are unique.

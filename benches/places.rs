@@ -50,7 +50,6 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 use common::{ms, stats, BenchDb};
-use vigia::config::Settings;
 use vigia::db::Db;
 use vigia::db::{self, DbConn, Target};
 use vigia::events::{
@@ -231,10 +230,13 @@ fn postgis(url: &str, points: &[(f64, f64)]) -> Result<Anchor, String> {
          CREATE TABLE postgis_concessions AS
            SELECT id, ST_SetSRID(ST_GeomFromGeoJSON(geometry), 4326) AS geom FROM concessions WHERE deleted_at IS NULL;
          CREATE INDEX postgis_concessions_geom ON postgis_concessions USING GIST (geom);
-         ALTER TABLE postgis_concessions ADD PRIMARY KEY (id);
-         VACUUM ANALYZE postgis_concessions;",
+         ALTER TABLE postgis_concessions ADD PRIMARY KEY (id);",
     )
     .map_err(|e| e.to_string())?;
+    // Alone: several statements in one call share a transaction, which
+    // VACUUM refuses.
+    pg.batch_execute("VACUUM ANALYZE postgis_concessions")
+        .map_err(|e| e.to_string())?;
     #[derive(QueryableByName)]
     struct Hit {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -283,10 +285,7 @@ fn rss_bytes() -> u64 {
 /// address, and how long until `/readyz` answered 200.
 fn start_server(url: &str) -> (String, Duration) {
     let started = Instant::now();
-    let mut settings = Settings::load(None).unwrap();
-    settings.database.url = url.to_string();
-    settings.server.bind = "127.0.0.1:0".into();
-    settings.alerts.deliver = false;
+    let settings = common::server_settings(url);
     let db = Db::connect(Target::parse(url).unwrap(), 8).unwrap();
     let address = common::start_server(settings, db);
     let ready = actix_web::rt::System::new().block_on(async {
@@ -431,9 +430,7 @@ fn lookup_over_http(label: &str, url: &str) {
         .collect();
     let health: Vec<String> = (0..points.len()).map(|_| "/healthz".to_string()).collect();
     let (first, http_at, http_health) = actix_web::rt::System::new().block_on(async {
-        let client = awc::Client::builder()
-            .timeout(Duration::from_secs(600))
-            .finish();
+        let client = common::http_client();
         // The first lookup builds the server's index.
         let t = Instant::now();
         over_http(&client, &address, &token, &at[..1]).await;

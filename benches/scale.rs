@@ -59,6 +59,29 @@
 //! then sorts rather than walk the date order for the LIKE and `+lon`
 //! conditions. The anchor (plainto_tsquery, exact words) took 0.9 ms for
 //! the three words, 51 for comuneros and 268 for derrame relaves as SQL.
+//!
+//! PostgreSQL when a word or a box finds many rows, release build, kept
+//! data set, 20 runs (ms, p50 / p99): before, the run at c5644b8 (the
+//! probes counted through GIN/GiST bitmaps; the planner, guessing the
+//! `LIKE` and `+lon` conditions rare, gathered and sorted every hit);
+//! after, a sample of the newest 2,000 incidents decides, and the walked
+//! conditions are opaque to the planner (`events::store::walked_words`).
+//!
+//! | query | before | after | anchor (SQL) |
+//! |---|---|---|---|
+//! | bbox of Peru | 1,468.6 / 3,410.6 | 8.6 / 9.2 | |
+//! | bbox 2° × 2° | 746.1 / 896.4 | 9.7 / 10.4 | |
+//! | q=comuneros | 2,066.8 / 2,202.6 | 9.0 / 10.6 | 64.3 / 98.1 |
+//! | q=derrame relaves | 1,467.9 / 1,654.6 | 12.1 / 14.6 | 321.0 / 375.6 |
+//! | q=zzzznotthere | 4.7 / 148.0 | 11.7 / 357.3 (first run) | over 10 s |
+//! | q=campamento mineros policia | 234.7 / 435.6 | 141.1 / 206.9 | 0.3 / 0.7 |
+//! | count: q=derrame relaves | 2,783.6 / 2,991.5 | 644.4 / 4,563.9 | |
+//!
+//! The three words, none together in any row, stay slow on PostgreSQL:
+//! each word is a prefix (`policia` finds `policias`), and GIN answers a
+//! prefix by merging the posting lists of every word it begins, for three
+//! common words hundreds of thousands of entries; the anchor looks up
+//! exact words only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -72,7 +95,6 @@ use diesel::RunQueryDsl;
 
 use vigia::accounts::NewUser;
 use vigia::audit::Actor;
-use vigia::config::Settings;
 use vigia::db::DbConn;
 use vigia::i18n::Language;
 use vigia::keys::Role;
@@ -211,10 +233,7 @@ fn run_backend(name: &str, postgres: bool, incidents: usize, runs: usize) {
         println!("not reachable at {}", common::postgres_base());
         return;
     };
-    let mut settings = Settings::load(None).unwrap();
-    settings.database.url = bench_db.url.clone();
-    settings.server.bind = "127.0.0.1:0".into();
-    settings.alerts.deliver = false;
+    let settings = common::server_settings(&bench_db.url);
     let admin = Who {
         role: Role::Admin,
         actor: Actor::cli(),
@@ -225,9 +244,10 @@ fn run_backend(name: &str, postgres: bool, incidents: usize, runs: usize) {
             base_url: "http://127.0.0.1".into(),
         };
         let input = NewUser {
-            // A kept data set has earlier runs' accounts: addresses are unique.
+            // A kept data set has earlier runs' accounts: addresses and
+            // names are unique.
             email: format!("investigadora-{}@example.org", uuid::Uuid::new_v4()),
-            display_name: Some("Investigadora".into()),
+            display_name: Some(format!("Investigadora {}", uuid::Uuid::new_v4())),
             role: Role::Researcher,
             language: Language::Es,
         };
@@ -239,9 +259,7 @@ fn run_backend(name: &str, postgres: bool, incidents: usize, runs: usize) {
 
     actix_web::rt::System::new().block_on(async move {
         let client = Client {
-            http: awc::Client::builder()
-                .timeout(Duration::from_secs(600))
-                .finish(),
+            http: common::http_client(),
             address,
             cookie,
         };

@@ -40,7 +40,6 @@ use diesel::connection::SimpleConnection;
 use rand::{Rng, SeedableRng};
 
 use vigia::audit::Actor;
-use vigia::config::Settings;
 use vigia::db::{Db, DbConn, Target};
 use vigia::keys::Role;
 
@@ -338,10 +337,7 @@ fn ms(d: Duration) -> String {
 
 fn run_backend(name: &str, bench_db: BenchDb, runs: usize) {
     println!("\n## {name}");
-    let mut settings = Settings::load(None).unwrap();
-    settings.database.url = bench_db.url.clone();
-    settings.server.bind = "127.0.0.1:0".into();
-    settings.alerts.deliver = false;
+    let settings = common::server_settings(&bench_db.url);
     let target = Target::parse(&bench_db.url).unwrap();
     let db = Db::connect(target, 8).unwrap();
     db.migrate().unwrap();
@@ -391,9 +387,7 @@ fn run_backend(name: &str, bench_db: BenchDb, runs: usize) {
     let address = common::start_server(settings, db.clone());
     actix_web::rt::System::new().block_on(async move {
         let client = Client {
-            http: awc::Client::builder()
-                .timeout(Duration::from_secs(600))
-                .finish(),
+            http: common::http_client(),
             address,
             token,
         };

@@ -31,14 +31,13 @@
 
 mod common;
 
-use common::incidents::{fields, Places, DISTRICTS, PERU};
+use common::incidents::{fields, Places, PERU};
 use common::{env_usize, BenchDb};
 
 use std::time::{Duration, Instant};
 
 use vigia::accounts::NewUser;
 use vigia::audit::Actor;
-use vigia::config::Settings;
 use vigia::db::{Db, Target};
 use vigia::i18n::Language;
 use vigia::keys::Role;
@@ -193,10 +192,7 @@ fn summary(view: &str) -> String {
 
 fn run_backend(name: &str, bench_db: BenchDb, incidents: usize, runs: usize) {
     println!("\n## {name}, {incidents} incidents");
-    let mut settings = Settings::load(None).unwrap();
-    settings.database.url = bench_db.url.clone();
-    settings.server.bind = "127.0.0.1:0".into();
-    settings.alerts.deliver = false;
+    let settings = common::server_settings(&bench_db.url);
     let target = Target::parse(&bench_db.url).unwrap();
     let db = Db::connect(target, 8).unwrap();
     db.migrate().unwrap();
@@ -205,29 +201,7 @@ fn run_backend(name: &str, bench_db: BenchDb, incidents: usize, runs: usize) {
         actor: Actor::cli(),
     };
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(12);
-    let districts_path = std::path::Path::new(DISTRICTS);
-    let drafts = if districts_path.exists() {
-        let fields = vigia::places::import::DistrictFields::default();
-        let (_, drafts) =
-            vigia::places::import::read_boundaries(districts_path, None, &fields, 64 << 20)
-                .unwrap();
-        let mut conn = db.get().unwrap();
-        let report = vigia::ops::places::import_boundaries(
-            &mut conn,
-            &vigia::places::PlaceIndex::default(),
-            &admin,
-            districts_path,
-            None,
-            &fields,
-            64 << 20,
-        )
-        .unwrap();
-        println!("districts loaded: {}", report.imported);
-        drafts
-    } else {
-        println!("districts not loaded: {DISTRICTS} is missing");
-        Vec::new()
-    };
+    let drafts = common::load_districts(&db);
     let with_districts = !drafts.is_empty();
     let places = Places::new(drafts, &mut rng);
     let seeded = Instant::now();
@@ -270,9 +244,7 @@ fn run_backend(name: &str, bench_db: BenchDb, incidents: usize, runs: usize) {
 
     actix_web::rt::System::new().block_on(async move {
         let client = Client {
-            http: awc::Client::builder()
-                .timeout(Duration::from_secs(600))
-                .finish(),
+            http: common::http_client(),
             address,
             cookie,
         };

@@ -220,33 +220,8 @@ pub fn national(postgres: bool, n: usize) -> Option<(BenchDb, vigia::db::Db)> {
         "{} holds {have} incidents, not {n}: delete it",
         bench_db.url
     );
-    let admin = vigia::ops::Who {
-        role: vigia::keys::Role::Admin,
-        actor: vigia::audit::Actor::cli(),
-    };
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(12);
-    let districts_path = std::path::Path::new(incidents::DISTRICTS);
-    let drafts = if districts_path.exists() {
-        let fields = vigia::places::import::DistrictFields::default();
-        let (_, drafts) =
-            vigia::places::import::read_boundaries(districts_path, None, &fields, 64 << 20)
-                .unwrap();
-        let mut conn = db.get().unwrap();
-        vigia::ops::places::import_boundaries(
-            &mut conn,
-            &vigia::places::PlaceIndex::default(),
-            &admin,
-            districts_path,
-            None,
-            &fields,
-            64 << 20,
-        )
-        .unwrap();
-        drafts
-    } else {
-        println!("districts not loaded: {} is missing", incidents::DISTRICTS);
-        Vec::new()
-    };
+    let drafts = load_districts(&db);
     let places = incidents::Places::new(drafts, &mut rng);
     let seeded = Instant::now();
     load_events(&db, n, 7, |rng| incidents::fields(&places, rng));
@@ -275,6 +250,55 @@ pub fn rss_bytes() -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
+}
+
+/// The settings of a server a benchmark starts: this database, any free
+/// port on loopback, alerts queued but not delivered.
+pub fn server_settings(url: &str) -> vigia::config::Settings {
+    let mut settings = vigia::config::Settings::load(None).unwrap();
+    settings.database.url = url.to_string();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.alerts.deliver = false;
+    settings
+}
+
+/// The HTTP client of a benchmark: one kept-alive connection, a timeout
+/// long enough for a slow national request to be measured, not cut.
+pub fn http_client() -> awc::Client {
+    awc::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .finish()
+}
+
+/// Peru's real districts (`incidents::DISTRICTS`) imported into `db` as the
+/// CLI does, and their drafts for placing incidents; none when the shared
+/// file is missing (said on stdout).
+pub fn load_districts(db: &vigia::db::Db) -> Vec<vigia::places::store::DistrictDraft> {
+    let path = std::path::Path::new(incidents::DISTRICTS);
+    if !path.exists() {
+        println!("districts not loaded: {} is missing", incidents::DISTRICTS);
+        return Vec::new();
+    }
+    let admin = vigia::ops::Who {
+        role: vigia::keys::Role::Admin,
+        actor: vigia::audit::Actor::cli(),
+    };
+    let fields = vigia::places::import::DistrictFields::default();
+    let (_, drafts) =
+        vigia::places::import::read_boundaries(path, None, &fields, 64 << 20).unwrap();
+    let mut conn = db.get().unwrap();
+    let report = vigia::ops::places::import_boundaries(
+        &mut conn,
+        &vigia::places::PlaceIndex::default(),
+        &admin,
+        path,
+        None,
+        &fields,
+        64 << 20,
+    )
+    .unwrap();
+    println!("districts loaded: {}", report.imported);
+    drafts
 }
 
 pub fn start_server(settings: vigia::config::Settings, db: vigia::db::Db) -> String {
