@@ -36,7 +36,6 @@ use img_parts::{Bytes, ImageEXIF};
 use rand::{Rng, SeedableRng};
 
 use vigia::audit::Actor;
-use vigia::config::Settings;
 use vigia::db::{Db, Target};
 use vigia::events::{
     EventFields, EventType, Location, LocationPrecision, TimePrecision, Verification,
