@@ -346,7 +346,182 @@ fn run_backend(name: &str, postgres: bool, incidents: usize, runs: usize) {
             println!("| {words} | {} | {} | {rows} |", ms(s.p50), ms(s.p99));
         }
     }
+    drop(conn);
+    whole_data_set(&bench_db.url, &anchor_db, runs);
     drop(bench_db);
+}
+
+/// The resident and peak resident memory of process `pid`, in bytes.
+fn memory_of(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.0}", bytes as f64 / 1e6)
+}
+
+/// The whole data set: 70,000 concessions (`common::concessions`)
+/// and 100,000 active watches, 10,000 of them areas (`common::watches`),
+/// join the incidents (once per kept data set). Then the release binary
+/// `vigia serve` starts on it as its own process, as an office runs it
+/// (alerts queued, not delivered): the time to a serving `/readyz`, the
+/// first point lookup and the first incident (they build the concession
+/// and area indexes), incident creation with every watch active, and the
+/// server's resident memory (VmRSS now, VmHWM its peak) after all that.
+fn whole_data_set(url: &str, db: &vigia::db::Db, runs: usize) {
+    use common::watches::{
+        seed_places, seed_watches, HOTSPOT, HOTSPOT_UBIGEO, QUIET, QUIET_UBIGEO,
+    };
+    use diesel::prelude::*;
+    use vigia::schema::{concessions, watches};
+
+    println!("\n### The whole data set, served by `vigia serve` in its own process");
+    let mut conn = db.get().unwrap();
+    let held: i64 = concessions::table.count().get_result(&mut conn).unwrap();
+    if held < common::concessions::NATIONAL as i64 {
+        let dir = tempfile::tempdir().unwrap();
+        let file = common::concessions::national_file(common::concessions::NATIONAL, dir.path());
+        let (seconds, added) = common::concessions::import(url, &file);
+        println!("concessions imported: {added} in {seconds:.1} s");
+    }
+    let active: i64 = watches::table.count().get_result(&mut conn).unwrap();
+    if active < 100_000 {
+        let started = Instant::now();
+        seed_places(&mut conn);
+        seed_watches(&mut conn);
+        match &mut *conn {
+            DbConn::Sqlite(c) => c.batch_execute("ANALYZE").unwrap(),
+            DbConn::Pg(c) => c.batch_execute("VACUUM ANALYZE watches").unwrap(),
+        }
+        println!(
+            "100,000 watches seeded in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let held: i64 = concessions::table.count().get_result(&mut conn).unwrap();
+    let active: i64 = watches::table.count().get_result(&mut conn).unwrap();
+    let incidents: i64 = vigia::schema::events::table
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    println!("held: {incidents} incidents, {held} concessions, {active} watches");
+    let token = vigia::keys::create(
+        &mut conn,
+        &Actor::cli(),
+        &format!("scale {}", uuid::Uuid::new_v4()),
+        Role::Monitor,
+    )
+    .unwrap()
+    .token;
+    drop(conn);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_vigia"))
+        .arg("serve")
+        .env("VIGIA__DATABASE__URL", url)
+        .env("VIGIA__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("VIGIA__SERVER__PUBLIC_BASE_URL", &address)
+        .env("VIGIA__ALERTS__DELIVER", "false")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = server.id();
+    actix_web::rt::System::new().block_on(async move {
+        let client = common::watches::Client {
+            http: common::http_client(),
+            address,
+            token,
+        };
+        loop {
+            let ready = client
+                .http
+                .get(format!("{}/readyz", client.address))
+                .send()
+                .await
+                .is_ok_and(|res| res.status().is_success());
+            if ready {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "vigia serve not ready after 300 s"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+        let ready = started.elapsed();
+        let (at_start, _) = memory_of(pid);
+        let lookup = Instant::now();
+        let mut res = client
+            .http
+            .get(format!(
+                "{}/api/v1/concessions/at?lon={}&lat={}",
+                client.address, HOTSPOT.0, HOTSPOT.1
+            ))
+            .insert_header(("Authorization", format!("Bearer {}", client.token)))
+            .send()
+            .await
+            .unwrap();
+        let _ = res.body().limit(16 << 20).await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let lookup = lookup.elapsed();
+        let (first, _) = client.log(0, QUIET, QUIET_UBIGEO).await;
+        println!(
+            "start-up to a serving /readyz: {:.2} s (resident {} MB); first point lookup (builds the concession index) {} ms; first incident (builds the area index) {} ms",
+            ready.as_secs_f64(),
+            mb(at_start),
+            ms(lookup),
+            ms(first)
+        );
+        println!("\n| POST /api/v1/events, every watch active ({runs} runs) | p50 ms | p99 ms |");
+        println!("|---|---|---|");
+        for (label, spot, ubigeo) in [
+            ("matches no watch", QUIET, QUIET_UBIGEO),
+            ("matches 10,000 watches", HOTSPOT, HOTSPOT_UBIGEO),
+        ] {
+            let mut times = Vec::with_capacity(runs);
+            for n in 0..runs {
+                times.push(client.log(n, spot, ubigeo).await.0);
+            }
+            let s = common::stats(times, Duration::from_secs(1));
+            println!("| {label} | {} | {} |", ms(s.p50), ms(s.p99));
+        }
+        // The list and the figures once more, so the memory below is
+        // that of a server that has answered every kind of request.
+        for (_, query) in QUERIES.iter().chain(COUNTED.iter()) {
+            let path = format!("/api/v1/events?{query}");
+            let mut res = client
+                .http
+                .get(format!("{}{path}", client.address))
+                .insert_header(("Authorization", format!("Bearer {}", client.token)))
+                .send()
+                .await
+                .unwrap();
+            let _ = res.body().limit(64 << 20).await.unwrap();
+        }
+    });
+    let (now, peak) = memory_of(pid);
+    println!(
+        "\nserver resident memory: {} MB now, {} MB at its peak (VmHWM); the database server's own memory is not included",
+        mb(now),
+        mb(peak)
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
 }
 
 fn main() {

@@ -2,7 +2,9 @@
 //! latency statistics.
 #![allow(dead_code)]
 
+pub mod concessions;
 pub mod incidents;
+pub mod watches;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
