@@ -214,7 +214,10 @@
   };
 
   // Markers are updated, not redrawn: one still in view keeps its popup
-  // open (a popup that pans the map to fit triggers a reload).
+  // open (a popup that pans the map to fit triggers a reload). The cluster
+  // group folds a spread-out cluster (incidents at one spot) back on any
+  // add or remove, even of nothing: a reload that changes nothing calls
+  // neither, or the popup of a spread-out marker would close as it opens.
   const shown = new Map();
   const drawMarkers = (items) => {
     const wanted = new Set(items.map((item) => item.id));
@@ -225,7 +228,9 @@
         shown.delete(id);
       }
     });
-    markerLayer.removeLayers(gone);
+    if (gone.length) {
+      markerLayer.removeLayers(gone);
+    }
     const added = items.filter((item) => !shown.has(item.id)).map((item) => {
       const marker = L.marker([item.lat, item.lon], {
         icon: L.divIcon({
@@ -240,7 +245,9 @@
       shown.set(item.id, marker);
       return marker;
     });
-    markerLayer.addLayers(added);
+    if (added.length) {
+      markerLayer.addLayers(added);
+    }
   };
 
   const loadIncidents = async () => {
