@@ -618,11 +618,50 @@ enum Access {
 }
 
 /// How one query reaches the rows of a filter's words and box.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Plan {
     dialect: Dialect,
-    words: Access,
+    words: Words,
     bbox: Access,
+}
+
+/// How the rows of a filter's words are reached.
+#[derive(Debug, Clone)]
+enum Words {
+    /// The filter has no words.
+    None,
+    /// Fewer than `FEW_HITS` incidents have them: the text index's probe
+    /// found these (SQLite rowids or PostgreSQL ids), and the query reads
+    /// them by key. Evaluating the text index once more in the query cost
+    /// as much as the probe: three common words in no row together, 70 ms
+    /// a time through GIN's prefix matches at 1,000,000 incidents.
+    Found(Hits),
+    /// Many have them: tested row by row along the date order.
+    Walk,
+}
+
+#[derive(Debug, Clone)]
+enum Hits {
+    Rowids(Vec<i64>),
+    Ids(Vec<String>),
+}
+
+impl Hits {
+    fn len(&self) -> usize {
+        match self {
+            Hits::Rowids(rowids) => rowids.len(),
+            Hits::Ids(ids) => ids.len(),
+        }
+    }
+}
+
+impl Plan {
+    /// Whether the text index found no incident with the words: then no
+    /// query needs to run (the list's would read nothing, but SQLite's
+    /// plan for an always-false condition still names a scan).
+    fn finds_nothing(&self) -> bool {
+        matches!(&self.words, Words::Found(hits) if hits.len() == 0)
+    }
 }
 
 /// Below this many index hits a search is read through its index and
@@ -636,28 +675,105 @@ struct Counted {
     n: i64,
 }
 
-/// The FTS5 query for folded words: each a quoted string (so that quotes,
-/// `*`, `NEAR`, `AND`, parentheses typed by a user are plain text, never
-/// query syntax) with `*`, so that it matches words it begins (`apurim`
-/// finds Apurímac as users type); all of them must match.
-fn fts5_query(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" AND ")
+/// A typed word as the text index is asked for it: the exact words of the
+/// index that it begins, or the prefix itself when it begins more than
+/// `MAX_EXPANSION` of them (a word of one or two letters) or none (the
+/// index, whose tokenizer has the last word, then finds none quickly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Term {
+    Exact(Vec<String>),
+    Prefix(String),
 }
 
-/// The PostgreSQL `tsquery` for folded words: each a quoted lexeme with
-/// prefix matching (`:*`), all of them required (`&`). Quotes and
-/// backslashes are escaped, so no typed operator is read as one.
-fn tsquery(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| format!("'{}':*", w.replace('\\', "\\\\").replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(" & ")
+/// The most exact words one typed word stands for. Each is one posting
+/// list to read; beyond this many, one prefix match costs less.
+const MAX_EXPANSION: usize = 64;
+
+/// Each typed word as the words of the text index it begins (`apurim`:
+/// `apurimac`), from the index's vocabulary (SQLite: `events_fts_words`,
+/// fts5vocab) or the lexicon the migrations keep (PostgreSQL:
+/// `search_lexicon`). Both indexes combine exact words while reading them,
+/// skipping what cannot match; a prefix is first read whole (three common
+/// words in no incident together: 70 ms through GIN at 1,000,000 incidents).
+fn expand_words(conn: &mut DbConn, words: &[String]) -> Result<Vec<Term>, AppError> {
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Word {
+        #[diesel(sql_type = Text)]
+        word: String,
+    }
+    let lookup = match Dialect::of(conn) {
+        // fts5vocab reads the index from the first word at or after the
+        // prefix, in order.
+        Dialect::Sqlite => {
+            "SELECT term AS word FROM events_fts_words WHERE term >= ? ORDER BY term LIMIT ?"
+        }
+        Dialect::Pg => {
+            "SELECT DISTINCT word FROM search_lexicon WHERE word >= $1 COLLATE \"C\" \
+             ORDER BY word LIMIT $2"
+        }
+    };
+    let mut terms = Vec::with_capacity(words.len());
+    for typed in words {
+        let found: Vec<String> = diesel::sql_query(lookup)
+            .bind::<Text, _>(typed)
+            .bind::<BigInt, _>(MAX_EXPANSION as i64 + 1)
+            .load::<Word>(conn)?
+            .into_iter()
+            .map(|w| w.word)
+            .take_while(|word| word.starts_with(typed.as_str()))
+            .collect();
+        terms.push(match found.len() {
+            1..=MAX_EXPANSION => Term::Exact(found),
+            _ => Term::Prefix(typed.clone()),
+        });
+    }
+    Ok(terms)
 }
+
+/// How one text index writes a query of terms: a quoted word (quoting what
+/// the syntax would read, so that nothing typed is an operator), a prefix
+/// mark after it, and the words for "or" and "and".
+struct TextSyntax {
+    quote: fn(&str) -> String,
+    prefix: &'static str,
+    or: &'static str,
+    and: &'static str,
+}
+
+impl TextSyntax {
+    /// All terms required; an exact term any of its words.
+    fn query(&self, terms: &[Term]) -> String {
+        terms
+            .iter()
+            .map(|term| match term {
+                Term::Exact(words) => {
+                    let words: Vec<String> = words.iter().map(|w| (self.quote)(w)).collect();
+                    format!("({})", words.join(self.or))
+                }
+                Term::Prefix(prefix) => format!("{}{}", (self.quote)(prefix), self.prefix),
+            })
+            .collect::<Vec<_>>()
+            .join(self.and)
+    }
+}
+
+/// FTS5's: quotes, `*`, `NEAR`, `AND`, parentheses typed by a user are
+/// plain text inside a quoted string.
+const FTS5: TextSyntax = TextSyntax {
+    quote: |w| format!("\"{}\"", w.replace('"', "\"\"")),
+    prefix: "*",
+    or: " OR ",
+    and: " AND ",
+};
+
+/// PostgreSQL's `tsquery`: a quoted lexeme, quotes and backslashes escaped.
+const TSQUERY: TextSyntax = TextSyntax {
+    quote: |w| format!("'{}'", w.replace('\\', "\\\\").replace('\'', "''")),
+    prefix: ":*",
+    or: " | ",
+    and: " & ",
+};
 
 /// PostgreSQL's text match, open for the `tsquery`'s text: the expression
 /// of the GIN index `events_live_search`.
@@ -756,36 +872,59 @@ fn few(hits: i64) -> Access {
     }
 }
 
-fn words_access(conn: &mut DbConn, f: &EventFilter) -> Result<Access, AppError> {
+/// The probe of the text index: up to `FEW_HITS` incidents with the
+/// words (deleted ones too on SQLite, whose FTS table holds every row).
+fn words_access(conn: &mut DbConn, f: &EventFilter) -> Result<Words, AppError> {
     use diesel::sql_types::Text;
     if f.words.is_empty() {
-        return Ok(Access::Plain);
+        return Ok(Words::None);
     }
-    match Dialect::of(conn) {
-        Dialect::Sqlite => Ok(few(diesel::sql_query(format!(
-            "SELECT count(*) AS n FROM \
-             (SELECT rowid FROM events_fts WHERE events_fts MATCH ? LIMIT {FEW_HITS})"
-        ))
-        .bind::<Text, _>(fts5_query(&f.words))
-        .get_result::<Counted>(conn)?
-        .n)),
-        // Counting a common word's hits through GIN builds its whole
+    let hits = match Dialect::of(conn) {
+        Dialect::Sqlite => {
+            let terms = expand_words(conn, &f.words)?;
+            Hits::Rowids(
+                diesel::sql_query(format!(
+                    "SELECT rowid AS n FROM events_fts WHERE events_fts MATCH ? LIMIT {FEW_HITS}"
+                ))
+                .bind::<Text, _>(FTS5.query(&terms))
+                .load::<Counted>(conn)?
+                .into_iter()
+                .map(|hit| hit.n)
+                .collect(),
+            )
+        }
+        // Reading a common word's hits through GIN builds its whole
         // bitmap (0.5 s for a word in every row at 1,000,000 incidents),
         // and PostgreSQL's estimate of a prefix query is a guess: a sample
         // says first whether walking the date order finds a page soon.
         Dialect::Pg => {
             if pg_sample_is_many(conn, walked_words(&f.words))? {
-                return Ok(Access::Order);
+                return Ok(Words::Walk);
             }
-            Ok(few(diesel::sql_query(format!(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE deleted_at IS NULL \
-                 AND {PG_MATCH}$1) LIMIT {FEW_HITS}) s"
-            ))
-            .bind::<Text, _>(tsquery(&f.words))
-            .get_result::<Counted>(conn)?
-            .n))
+            let terms = expand_words(conn, &f.words)?;
+            Hits::Ids(
+                diesel::sql_query(format!(
+                    "SELECT id FROM events WHERE deleted_at IS NULL AND {PG_MATCH}$1) \
+                     LIMIT {FEW_HITS}"
+                ))
+                .bind::<Text, _>(TSQUERY.query(&terms))
+                .load::<FoundId>(conn)?
+                .into_iter()
+                .map(|hit| hit.id)
+                .collect(),
+            )
         }
-    }
+    };
+    Ok(match few(hits.len() as i64) {
+        Access::Index => Words::Found(hits),
+        _ => Words::Walk,
+    })
+}
+
+#[derive(QueryableByName)]
+struct FoundId {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
 }
 
 /// How many of the newest live incidents [`pg_sample_is_many`] reads.
@@ -888,7 +1027,7 @@ fn bbox_access(conn: &mut DbConn, f: &EventFilter) -> Result<Access, AppError> {
 /// ones, so a filter means the same everywhere. Deleted incidents are never
 /// among the results: the first condition says so. `plan` says how the
 /// words and the box are reached; they select the same rows either way.
-fn conditions(f: &EventFilter, plan: Plan) -> Vec<Predicate> {
+fn conditions(f: &EventFilter, plan: &Plan) -> Vec<Predicate> {
     use diesel::dsl::sql;
     use diesel::sql_types::Text;
     let mut found: Vec<Predicate> = vec![Box::new(events::deleted_at.is_null().nullable())];
@@ -966,28 +1105,24 @@ fn conditions(f: &EventFilter, plan: Plan) -> Vec<Predicate> {
             ));
         }
     }
-    if !f.words.is_empty() {
-        match (plan.dialect, plan.words) {
-            (Dialect::Sqlite, Access::Index) => found.push(Box::new(
-                sql::<Nullable<Bool>>(
-                    "events.rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ",
-                )
-                .bind::<Text, _>(fts5_query(&f.words))
-                .sql(")"),
-            )),
-            (Dialect::Pg, Access::Index) => found.push(Box::new(
-                // The ids come from an uncorrelated subquery that PostgreSQL
-                // runs once, through the GIN index, before it plans the rest
-                // around a handful of ids (as a join it would trust its own
-                // guess of the hits instead, see `words_access`).
-                sql::<Nullable<Bool>>(&format!(
-                    "events.id = ANY(ARRAY(SELECT id FROM events WHERE deleted_at IS NULL AND {PG_MATCH}"
-                ))
-                .bind::<Text, _>(tsquery(&f.words))
-                .sql(")))"),
-            )),
-            _ => found.push(walked_words(&f.words)),
+    match &plan.words {
+        Words::None => {}
+        Words::Found(hits) => {
+            // Read by key: PostgreSQL plans around the ids it is given (a
+            // join with the text index would trust its own guess of the
+            // hits instead, see `words_access`). The words are tested
+            // again on those rows: one may have been edited since the probe.
+            found.push(match hits {
+                Hits::Rowids(rowids) => Box::new(
+                    sql::<diesel::sql_types::BigInt>("events.rowid")
+                        .eq_any(rowids.clone())
+                        .nullable(),
+                ),
+                Hits::Ids(ids) => Box::new(events::id.eq_any(ids.clone()).nullable()),
+            });
+            found.push(walked_words(&f.words));
         }
+        Words::Walk => found.push(walked_words(&f.words)),
     }
     if let Some(actor) = &f.actor {
         let linked = event_actors::table
@@ -1028,11 +1163,11 @@ fn conditions(f: &EventFilter, plan: Plan) -> Vec<Predicate> {
 /// cursor on, `limit + 1` of them.
 fn list_query<'a>(
     f: &EventFilter,
-    plan: Plan,
+    plan: &Plan,
 ) -> events::BoxedQuery<'a, Backend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<EventRow, Backend>>>
 {
     let mut query = events::table.select(EventRow::as_select()).into_boxed();
-    for condition in conditions(f, plan) {
+    for condition in conditions(f, &plan) {
         query = query.filter(condition);
     }
     if let Some((date, id)) = &f.after {
@@ -1057,7 +1192,10 @@ fn list_query<'a>(
 #[tracing::instrument(level = "debug", skip_all, fields(limit = f.limit))]
 pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> {
     let plan = plan(conn, f)?;
-    let page = list_query(f, plan)
+    if plan.finds_nothing() {
+        return Ok(Vec::new());
+    }
+    let page = list_query(f, &plan)
         .load::<EventRow>(conn)?
         .into_iter()
         .map(EventRow::into_event)
@@ -1071,7 +1209,10 @@ pub fn list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<Event>, AppError> 
 /// to an index.
 pub fn explain_list(conn: &mut DbConn, f: &EventFilter) -> Result<Vec<String>, AppError> {
     let plan = plan(conn, f)?;
-    let query = list_query(f, plan);
+    if plan.finds_nothing() {
+        return Ok(vec!["no query: no incident has the words".into()]);
+    }
+    let query = list_query(f, &plan);
     match plan.dialect {
         Dialect::Sqlite => Ok(Explain {
             prefix: "EXPLAIN QUERY PLAN ",
@@ -1157,8 +1298,14 @@ pub fn total(conn: &mut DbConn, f: &EventFilter) -> Result<Total, AppError> {
         ..f.clone()
     };
     let plan = plan(conn, &f)?;
+    if plan.finds_nothing() {
+        return Ok(Total {
+            count: 0,
+            estimate: false,
+        });
+    }
     let mut query = events::table.select(events::occurred_on).into_boxed();
-    for condition in conditions(&f, plan) {
+    for condition in conditions(&f, &plan) {
         query = query.filter(condition);
     }
     let dates: Vec<NaiveDate> = query
@@ -1325,7 +1472,7 @@ pub fn map_view(
             max(events::lat),
         ))
         .into_boxed();
-    for condition in conditions(f, plan) {
+    for condition in conditions(f, &plan) {
         grouped = grouped.filter(condition);
     }
     let rows: Vec<CellRow> = grouped.load(conn)?;
@@ -1342,7 +1489,7 @@ pub fn map_view(
                 events::lon,
             ))
             .into_boxed();
-        for condition in conditions(f, plan) {
+        for condition in conditions(f, &plan) {
             query = query.filter(condition);
         }
         let markers = query
@@ -1538,7 +1685,7 @@ pub fn stats(conn: &mut DbConn, f: &EventFilter, keys: &[GroupKey]) -> Result<St
                 events::injuries,
             ))
             .into_boxed();
-        for condition in conditions(f, plan) {
+        for condition in conditions(f, &plan) {
             query = query.filter(condition);
         }
         query

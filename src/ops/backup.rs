@@ -290,12 +290,15 @@ fn db_err(what: &str) -> impl Fn(diesel::result::Error) -> AppError + '_ {
     move |e| AppError::internal(format!("{what}: {e}"))
 }
 
-/// Every table of the database with its row count.
+/// Every table of the database that holds data with its row count: the
+/// search structures derived from `events` by triggers are left out, as
+/// [`sqlite_tables`] says (PostgreSQL's one is the search lexicon).
 pub fn count_rows(conn: &mut DbConn) -> Result<Vec<(String, i64)>, AppError> {
     let names = match conn {
         DbConn::Sqlite(c) => sqlite_tables(c)?,
         DbConn::Pg(c) => diesel::sql_query(
-            "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+            "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' \
+             AND tablename <> 'search_lexicon' ORDER BY tablename",
         )
         .load::<Name>(c)
         .map_err(db_err("cannot list the tables"))?

@@ -433,6 +433,36 @@ async fn q_matches_word_beginnings_and_takes_operators_as_words() {
     );
 }
 
+/// A typed word is looked up as the exact words of the index it begins,
+/// up to 64 of them (the text indexes combine exact words fastest); one
+/// that begins more, or none, is matched as a prefix. Either way it finds
+/// the same incidents.
+#[actix_web::test]
+async fn a_word_that_begins_many_words_still_finds_them_all() {
+    let app = spawn_app().await;
+    let many: Vec<String> = (0..70).map(|n| format!("ola{n:02}x")).collect();
+    app.create_event(event_with(json!({
+        "title": "Oleaje de palabras",
+        "description": many.join(" "),
+    })))
+    .await;
+    app.create_event(event_with(json!({"title": "Olas altas en la costa"})))
+        .await;
+    assert_eq!(titles(&app, "?q=ola").await.len(), 2, "70 words: a prefix");
+    assert_eq!(titles(&app, "?q=ola0").await, ["Oleaje de palabras"]);
+    assert_eq!(titles(&app, "?q=ola69x").await, ["Oleaje de palabras"]);
+    assert_eq!(
+        titles(&app, "?q=ola%20altas").await,
+        ["Olas altas en la costa"]
+    );
+    assert_eq!(titles(&app, "?q=ola07%20costa").await.len(), 0);
+    assert_eq!(titles(&app, "?q=olz").await.len(), 0, "begins no word");
+    let res = app
+        .get("/api/v1/events?q=ola0&count=true", &app.researcher)
+        .await;
+    assert_eq!(res.body["total"], 1, "{}", res.body);
+}
+
 #[actix_web::test]
 async fn search_follows_edits_deletes_and_restores() {
     let app = spawn_app().await;
