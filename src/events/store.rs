@@ -1167,7 +1167,7 @@ fn list_query<'a>(
 ) -> events::BoxedQuery<'a, Backend, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<EventRow, Backend>>>
 {
     let mut query = events::table.select(EventRow::as_select()).into_boxed();
-    for condition in conditions(f, &plan) {
+    for condition in conditions(f, plan) {
         query = query.filter(condition);
     }
     if let Some((date, id)) = &f.after {
