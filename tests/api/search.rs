@@ -433,10 +433,10 @@ async fn q_matches_word_beginnings_and_takes_operators_as_words() {
     );
 }
 
-/// A typed word is looked up as the exact words of the index it begins,
-/// up to 64 of them (the text indexes combine exact words fastest); one
-/// that begins more, or none, is matched as a prefix. Either way it finds
-/// the same incidents.
+/// On PostgreSQL a typed word is looked up as the exact words of the index
+/// it begins, up to 64 of them (GIN combines exact words fastest); one that
+/// begins more, or none, is matched as a prefix, as SQLite matches every
+/// word. Either way it finds the same incidents.
 #[actix_web::test]
 async fn a_word_that_begins_many_words_still_finds_them_all() {
     let app = spawn_app().await;

@@ -1,1 +1,0 @@
-DROP TABLE events_fts_words;
