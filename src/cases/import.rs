@@ -402,7 +402,7 @@ pub fn import_from(
         report.seconds = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    db::write_tx(conn, |conn| {
+    db::bulk_write_tx(conn, |conn| {
         write(conn, who, rows, &mut report, add_company)
     })
     .map_err(|e| e.report())?;

@@ -266,6 +266,27 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
 
 static SQLITE_WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// [`write_tx`] for a file import, which writes thousands of rows of a
+/// table and looks each one up in it within one transaction. PostgreSQL
+/// plans a statement run several times once, for the table as its
+/// statistics last saw it: a nearly empty `concessions` got a sequential
+/// scan for the lookup by code, run again for every row of the import as
+/// the table grew (70,000 concessions: 20 minutes and more). Here every
+/// statement is planned for the rows it meets (`plan_cache_mode`, for this
+/// transaction only); SQLite has no such cache of plans.
+pub fn bulk_write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+{
+    write_tx(conn, |conn| {
+        if let DbConn::Pg(c) = conn {
+            c.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
+        }
+        f(conn)
+    })
+}
+
+
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so the
 /// write lock is taken up front and a concurrent writer waits on the busy
 /// timeout instead of failing half-way; on PostgreSQL a plain `BEGIN`.

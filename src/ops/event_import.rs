@@ -101,7 +101,7 @@ pub fn import_events(
         seconds: 0.0,
     };
     if (report.bad.is_empty() || skip_invalid) && !checked.rows.is_empty() {
-        db::write_tx(conn, |conn| {
+        db::bulk_write_tx(conn, |conn| {
             write(conn, index, who, checked.format, checked.rows, &mut report)
         })
         .map_err(|e| e.report())?;

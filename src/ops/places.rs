@@ -202,7 +202,7 @@ pub fn import_concessions(
     let mut holders = Holders::new();
     let total = drafts.len();
     let codes: std::collections::HashSet<&str> = drafts.iter().map(|d| d.code.as_str()).collect();
-    report.events_rematched = db::write_tx(conn, |conn| {
+    report.events_rematched = db::bulk_write_tx(conn, |conn| {
         store::bump_concessions(conn)?;
         let mut done = 0;
         for batch in drafts.chunks(500) {
