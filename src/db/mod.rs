@@ -286,7 +286,6 @@ where
     })
 }
 
-
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so the
 /// write lock is taken up front and a concurrent writer waits on the busy
 /// timeout instead of failing half-way; on PostgreSQL a plain `BEGIN`.
