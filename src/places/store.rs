@@ -199,25 +199,30 @@ pub fn add_event_concessions(
     event_id: &str,
     ids: &[String],
 ) -> Result<(), AppError> {
-    if ids.is_empty() {
-        return Ok(());
+    let pairs: Vec<(&str, &str)> = ids.iter().map(|id| (event_id, id.as_str())).collect();
+    insert_event_concessions(conn, &pairs)
+}
+
+/// Writes (incident id, concession id) matches, in statements of at most
+/// `IDS_PER_QUERY` parameters; diesel's multi-backend connection has no
+/// batch insert, each backend's own connection does.
+fn insert_event_concessions(conn: &mut DbConn, pairs: &[(&str, &str)]) -> Result<(), AppError> {
+    for part in pairs.chunks(IDS_PER_QUERY / 2) {
+        let rows: Vec<_> = part
+            .iter()
+            .map(|(event_id, id)| {
+                (
+                    event_concessions::event_id.eq(*event_id),
+                    event_concessions::concession_id.eq(*id),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(event_concessions::table).values(rows);
+        match conn {
+            DbConn::Sqlite(c) => insert.execute(c)?,
+            DbConn::Pg(c) => insert.execute(c)?,
+        };
     }
-    let rows: Vec<_> = ids
-        .iter()
-        .map(|id| {
-            (
-                event_concessions::event_id.eq(event_id),
-                event_concessions::concession_id.eq(id),
-            )
-        })
-        .collect();
-    // One statement; diesel's multi-backend connection has no batch insert,
-    // each backend's own connection does.
-    let insert = diesel::insert_into(event_concessions::table).values(rows);
-    match conn {
-        DbConn::Sqlite(c) => insert.execute(c)?,
-        DbConn::Pg(c) => insert.execute(c)?,
-    };
     Ok(())
 }
 
@@ -392,28 +397,11 @@ pub fn rematch_events(
             event_concessions::table.filter(event_concessions::event_id.eq_any(&event_ids)),
         )
         .execute(conn)?;
-        // At most `IDS_PER_QUERY` parameters an insert, however many
-        // concessions the chunk's incidents lie in.
-        let pairs: Vec<(&String, &String)> = chunk
+        let pairs: Vec<(&str, &str)> = chunk
             .iter()
-            .flat_map(|(event_id, ids)| ids.iter().map(move |id| (event_id, id)))
+            .flat_map(|(event_id, ids)| ids.iter().map(move |id| (event_id.as_str(), id.as_str())))
             .collect();
-        for part in pairs.chunks(IDS_PER_QUERY / 2) {
-            let rows: Vec<_> = part
-                .iter()
-                .map(|(event_id, id)| {
-                    (
-                        event_concessions::event_id.eq(*event_id),
-                        event_concessions::concession_id.eq(*id),
-                    )
-                })
-                .collect();
-            let insert = diesel::insert_into(event_concessions::table).values(rows);
-            match conn {
-                DbConn::Sqlite(c) => insert.execute(c)?,
-                DbConn::Pg(c) => insert.execute(c)?,
-            };
-        }
+        insert_event_concessions(conn, &pairs)?;
         let mut after = for_events(conn, &event_ids)?;
         for event_id in &event_ids {
             // The incident's history shows which concessions it fell in

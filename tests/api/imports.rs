@@ -459,3 +459,40 @@ async fn a_case_with_a_district_not_found_is_answered_with_a_warning() {
     assert_eq!(res.body["ubigeo"], "030410");
     assert!(res.body.get("warnings").is_none(), "{}", res.body);
 }
+
+/// A file import's transaction has PostgreSQL plan every statement for the
+/// rows it meets (a plan kept from a nearly empty `concessions` scanned the
+/// whole table once per imported row), and only that transaction: the
+/// pooled connection goes back to the server's setting afterwards.
+#[actix_web::test]
+async fn imports_plan_each_statement_only_inside_their_transaction() {
+    use diesel::prelude::*;
+    use vigia::db::DbConn;
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        mode: String,
+    }
+    fn mode(conn: &mut DbConn) -> Option<String> {
+        match conn {
+            DbConn::Pg(c) => Some(
+                diesel::sql_query("SELECT current_setting('plan_cache_mode') AS mode")
+                    .get_result::<Setting>(c)
+                    .unwrap()
+                    .mode,
+            ),
+            DbConn::Sqlite(_) => None,
+        }
+    }
+    let app = spawn_app().await;
+    let mut conn = app.db.get().unwrap();
+    let postgres = matches!(&*conn, DbConn::Pg(_));
+    let inside = vigia::db::bulk_write_tx(&mut conn, |conn| Ok(mode(conn))).unwrap();
+    let after = mode(&mut conn);
+    if postgres {
+        assert_eq!(inside.as_deref(), Some("force_custom_plan"));
+        assert_eq!(after.as_deref(), Some("auto"));
+    } else {
+        assert_eq!((inside, after), (None, None));
+    }
+}
