@@ -273,10 +273,12 @@ fn load_row(conn: &mut DbConn, id: &str, scope: &Scope) -> Result<WatchRow, AppE
 
 /// Serialises concurrent writers of one watch on PostgreSQL; SQLite's write
 /// transactions are exclusive already. `FOR NO KEY UPDATE`, not `FOR
-/// UPDATE`: an incident's transaction holds the area watches' version (see
-/// [`areas::version`]) and then inserts alerts whose foreign key takes a key
-/// share of the watch. A full update lock here, followed by [`areas::bump`]
-/// waiting for that version, would deadlock with it.
+/// UPDATE`: it conflicts only with another writer of the watch, never with
+/// an incident's transaction, which holds the area watches' version (see
+/// [`areas::version`]) that [`areas::bump`] waits for. (Alerts once took a
+/// key share of their watch through a foreign key, which a full update
+/// lock here would have deadlocked with; the key is gone, the lock stays
+/// the narrowest one that serialises writers.)
 fn lock(conn: &mut DbConn, id: &str) -> Result<(), AppError> {
     if let DbConn::Pg(pg) = conn {
         watches::table
