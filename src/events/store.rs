@@ -638,6 +638,12 @@ enum Words {
     Found(Hits),
     /// Many have them: tested row by row along the date order.
     Walk,
+    /// Counting only ([`total`]): the text index's query (FTS5's or a
+    /// `tsquery`), evaluated in the query itself, which then reads the
+    /// hits in no order. `leads`: on SQLite the query starts from the text
+    /// index's hits; otherwise from the other conditions' index, testing
+    /// each row against the hits (PostgreSQL's planner chooses itself).
+    Matched { query: String, leads: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -1127,6 +1133,29 @@ fn conditions(f: &EventFilter, plan: &Plan) -> Vec<Predicate> {
             found.push(walked_words(&f.words));
         }
         Words::Walk => found.push(walked_words(&f.words)),
+        Words::Matched { query, leads } => {
+            // `+` keeps SQLite from reading the rows by the hits' rowids.
+            let rowid = if *leads {
+                "events.rowid"
+            } else {
+                "+events.rowid"
+            };
+            found.push(match plan.dialect {
+                Dialect::Sqlite => Box::new(
+                    sql::<Nullable<Bool>>(&format!(
+                        "{rowid} IN (SELECT rowid FROM events_fts WHERE events_fts MATCH "
+                    ))
+                    .bind::<Text, _>(query.clone())
+                    .sql(")"),
+                ),
+                Dialect::Pg => Box::new(
+                    sql::<Nullable<Bool>>(PG_MATCH)
+                        .bind::<Text, _>(query.clone())
+                        .sql(")"),
+                ),
+            });
+            found.push(walked_words(&f.words));
+        }
     }
     if let Some(actor) = &f.actor {
         let linked = event_actors::table
@@ -1290,10 +1319,16 @@ pub struct Total {
 pub const EXACT_TOTAL: i64 = 10_000;
 
 /// The live incidents matching `f` (its cursor and limit aside): counted
-/// when there are at most `EXACT_TOTAL`, otherwise estimated from the dates
-/// of the first `EXACT_TOTAL + 1` in list order, as if the rest were spread
-/// over the filter's dates as evenly as those. Either way it reads at most
-/// `EXACT_TOTAL + 1` rows through the list's own plan.
+/// when there are at most `EXACT_TOTAL`, otherwise estimated (see
+/// [`estimate`]). The count reads at most `EXACT_TOTAL + 1` matches, along
+/// the list's own plan, or for words found often but not in most
+/// incidents through the text index: walking the date order for 10,001 of
+/// those reads `EXACT_TOTAL / share` rows, each tested with `LIKE` (words
+/// in 8 % of incidents: 125,000 rows, 0.4–0.5 s at 1,000,000 on either
+/// database), while the text index hands over its hits in no order (44 ms
+/// for the same words on PostgreSQL). Where the share is a third or more,
+/// the walk is the cheaper way (and GIN the dearer: a word in every row
+/// builds a bitmap of 1,000,000 entries).
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn total(conn: &mut DbConn, f: &EventFilter) -> Result<Total, AppError> {
     let f = EventFilter {
@@ -1308,37 +1343,142 @@ pub fn total(conn: &mut DbConn, f: &EventFilter) -> Result<Total, AppError> {
             estimate: false,
         });
     }
-    let mut query = events::table.select(events::occurred_on).into_boxed();
-    for condition in conditions(&f, &plan) {
+    let mut sampled = None;
+    let mut counting = plan.clone();
+    if matches!(plan.words, Words::Walk) {
+        let share = sample_share(conn, &f, &plan)?;
+        if share.hits * 3 < share.read {
+            let query = match plan.dialect {
+                Dialect::Sqlite => FTS5.query(
+                    &f.words
+                        .iter()
+                        .cloned()
+                        .map(Term::Prefix)
+                        .collect::<Vec<_>>(),
+                ),
+                Dialect::Pg => TSQUERY.query(&expand_words(conn, &f.words)?),
+            };
+            // The other conditions find fewer rows than the words when the
+            // words' share exceeds theirs (as if independent): words in 8 %
+            // of incidents and one region of 25 (SQLite at 1,000,000: 174
+            // ms led by the 80,000 hits, 55 by the region's 56,000 rows).
+            let others_fewer = share.hits * share.read < share.word_hits * share.word_hits;
+            counting.words = Words::Matched {
+                query,
+                leads: !others_fewer,
+            };
+        }
+        sampled = Some(share);
+    }
+    let mut query = events::table
+        .select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
+        .into_boxed();
+    for condition in conditions(&f, &counting) {
         query = query.filter(condition);
     }
-    let dates: Vec<NaiveDate> = query
-        .order((events::occurred_on.desc(), events::id.asc()))
-        .limit(EXACT_TOTAL + 1)
-        .load(conn)?;
-    let counted = dates.len() as i64;
-    let (Some(newest), Some(last), true) = (dates.first(), dates.last(), counted > EXACT_TOTAL)
-    else {
+    if !matches!(counting.words, Words::Matched { .. }) {
+        query = query.order((events::occurred_on.desc(), events::id.asc()));
+    }
+    let counted = query.limit(EXACT_TOTAL + 1).load::<i32>(conn)?.len() as i64;
+    if counted <= EXACT_TOTAL {
         return Ok(Total {
             count: counted,
             estimate: false,
         });
+    }
+    let share = match sampled {
+        Some(share) => share,
+        None => sample_share(conn, &f, &plan)?,
     };
-    let oldest_live: Option<NaiveDate> = events::table
+    estimate(conn, &f, share, counted)
+}
+
+/// What the newest `SAMPLE` live incidents in a filter's dates say of it.
+#[derive(Debug, Clone, Copy)]
+struct Share {
+    /// How many were read.
+    read: i64,
+    /// How many match the whole filter.
+    hits: i64,
+    /// How many have the words.
+    word_hits: i64,
+}
+
+/// Reads the newest `SAMPLE` live incidents in the filter's dates, testing
+/// each against the whole filter and against its words.
+fn sample_share(conn: &mut DbConn, f: &EventFilter, plan: &Plan) -> Result<Share, AppError> {
+    let all = conditions(f, plan)
+        .into_iter()
+        .reduce(|all, one| Box::new(all.and(one)))
+        .unwrap_or_else(|| Box::new(diesel::dsl::sql::<Nullable<Bool>>("TRUE")));
+    let mut newest = events::table
         .filter(events::deleted_at.is_null())
-        .select(diesel::dsl::min(events::occurred_on))
-        .first(conn)?;
-    let oldest = match (oldest_live, f.from) {
-        (Some(live), Some(from)) => live.max(from),
-        (Some(live), None) => live,
-        (None, _) => *last,
+        .select((all, walked_words(&f.words)))
+        .order((events::occurred_on.desc(), events::id.asc()))
+        .limit(SAMPLE)
+        .into_boxed();
+    if let Some(from) = f.from {
+        newest = newest.filter(events::occurred_on.ge(from));
+    }
+    if let Some(to) = f.to {
+        newest = newest.filter(events::occurred_on.le(to));
+    }
+    let sample: Vec<(Option<bool>, Option<bool>)> = newest.load(conn)?;
+    let count = |test: fn(&(Option<bool>, Option<bool>)) -> bool| {
+        sample.iter().filter(|row| test(row)).count() as i64
     };
-    let days = |a: &NaiveDate, b: &NaiveDate| (*a - *b).num_days().max(0) as f64 + 1.0;
-    let estimate = (counted as f64 * days(newest, &oldest) / days(newest, last)).round() as i64;
+    Ok(Share {
+        read: sample.len() as i64,
+        hits: count(|(all, _)| *all == Some(true)),
+        word_hits: count(|(_, words)| *words == Some(true)),
+    })
+}
+
+/// A total over `EXACT_TOTAL` (`counted` were found before stopping): the
+/// sample's share of matches times the live incidents in the filter's
+/// dates. Extrapolating the matches' own dates instead misjudged data with
+/// a gap in time (a few incidents logged today above a data set whose
+/// newest was years old made 1,000,000 incidents look like 250,000).
+fn estimate(
+    conn: &mut DbConn,
+    f: &EventFilter,
+    sample: Share,
+    counted: i64,
+) -> Result<Total, AppError> {
+    let live = live_in_dates(conn, f)?;
+    let share = sample.hits as f64 / sample.read.max(1) as f64;
     Ok(Total {
-        count: estimate.max(counted),
+        count: ((share * live as f64).round() as i64).max(counted),
         estimate: true,
     })
+}
+
+/// The live incidents in the filter's dates. Without dates, PostgreSQL's
+/// statistics of the date-order index (kept by autovacuum) say it for
+/// free; otherwise they are counted along that index (about 20–40 ms at
+/// 1,000,000).
+fn live_in_dates(conn: &mut DbConn, f: &EventFilter) -> Result<i64, AppError> {
+    if f.from.is_none() && f.to.is_none() && Dialect::of(conn) == Dialect::Pg {
+        let known: Counted = diesel::sql_query(
+            "SELECT COALESCE(max(reltuples), -1)::bigint AS n FROM pg_class \
+             WHERE relname = 'events_live_order'",
+        )
+        .get_result(conn)?;
+        // Never analysed (-1), or analysed when nearly empty: count.
+        if known.n > EXACT_TOTAL {
+            return Ok(known.n);
+        }
+    }
+    let mut live = events::table
+        .filter(events::deleted_at.is_null())
+        .into_boxed();
+    if let Some(from) = f.from {
+        live = live.filter(events::occurred_on.ge(from));
+    }
+    if let Some(to) = f.to {
+        live = live.filter(events::occurred_on.le(to));
+    }
+    Ok(live.count().get_result(conn)?)
 }
 
 /// At most this many incidents in view are sent one by one to a map; past
