@@ -1321,14 +1321,14 @@ pub const EXACT_TOTAL: i64 = 10_000;
 /// The live incidents matching `f` (its cursor and limit aside): counted
 /// when there are at most `EXACT_TOTAL`, otherwise estimated (see
 /// [`estimate`]). The count reads at most `EXACT_TOTAL + 1` matches, along
-/// the list's own plan, or for words found often but not in most
-/// incidents through the text index: walking the date order for 10,001 of
-/// those reads `EXACT_TOTAL / share` rows, each tested with `LIKE` (words
-/// in 8 % of incidents: 125,000 rows, 0.4–0.5 s at 1,000,000 on either
-/// database), while the text index hands over its hits in no order (44 ms
-/// for the same words on PostgreSQL). Where the share is a third or more,
-/// the walk is the cheaper way (and GIN the dearer: a word in every row
-/// builds a bitmap of 1,000,000 entries).
+/// the list's own plan, or for words or a box found often but not in most
+/// incidents through the text or spatial index: walking the date order for
+/// 10,001 of those reads `EXACT_TOTAL / share` rows, each tested (words in
+/// 8 % of incidents: 125,000 rows, 0.4–0.5 s at 1,000,000 on either
+/// database), while the index hands over its hits in no order (44 ms for
+/// the same words on PostgreSQL). Where the share is a third or more, the
+/// walk is the cheaper way (and GIN the dearer: a word in every row builds
+/// a bitmap of 1,000,000 entries).
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn total(conn: &mut DbConn, f: &EventFilter) -> Result<Total, AppError> {
     let f = EventFilter {
@@ -1345,9 +1345,13 @@ pub fn total(conn: &mut DbConn, f: &EventFilter) -> Result<Total, AppError> {
     }
     let mut sampled = None;
     let mut counting = plan.clone();
-    if matches!(plan.words, Words::Walk) {
+    let walked_words = matches!(plan.words, Words::Walk);
+    if walked_words || plan.bbox == Access::Order {
         let share = sample_share(conn, &f, &plan)?;
-        if share.hits * 3 < share.read {
+        if share.hits * 3 < share.read && plan.bbox == Access::Order {
+            counting.bbox = Access::Index;
+        }
+        if share.hits * 3 < share.read && walked_words {
             let query = match plan.dialect {
                 Dialect::Sqlite => FTS5.query(
                     &f.words
@@ -1376,7 +1380,9 @@ pub fn total(conn: &mut DbConn, f: &EventFilter) -> Result<Total, AppError> {
     for condition in conditions(&f, &counting) {
         query = query.filter(condition);
     }
-    if !matches!(counting.words, Words::Matched { .. }) {
+    let through_index =
+        matches!(counting.words, Words::Matched { .. }) || counting.bbox != plan.bbox;
+    if !through_index {
         query = query.order((events::occurred_on.desc(), events::id.asc()));
     }
     let counted = query.limit(EXACT_TOTAL + 1).load::<i32>(conn)?.len() as i64;

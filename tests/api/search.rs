@@ -535,11 +535,11 @@ async fn count_true_adds_the_total_of_every_page() {
     );
 }
 
-/// Words in a quarter of the incidents: many, so the list walks the date
-/// order, but counting 10,001 of them that way would read 40,000 rows; the
-/// count reads them through the text index instead. It is exact up to
-/// 10,000, deleted incidents left out though the text index holds them
-/// (SQLite's FTS5 table), and estimated above.
+/// Words (or a box) in a quarter of the incidents: many, so the list walks
+/// the date order, but counting 10,001 of them that way would read 40,000
+/// rows; the count reads them through the text (spatial) index instead. It
+/// is exact up to 10,000, deleted incidents left out though the text index
+/// holds them (SQLite's FTS5 table), and estimated above.
 #[actix_web::test]
 async fn count_of_words_in_a_quarter_of_incidents_is_exact_then_estimated() {
     let app = spawn_app().await;
@@ -567,6 +567,23 @@ async fn count_of_words_in_a_quarter_of_incidents_is_exact_then_estimated() {
         .get(&format!("{words}&event_type=blockade"), &app.researcher)
         .await;
     assert_eq!(res.body["total"], 3_750, "{}", res.body["total"]);
+    // A box around a quarter of the points: counted through the spatial
+    // index the same way.
+    let inside: N = diesel::sql_query(
+        "SELECT count(*) AS n FROM events WHERE deleted_at IS NULL \
+         AND lon BETWEEN -81.5 AND -77.9 AND lat BETWEEN -19 AND 0",
+    )
+    .get_result(&mut *conn)
+    .unwrap();
+    assert!((5_000..10_000).contains(&inside.n), "{}", inside.n);
+    let res = app
+        .get(
+            "/api/v1/events?count=true&bbox=-81.5,-19,-77.9,0",
+            &app.researcher,
+        )
+        .await;
+    assert_eq!(res.body["total"], inside.n, "{}", res.body["total"]);
+    assert_eq!(res.body["total_is_estimate"], false);
 
     // 60,000 more: 15,000 more hits, 7,500 of them live.
     conn.batch_execute(&format!(
