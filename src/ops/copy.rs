@@ -144,10 +144,18 @@ fn read_page(
                 .map(|c| {
                     let col = ident(&c.name);
                     let value = if c.kind.starts_with("timestamp") {
-                        // chrono's `%F %T%.f`: no fraction, 3 or 6 digits.
+                        // chrono's `%F %T%.f`: no fraction, 3 or 6 digits;
+                        // the change log's time is SQLite's default
+                        // instead, `%f` (always 3 digits), unless it came
+                        // from PostgreSQL with microseconds.
+                        let whole = if table == CHANGES {
+                            "'YYYY-MM-DD HH24:MI:SS.MS'"
+                        } else {
+                            "'YYYY-MM-DD HH24:MI:SS'"
+                        };
                         format!(
                             "CASE WHEN {col} IS NULL THEN NULL \
-                             WHEN date_part('microseconds', {col})::bigint % 1000000 = 0 THEN to_char({col}, 'YYYY-MM-DD HH24:MI:SS') \
+                             WHEN date_part('microseconds', {col})::bigint % 1000000 = 0 THEN to_char({col}, {whole}) \
                              WHEN date_part('microseconds', {col})::bigint % 1000 = 0 THEN to_char({col}, 'YYYY-MM-DD HH24:MI:SS.MS') \
                              ELSE to_char({col}, 'YYYY-MM-DD HH24:MI:SS.US') END"
                         )
