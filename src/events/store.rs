@@ -780,6 +780,20 @@ const TSQUERY: TextSyntax = TextSyntax {
 /// of the GIN index `events_live_search`.
 const PG_MATCH: &str = "to_tsvector('simple', search_text) @@ to_tsquery('simple', ";
 
+/// The text index's hits (SQLite's FTS5 rowids); the SQL ends open for the
+/// query.
+const FTS_HITS: &str = "SELECT rowid FROM events_fts WHERE events_fts MATCH ";
+
+/// The text index's query for the typed words, all required, each matching
+/// the words it begins: FTS5 prefixes (SQLite), the exact words the lexicon
+/// holds for each (PostgreSQL; see [`expand_words`]).
+fn text_query(conn: &mut DbConn, words: &[String]) -> Result<String, AppError> {
+    Ok(match Dialect::of(conn) {
+        Dialect::Sqlite => FTS5.query(&words.iter().cloned().map(Term::Prefix).collect::<Vec<_>>()),
+        Dialect::Pg => TSQUERY.query(&expand_words(conn, words)?),
+    })
+}
+
 /// The box's candidates from the R*Tree (SQLite); the SQL ends open for the
 /// four bounds `min_lon <= ? AND max_lon >= ? AND min_lat <= ? AND max_lat >= ?`.
 const RTREE_CANDIDATES: &str = "SELECT id FROM events_rtree WHERE min_lon <= ";
@@ -882,11 +896,11 @@ fn words_access(conn: &mut DbConn, f: &EventFilter) -> Result<Words, AppError> {
     }
     let hits = match Dialect::of(conn) {
         Dialect::Sqlite => {
-            let mut probe = |terms: Vec<Term>| -> Result<Vec<i64>, AppError> {
+            let probe = |conn: &mut DbConn, query: String| -> Result<Vec<i64>, AppError> {
                 Ok(diesel::sql_query(format!(
-                    "SELECT rowid AS n FROM events_fts WHERE events_fts MATCH ? LIMIT {FEW_HITS}"
+                    "SELECT rowid AS n FROM ({FTS_HITS}? LIMIT {FEW_HITS})"
                 ))
-                .bind::<Text, _>(FTS5.query(&terms))
+                .bind::<Text, _>(query)
                 .load::<Counted>(conn)?
                 .into_iter()
                 .map(|hit| hit.n)
@@ -897,11 +911,16 @@ fn words_access(conn: &mut DbConn, f: &EventFilter) -> Result<Words, AppError> {
             // 1,000,000), but reads an exact word's entries as it goes.
             // The typed words as exact words find some of the prefixes'
             // hits: when those alone are many, the prefixes' are too.
-            let exact = f.words.iter().map(|w| Term::Exact(vec![w.clone()]));
-            if probe(exact.collect())?.len() as i64 >= FEW_HITS {
+            let exact: Vec<Term> = f
+                .words
+                .iter()
+                .map(|w| Term::Exact(vec![w.clone()]))
+                .collect();
+            if probe(conn, FTS5.query(&exact))?.len() as i64 >= FEW_HITS {
                 return Ok(Words::Walk);
             }
-            Hits::Rowids(probe(f.words.iter().cloned().map(Term::Prefix).collect())?)
+            let query = text_query(conn, &f.words)?;
+            Hits::Rowids(probe(conn, query)?)
         }
         // Reading a common word's hits through GIN builds its whole
         // bitmap (0.5 s for a word in every row at 1,000,000 incidents),
@@ -911,13 +930,13 @@ fn words_access(conn: &mut DbConn, f: &EventFilter) -> Result<Words, AppError> {
             if pg_sample_is_many(conn, walked_words(&f.words))? {
                 return Ok(Words::Walk);
             }
-            let terms = expand_words(conn, &f.words)?;
+            let query = text_query(conn, &f.words)?;
             Hits::Ids(
                 diesel::sql_query(format!(
                     "SELECT id FROM events WHERE deleted_at IS NULL AND {PG_MATCH}$1) \
                      LIMIT {FEW_HITS}"
                 ))
-                .bind::<Text, _>(TSQUERY.query(&terms))
+                .bind::<Text, _>(query)
                 .load::<FoundId>(conn)?
                 .into_iter()
                 .map(|hit| hit.id)
@@ -1142,11 +1161,9 @@ fn conditions(f: &EventFilter, plan: &Plan) -> Vec<Predicate> {
             };
             found.push(match plan.dialect {
                 Dialect::Sqlite => Box::new(
-                    sql::<Nullable<Bool>>(&format!(
-                        "{rowid} IN (SELECT rowid FROM events_fts WHERE events_fts MATCH "
-                    ))
-                    .bind::<Text, _>(query.clone())
-                    .sql(")"),
+                    sql::<Nullable<Bool>>(&format!("{rowid} IN ({FTS_HITS}"))
+                        .bind::<Text, _>(query.clone())
+                        .sql(")"),
                 ),
                 Dialect::Pg => Box::new(
                     sql::<Nullable<Bool>>(PG_MATCH)
@@ -1392,16 +1409,7 @@ fn through_indexes(
         counting.bbox = Access::Index;
     }
     if matches!(plan.words, Words::Walk) {
-        let query = match plan.dialect {
-            Dialect::Sqlite => FTS5.query(
-                &f.words
-                    .iter()
-                    .cloned()
-                    .map(Term::Prefix)
-                    .collect::<Vec<_>>(),
-            ),
-            Dialect::Pg => TSQUERY.query(&expand_words(conn, &f.words)?),
-        };
+        let query = text_query(conn, &f.words)?;
         // The other conditions find fewer rows than the words when the
         // words' share exceeds theirs (as if independent): words in 8 % of
         // incidents and one region of 25 (SQLite at 1,000,000: 174 ms led

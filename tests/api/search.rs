@@ -606,4 +606,15 @@ async fn count_of_words_in_a_quarter_of_incidents_is_exact_then_estimated() {
         (10_001..=13_000).contains(&total),
         "11,250 live incidents have the words; estimated {total}"
     );
+    // Within dates the live incidents there are counted, not taken from
+    // statistics: every row is from 2000 on, so the same total.
+    let res = app
+        .get(&format!("{words}&from=2000-01-01"), &app.researcher)
+        .await;
+    assert_eq!(res.body["total_is_estimate"], true, "{}", res.body);
+    let dated = res.body["total"].as_i64().unwrap();
+    assert!(
+        (10_001..=13_000).contains(&dated),
+        "11,250 live incidents have the words; estimated {dated}"
+    );
 }
