@@ -713,6 +713,9 @@ fn expand_words(conn: &mut DbConn, words: &[String]) -> Result<Vec<Term>, AppErr
         #[diesel(sql_type = Text)]
         word: String,
     }
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
     // One round trip for every typed word: the words of the lexicon from
     // each typed word on, in order, one more than an expansion holds.
     let each = (0..words.len())
