@@ -685,10 +685,23 @@ struct Counted {
 /// index that it begins, or the prefix itself when it begins more than
 /// `MAX_EXPANSION` of them (a word of one or two letters) or none (the
 /// index, whose tokenizer has the last word, then finds none quickly).
+/// `Nowhere`: a word of ASCII letters and digits that begins no word of
+/// PostgreSQL's lexicon, which holds every word ever indexed: no incident
+/// has it, and the search ends without asking the index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Term {
     Exact(Vec<String>),
     Prefix(String),
+    Nowhere(String),
+}
+
+/// Whether PostgreSQL's parser reads `typed` as one word, as it is: ASCII
+/// letters and digits (what `text::fold` leaves of them), shorter than the
+/// longest word it indexes (2,047 bytes; longer ones it leaves out).
+/// Other letters depend on the server's locale, so only the index can say
+/// whether such a word is found.
+fn one_indexed_word(typed: &str) -> bool {
+    typed.len() < 2048 && typed.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// The most exact words one typed word stands for. Each is one posting
@@ -745,6 +758,7 @@ fn expand_words(conn: &mut DbConn, words: &[String]) -> Result<Vec<Term>, AppErr
         .iter()
         .zip(found)
         .map(|(typed, found)| match found.len() {
+            0 if one_indexed_word(typed) => Term::Nowhere(typed.clone()),
             1..=MAX_EXPANSION => Term::Exact(found),
             _ => Term::Prefix(typed.clone()),
         })
@@ -771,7 +785,9 @@ impl TextSyntax {
                     let words: Vec<String> = words.iter().map(|w| (self.quote)(w)).collect();
                     format!("({})", words.join(self.or))
                 }
-                Term::Prefix(prefix) => format!("{}{}", (self.quote)(prefix), self.prefix),
+                Term::Prefix(prefix) | Term::Nowhere(prefix) => {
+                    format!("{}{}", (self.quote)(prefix), self.prefix)
+                }
             })
             .collect::<Vec<_>>()
             .join(self.and)
@@ -945,11 +961,18 @@ fn words_access(conn: &mut DbConn, f: &EventFilter) -> Result<Words, AppError> {
         // bitmap (0.5 s for a word in every row at 1,000,000 incidents),
         // and PostgreSQL's estimate of a prefix query is a guess: a sample
         // says first whether walking the date order finds a page soon.
+        // The lexicon first: a word no incident has ends the search in one
+        // round trip (three before: 0.7 ms at 1,000,000 incidents, against
+        // GIN's own 0.2 ms for the same word).
         Dialect::Pg => {
+            let terms = expand_words(conn, &f.words)?;
+            if terms.iter().any(|term| matches!(term, Term::Nowhere(_))) {
+                return Ok(Words::Found(Hits::Ids(Vec::new())));
+            }
             if pg_sample_is_many(conn, || walked_words(&f.words))? {
                 return Ok(Words::Walk);
             }
-            let query = text_query(conn, &f.words)?;
+            let query = TSQUERY.query(&terms);
             Hits::Ids(
                 diesel::sql_query(format!(
                     "SELECT id FROM events WHERE deleted_at IS NULL AND {PG_MATCH}$1) \

@@ -435,8 +435,9 @@ async fn q_matches_word_beginnings_and_takes_operators_as_words() {
 
 /// On PostgreSQL a typed word is looked up as the exact words of the index
 /// it begins, up to 64 of them (GIN combines exact words fastest); one that
-/// begins more, or none, is matched as a prefix, as SQLite matches every
-/// word. Either way it finds the same incidents.
+/// begins more is matched as a prefix, as SQLite matches every word, and
+/// one that begins none finds nothing without asking the index. Either way
+/// it finds the same incidents.
 #[actix_web::test]
 async fn a_word_that_begins_many_words_still_finds_them_all() {
     let app = spawn_app().await;
@@ -457,6 +458,15 @@ async fn a_word_that_begins_many_words_still_finds_them_all() {
     );
     assert_eq!(titles(&app, "?q=ola07%20costa").await.len(), 0);
     assert_eq!(titles(&app, "?q=olz").await.len(), 0, "begins no word");
+    assert_eq!(
+        titles(&app, "?q=ola%20olz").await.len(),
+        0,
+        "one word nowhere"
+    );
+    let res = app
+        .get("/api/v1/events?q=olz&count=true", &app.researcher)
+        .await;
+    assert_eq!(res.body["total"], 0, "{}", res.body);
     let res = app
         .get("/api/v1/events?q=ola0&count=true", &app.researcher)
         .await;
