@@ -70,6 +70,18 @@ async fn copy_moves_a_field_office_database_to_the_national_server_and_back() {
     );
     assert_eq!(here.as_array().unwrap().len(), 21);
     assert_eq!(here, there);
+    // Its search finds what the office's finds: the copy's inserts fed the
+    // lexicon through which PostgreSQL looks up typed words, and a word
+    // missing from it would find nothing there.
+    let title = here[0]["title"].as_str().unwrap().to_lowercase();
+    let word = title
+        .split_whitespace()
+        .find(|w| w.len() > 3 && w.bytes().all(|b| b.is_ascii_alphabetic()))
+        .unwrap();
+    let search = format!("/api/v1/events?limit=100&q={word}");
+    let found = list(app.get(&search, &app.researcher).await);
+    assert!(!found.as_array().unwrap().is_empty(), "{word}");
+    assert_eq!(found, list(served.get(&search, &served.researcher).await));
     let id = here[0]["id"].as_str().unwrap();
     let path = format!("/api/v1/events/{id}/history");
     let res = served.get(&path, &served.admin).await;
